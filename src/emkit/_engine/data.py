@@ -1,0 +1,77 @@
+"""Data strategies: how the engine walks over the data in one E-step.
+
+The engine never touches samples directly. It asks a data object for its
+chunks and hands each chunk, as a tuple of arguments, to the model's E-step;
+the statistics the E-step returns add up across chunks. Independent samples,
+groups of sequences (HMMs), groups of documents (LDA), mini-batches and Dask
+blocks are all a "data object with chunks" to the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SampleData", "DEFAULT_CHUNK_BYTES"]
+
+# Chunks of a few MiB keep the per-chunk temporaries (features, log-densities,
+# responsibilities) in cache-friendly, bounded memory whatever n_samples is.
+DEFAULT_CHUNK_BYTES = 8 * 2**20
+
+
+class SampleData:
+    """Independent samples with optional frequency weights, walked in chunks.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated float32 or float64 data. Not copied and never modified.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Frequency weights; ``None`` means all ones.
+    chunk_size : int or None
+        Rows per chunk; ``None`` picks a size from :data:`DEFAULT_CHUNK_BYTES`
+        and ``row_bytes`` (the model's working memory per row).
+    row_bytes : int or None
+        Bytes of temporaries the model needs per row (used for the chunk size).
+
+    Attributes
+    ----------
+    center : ndarray of shape (n_features,), float64
+        Weighted mean of the data. Models subtract it chunk by chunk so that
+        sums of squares do not cancel catastrophically when the data sit far
+        from the origin, without keeping a centred copy of the data.
+    """
+
+    def __init__(self, X, sample_weight=None, *, chunk_size=None, row_bytes=None):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+        if sample_weight is None:
+            self.total_weight = float(self.n_samples)
+            self.center = X.mean(axis=0, dtype=np.float64)
+        else:
+            self.total_weight = float(np.sum(sample_weight, dtype=np.float64))
+            self.center = (sample_weight @ X.astype(np.float64, copy=False)) / self.total_weight
+        if chunk_size is None:
+            per_row = row_bytes or (X.itemsize * self.n_features * 4)
+            chunk_size = max(256, DEFAULT_CHUNK_BYTES // max(per_row, 1))
+        self.chunk_size = int(chunk_size)
+
+    def chunks(self):
+        """Yield ``(X_chunk, weight_chunk_or_None)`` views in order."""
+        for start in range(0, self.n_samples, self.chunk_size):
+            stop = start + self.chunk_size
+            weights = None if self.sample_weight is None else self.sample_weight[start:stop]
+            yield self.X[start:stop], weights
+
+    def centered_chunks(self):
+        """Yield ``(X_chunk - center, weight_chunk)`` in the data's dtype."""
+        center = self.center.astype(self.dtype)
+        for X_chunk, weights in self.chunks():
+            yield X_chunk - center, weights
+
+    def weights_or_ones(self):
+        """Frequency weights as a float64 array (ones when unweighted)."""
+        if self.sample_weight is None:
+            return np.ones(self.n_samples)
+        return np.asarray(self.sample_weight, dtype=np.float64)

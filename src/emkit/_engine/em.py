@@ -1,0 +1,231 @@
+"""The one EM loop.
+
+Every model that emkit fits supplies a handful of pure functions (see
+:class:`EMModel`); restarts, warm starts, convergence monitoring, repair of
+collapsed components and the walk over data chunks live here, once.
+
+The E-step is evaluated at the parameters that are returned, so the recorded
+objective of the last iteration is exactly the objective of the fitted model
+(scikit-learn's ``lower_bound_`` lags one M-step behind its parameters).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+import numpy as np
+
+from .monitor import ConvergenceMonitor
+
+__all__ = ["EMModel", "FitResult", "expectation", "fit_em", "add_stats"]
+
+
+class EMModel(Protocol):
+    """What a model gives the engine. Parameters and statistics are dicts of arrays.
+
+    ``e_step_plan(params)``
+        Precompute what every chunk's E-step needs (Cholesky factors, log-weights).
+    ``e_step(plan, *chunk) -> (stats, loglik)``
+        Sufficient statistics of one chunk (they add across chunks) and the
+        chunk's log-likelihood.
+    ``m_step(stats, params) -> params``
+        Maximise the expected complete-data log-likelihood (plus log-prior);
+        ``params`` are the current ones, for warm-started inner iterations and
+        parameters held fixed.
+    ``log_prior(params) -> float``
+        Zero for maximum likelihood; the log-density of the prior for MAP.
+    ``repair(params, stats, rng) -> (params, n_repaired)``
+        Detect and re-seed collapsed components; ``n_repaired = 0`` when all is well.
+    """
+
+    def e_step_plan(self, params: dict) -> Any: ...
+
+    def e_step(self, plan: Any, *chunk) -> tuple[dict, float]: ...
+
+    def m_step(self, stats: dict, params: dict) -> dict: ...
+
+    def log_prior(self, params: dict) -> float: ...
+
+    def repair(self, params: dict, stats: dict, rng) -> tuple[dict, int]: ...
+
+
+@dataclass
+class FitResult:
+    """Outcome of one EM run, or the best of several restarts.
+
+    Attributes
+    ----------
+    params : dict
+        Fitted parameters.
+    objective : float
+        Log-likelihood (or log-posterior) of ``params``.
+    history : list of float
+        Objective after every E-step of this run, the initial parameters first.
+    converged : bool
+    n_iter : int
+        Number of M-steps taken.
+    n_repairs : int
+        Collapsed components re-seeded during the run.
+    degenerate : bool
+        True when collapse persisted after the allowed repairs.
+    decreases : list of (int, float)
+        Iterations where the objective fell by more than rounding noise.
+    init_index : int
+        Which restart this run was.
+    stats : dict
+        Sufficient statistics of the last E-step (at ``params``).
+    """
+
+    params: dict
+    objective: float
+    history: list
+    converged: bool
+    n_iter: int
+    n_repairs: int = 0
+    degenerate: bool = False
+    decreases: list = field(default_factory=list)
+    init_index: int = 0
+    stats: dict | None = None
+
+    def better_than(self, other: "FitResult | None") -> bool:
+        """Non-degenerate fits beat degenerate ones; then the higher objective wins."""
+        if other is None:
+            return True
+        if self.degenerate != other.degenerate:
+            return not self.degenerate
+        if not np.isfinite(other.objective):
+            return np.isfinite(self.objective) or False
+        return self.objective > other.objective
+
+
+def add_stats(total: dict | None, new: dict) -> dict:
+    """Add statistics dict ``new`` into ``total`` (in place when possible)."""
+    if total is None:
+        return {name: np.array(value, dtype=np.float64, copy=True) for name, value in new.items()}
+    for name, value in new.items():
+        total[name] += value
+    return total
+
+
+def expectation(model: EMModel, params: dict, data) -> tuple[dict, float]:
+    """One E-step over all of ``data``'s chunks: summed statistics and log-likelihood."""
+    plan = model.e_step_plan(params)
+    stats = None
+    loglik = 0.0
+    for chunk in data.chunks():
+        chunk_stats, chunk_loglik = model.e_step(plan, *chunk)
+        stats = add_stats(stats, chunk_stats)
+        loglik += chunk_loglik
+    return stats, float(loglik)
+
+
+def _run_once(model, data, params, *, max_iter, tol, n_samples, max_repairs, rng,
+              verbose, init_index):
+    monitor = ConvergenceMonitor(tol=tol, n_samples=n_samples)
+    stats, loglik = expectation(model, params, data)
+    monitor.record(loglik + model.log_prior(params))
+    n_repairs = 0
+    degenerate = False
+    n_iter = 0
+    converged = False
+    for n_iter in range(1, max_iter + 1):
+        new_params = model.m_step(stats, params)
+        new_params, n_repaired = model.repair(new_params, stats, rng)
+        if n_repaired:
+            n_repairs += n_repaired
+            if n_repairs > max_repairs:
+                degenerate = True
+                params = new_params
+                stats, loglik = expectation(model, params, data)
+                monitor.record(loglik + model.log_prior(params))
+                break
+        params = new_params
+        stats, loglik = expectation(model, params, data)
+        objective = loglik + model.log_prior(params)
+        if n_repaired:
+            # A re-seed moves the parameters off the EM path on purpose, so the
+            # objective may jump down here: that is not an M-step failure.
+            monitor.history.append(float(objective))
+        else:
+            monitor.record(objective)
+        if verbose >= 2:
+            print(f"  init {init_index} iter {n_iter:4d}  objective {objective:.6f}")
+        if not n_repaired and monitor.converged:
+            converged = True
+            break
+    return FitResult(
+        params=params,
+        objective=monitor.history[-1],
+        history=monitor.history,
+        converged=converged,
+        n_iter=n_iter,
+        n_repairs=n_repairs,
+        degenerate=degenerate,
+        decreases=monitor.decreases,
+        init_index=init_index,
+        stats=stats,
+    )
+
+
+def fit_em(
+    model: EMModel,
+    data,
+    initializations: Iterable[dict],
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-6,
+    random_state: np.random.RandomState | None = None,
+    max_repairs: int = 10,
+    verbose: int = 0,
+) -> FitResult:
+    """Run EM from each initialisation and keep the best run.
+
+    Parameters
+    ----------
+    model : EMModel
+        The model's pure functions.
+    data : object with ``chunks()`` and ``total_weight``
+        The data strategy (see :mod:`emkit._engine.data`).
+    initializations : iterable of dict
+        Starting parameters, one per restart; generated lazily so that a
+        restart's initialisation costs nothing until it runs.
+    max_iter : int
+        M-steps per run.
+    tol : float
+        Convergence threshold on the per-sample objective (see
+        :class:`~emkit._engine.monitor.ConvergenceMonitor`).
+    random_state : numpy RandomState
+        Used to re-seed collapsed components.
+    max_repairs : int
+        Re-seeds allowed per run before the run counts as degenerate.
+    verbose : int
+        0 silent, 1 one line per restart, 2 one line per iteration.
+
+    Returns
+    -------
+    FitResult
+        The best run: non-degenerate first, then the highest objective.
+    """
+    rng = random_state if random_state is not None else np.random.RandomState()
+    best = None
+    for init_index, params in enumerate(initializations):
+        started = time.perf_counter()
+        result = _run_once(
+            model, data, params, max_iter=max_iter, tol=tol,
+            n_samples=data.total_weight, max_repairs=max_repairs, rng=rng,
+            verbose=verbose, init_index=init_index,
+        )
+        if verbose >= 1:
+            print(
+                f"init {init_index}: objective {result.objective:.6f} after {result.n_iter} "
+                f"iterations ({'converged' if result.converged else 'not converged'}"
+                f"{', degenerate' if result.degenerate else ''}) in "
+                f"{time.perf_counter() - started:.3f} s"
+            )
+        if result.better_than(best):
+            best = result
+    if best is None:
+        raise ValueError("fit_em needs at least one initialisation")
+    return best

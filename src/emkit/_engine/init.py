@@ -1,0 +1,90 @@
+"""Initial partitions for mixture-type models.
+
+Each strategy returns responsibilities of shape (n_samples, n_components);
+the model turns them into parameters with one M-step, so every model that can
+take responsibilities gets every strategy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["INIT_METHODS", "initial_responsibilities", "nearest_center_labels", "one_hot"]
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
+
+
+def one_hot(labels: np.ndarray, n_components: int, dtype=np.float64) -> np.ndarray:
+    """Hard responsibilities from labels, shape (n_samples, n_components)."""
+    resp = np.zeros((labels.shape[0], n_components), dtype=dtype)
+    resp[np.arange(labels.shape[0]), labels] = 1.0
+    return resp
+
+
+def nearest_center_labels(X: np.ndarray, centers: np.ndarray, chunk_size: int = 65536) -> np.ndarray:
+    """Index of the nearest centre (Euclidean) for every sample, chunked."""
+    centers = np.asarray(centers, dtype=np.float64)
+    center_norms = np.einsum("kd,kd->k", centers, centers)
+    labels = np.empty(X.shape[0], dtype=np.intp)
+    for start in range(0, X.shape[0], chunk_size):
+        block = np.asarray(X[start : start + chunk_size], dtype=np.float64)
+        distances = center_norms - 2.0 * block @ centers.T
+        labels[start : start + chunk_size] = distances.argmin(axis=1)
+    return labels
+
+
+def initial_responsibilities(X, n_components, method, random_state, sample_weight=None):
+    """Responsibilities to start EM from.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_components : int
+    method : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}
+        ``"kmeans"``: one run of Lloyd's k-means (scikit-learn's KMeans);
+        ``"k-means++"``: k-means++ seeding, then every sample to its nearest seed;
+        ``"random"``: random soft responsibilities (scikit-learn's "random");
+        ``"random_from_data"``: distinct random samples as seeds, then nearest seed;
+        ``"hierarchical"``: mclust-style model-based agglomeration (deterministic).
+        scikit-learn's "k-means++" and "random_from_data" give responsibility only
+        to the seed points themselves, so every initial covariance is just
+        ``reg_covar``; assigning all samples gives usable covariances.
+    random_state : numpy RandomState
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, n_components)
+    """
+    n_samples = X.shape[0]
+    K = n_components
+    if method == "kmeans":
+        from sklearn.cluster import KMeans
+
+        labels = KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(
+            X, sample_weight=sample_weight
+        ).labels_
+        return one_hot(labels, K)
+    if method == "k-means++":
+        from sklearn.cluster import kmeans_plusplus
+
+        centers, _ = kmeans_plusplus(
+            np.asarray(X, dtype=np.float64), K, random_state=random_state,
+            sample_weight=sample_weight,
+        )
+        return one_hot(nearest_center_labels(X, centers), K)
+    if method == "random":
+        resp = random_state.uniform(size=(n_samples, K))
+        return resp / resp.sum(axis=1, keepdims=True)
+    if method == "random_from_data":
+        probabilities = None
+        if sample_weight is not None:
+            probabilities = sample_weight / sample_weight.sum()
+        seeds = random_state.choice(n_samples, size=K, replace=False, p=probabilities)
+        return one_hot(nearest_center_labels(X, X[seeds]), K)
+    if method == "hierarchical":
+        from .hierarchical import hierarchical_partition
+
+        labels = hierarchical_partition(X, K, random_state=random_state)
+        return one_hot(labels, K)
+    raise ValueError(f"init_params must be one of {INIT_METHODS}, got {method!r}")

@@ -1,0 +1,78 @@
+"""Convergence monitoring shared by every EM fit.
+
+EM converges linearly, often slowly: a rule that stops when one iteration gains
+less than ``tol`` (scikit-learn's) can stop far short of the optimum when the
+rate is close to one. The monitor therefore also projects the gain still to come
+with Aitken's delta-squared estimate and stops only when both are below ``tol``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+__all__ = ["ConvergenceMonitor"]
+
+
+@dataclass
+class ConvergenceMonitor:
+    """Record the objective after every iteration and decide convergence.
+
+    Parameters
+    ----------
+    tol : float
+        Threshold on the *mean* (per-sample) objective, so that it does not
+        scale with the number of samples. Convergence is declared when the last
+        gain and the projected remaining gain are both below it.
+    n_samples : float
+        Number (or total weight) of samples the objective sums over.
+    nonmonotone_rtol : float
+        Relative size of a decrease that is tolerated as floating-point noise.
+
+    Attributes
+    ----------
+    history : list of float
+        The objective (log-likelihood, or log-posterior under a prior) after
+        every E-step, starting with the initial parameters.
+    decreases : list of (int, float)
+        ``(iteration, drop)`` for every decrease larger than rounding noise:
+        a decrease means an M-step that is not a true maximisation.
+    """
+
+    tol: float
+    n_samples: float
+    nonmonotone_rtol: float = 1e-9
+    history: list = field(default_factory=list)
+    decreases: list = field(default_factory=list)
+
+    def record(self, objective: float) -> None:
+        """Append ``objective`` and note it if it is lower than the last one."""
+        if self.history:
+            previous = self.history[-1]
+            drop = previous - objective
+            noise = self.nonmonotone_rtol * max(1.0, abs(previous))
+            if drop > noise:
+                self.decreases.append((len(self.history), drop))
+        self.history.append(float(objective))
+
+    @property
+    def converged(self) -> bool:
+        """Whether the last gain and the projected remaining gain are below ``tol``."""
+        if len(self.history) < 2:
+            return False
+        if not math.isfinite(self.history[-1]):
+            return False
+        gain = (self.history[-1] - self.history[-2]) / self.n_samples
+        if abs(gain) >= self.tol:
+            return False
+        if len(self.history) < 3 or gain <= 0:
+            return True
+        previous_gain = (self.history[-2] - self.history[-3]) / self.n_samples
+        if previous_gain <= 0:
+            return True
+        rate = gain / previous_gain
+        if rate >= 1:
+            return False
+        # Aitken: with a linear rate r the gains still to come sum to gain*r/(1-r).
+        remaining = gain * rate / (1.0 - rate)
+        return remaining < self.tol

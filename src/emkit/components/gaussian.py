@@ -1,0 +1,528 @@
+"""Gaussian components: log-densities, sufficient statistics and M-steps.
+
+The heavy work of a Gaussian E-step and M-step is the quadratic form
+``(x - mu_k)^T P_k (x - mu_k)`` for every sample and component, and the
+second moments ``sum_n r_nk x_n x_n^T``. Both are linear in the same
+*feature map* of the (centred) sample:
+
+======================  ==========================================  ==========
+kernel                  features F(x)                               width
+======================  ==========================================  ==========
+``"full"`` / ``"tied"``  upper triangle of x x^T, then x               D(D+1)/2+D
+``"diag"``              x * x elementwise, then x                    2D
+``"spherical"``         ||x||^2, then x                              1+D
+======================  ==========================================  ==========
+
+so the quadratic forms of all K components are one matrix product
+``F @ W`` (W built from the precisions and means) and the statistics of all K
+components are one product ``R^T @ F``. A chunk of samples costs two large
+GEMMs instead of K tall-skinny ones, and the M-step reuses the E-step's
+features. Samples are centred on the data's weighted mean chunk by chunk so
+that these expanded quadratics do not cancel catastrophically when the data
+sit far from the origin; the statistics accumulate in float64.
+
+Every function here is pure: parameters in, arrays out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "kernel_of",
+    "feature_width",
+    "chunk_features",
+    "quadratic_plan",
+    "log_gaussian_from_features",
+    "precision_cholesky",
+    "covariances_from_precision_cholesky",
+    "expand_covariances",
+    "split_moments",
+    "gaussian_m_step",
+    "scatter_about",
+    "component_means",
+    "safe_counts",
+    "log_gaussian_density",
+]
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+def kernel_of(covariance_type: str) -> str:
+    """The feature kernel that evaluates ``covariance_type``: full, diag or spherical."""
+    return "full" if covariance_type in ("full", "tied") else covariance_type
+
+
+def feature_width(kernel: str, n_features: int) -> int:
+    """Number of columns of :func:`chunk_features` for ``kernel``."""
+    D = n_features
+    return {"full": D * (D + 1) // 2 + D, "diag": 2 * D, "spherical": 1 + D}[kernel]
+
+
+def chunk_features(centered: np.ndarray, kernel: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Feature map F(x) of a centred chunk (see the module docstring).
+
+    Parameters
+    ----------
+    centered : ndarray of shape (n, D)
+        Samples minus the data centre, float32 or float64.
+    kernel : {"full", "diag", "spherical"}
+    out : ndarray of shape (n, width), optional
+        Buffer to fill, to avoid re-allocating per chunk.
+
+    Returns
+    -------
+    features : ndarray of shape (n, width), same dtype as ``centered``
+    """
+    n, D = centered.shape
+    width = feature_width(kernel, D)
+    if out is None or out.shape[0] < n or out.shape[1] != width or out.dtype != centered.dtype:
+        out = np.empty((n, width), dtype=centered.dtype)
+    features = out[:n]
+    if kernel == "full":
+        start = 0
+        for i in range(D):
+            stop = start + D - i
+            np.multiply(centered[:, i : i + 1], centered[:, i:], out=features[:, start:stop])
+            start = stop
+    elif kernel == "diag":
+        np.multiply(centered, centered, out=features[:, :D])
+    else:
+        np.einsum("ij,ij->i", centered, centered, out=features[:, 0])
+    features[:, -D:] = centered
+    return features
+
+
+def _upper_weights(precisions: np.ndarray) -> np.ndarray:
+    """Upper-triangle coefficients of x^T P x: diagonal once, off-diagonal twice.
+
+    precisions (K, D, D) -> (D(D+1)/2, K)
+    """
+    D = precisions.shape[-1]
+    rows, cols = np.triu_indices(D)
+    weights = precisions[:, rows, cols].T.copy()
+    weights[rows != cols] *= 2.0
+    return weights
+
+
+def quadratic_plan(means_centered, prec_chol, covariance_type, dtype):
+    """Everything the E-step needs from the parameters, for the feature kernel.
+
+    Parameters
+    ----------
+    means_centered : ndarray of shape (K, D)
+        Component means minus the data centre.
+    prec_chol : ndarray
+        Cholesky factors of the precisions in scikit-learn's layout
+        (full (K, D, D) upper, tied (D, D), diag (K, D), spherical (K,)).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    dtype : numpy dtype
+        Dtype of the chunk products (float32 data stays float32 in the GEMMs).
+
+    Returns
+    -------
+    weights : ndarray of shape (width, K)
+        ``F(x) @ weights + offsets`` is the quadratic form of every component.
+    offsets : ndarray of shape (K,), float64
+        ``mu_k^T P_k mu_k``.
+    log_norm : ndarray of shape (K,), float64
+        ``log|P_k|^{1/2} - D/2 log(2 pi)``.
+    """
+    K, D = means_centered.shape
+    mu = means_centered
+    if covariance_type in ("full", "tied"):
+        chol = prec_chol if covariance_type == "full" else np.broadcast_to(prec_chol, (K, D, D))
+        precisions = chol @ np.swapaxes(chol, 1, 2)
+        precision_mean = np.einsum("kij,kj->ki", precisions, mu)
+        weights = np.vstack([_upper_weights(precisions), -2.0 * precision_mean.T])
+        log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    elif covariance_type == "diag":
+        precisions = prec_chol**2
+        precision_mean = precisions * mu
+        weights = np.vstack([precisions.T, -2.0 * precision_mean.T])
+        log_det = np.log(prec_chol).sum(axis=1)
+    elif covariance_type == "spherical":
+        precisions = prec_chol**2
+        precision_mean = precisions[:, None] * mu
+        weights = np.vstack([precisions[None, :], -2.0 * precision_mean.T])
+        log_det = D * np.log(prec_chol)
+    else:  # pragma: no cover - guarded by the callers
+        raise ValueError(f"unknown covariance_type {covariance_type!r}")
+    offsets = np.einsum("ki,ki->k", precision_mean, mu)
+    log_norm = log_det - 0.5 * D * LOG_2PI
+    return np.ascontiguousarray(weights, dtype=dtype), offsets, log_norm
+
+
+def log_gaussian_from_features(features, weights, offsets, log_norm):
+    """Log-densities of all components from chunk features, shape (n, K).
+
+    The expanded quadratic can come out slightly negative from rounding when
+    a sample sits on a mean; it is clipped at zero, as a squared distance must be.
+    """
+    quadratic = features @ weights
+    quadratic += offsets.astype(quadratic.dtype)
+    np.maximum(quadratic, 0.0, out=quadratic)
+    quadratic *= -0.5
+    quadratic += log_norm.astype(quadratic.dtype)
+    return quadratic
+
+
+def _floor_spectrum(matrix: np.ndarray, floor: float) -> np.ndarray:
+    """Nearest symmetric matrix with eigenvalues at least ``floor``."""
+    symmetric = 0.5 * (matrix + matrix.T)
+    values, vectors = np.linalg.eigh(symmetric)
+    scale = max(abs(values).max(initial=0.0), 1.0)
+    values = np.maximum(values, max(floor, scale * 1e-13))
+    return (vectors * values) @ vectors.T
+
+
+def precision_cholesky(covariances, covariance_type, *, floor=1e-300):
+    """Cholesky factors of the precisions, never raising on an ill-defined covariance.
+
+    scikit-learn raises when a covariance is not positive definite; here the
+    offending matrix is lifted to the nearest one whose eigenvalues clear a
+    tiny floor, and the (possibly repaired) covariances are returned with the
+    factors so both stay consistent. Collapse itself is handled by the caller.
+
+    Parameters
+    ----------
+    covariances : ndarray
+        full (K, D, D), tied (D, D), diag (K, D) or spherical (K,).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    prec_chol : ndarray, same shape as ``covariances``
+        Upper-triangular ``U`` with ``precision = U U^T`` (scikit-learn's layout).
+    covariances : ndarray
+        The input, or its repaired version.
+    """
+    if covariance_type in ("diag", "spherical"):
+        safe = np.where(np.isfinite(covariances), covariances, 1.0)
+        safe = np.maximum(safe, floor if floor > 0 else np.finfo(float).tiny)
+        return 1.0 / np.sqrt(safe), safe
+    stack = covariances[None] if covariance_type == "tied" else covariances
+    stack = np.array(stack, dtype=np.float64)
+    D = stack.shape[-1]
+    try:
+        # Batched numpy Cholesky: one call for all K (scipy's per-matrix
+        # wrappers cost milliseconds each on tiny matrices).
+        if not np.isfinite(stack).all():
+            raise np.linalg.LinAlgError
+        cov_chol = np.linalg.cholesky(stack)
+        if not (np.diagonal(cov_chol, axis1=1, axis2=2) > 0).all():
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        cov_chol = np.empty_like(stack)
+        for k, cov in enumerate(stack):
+            try:
+                if not np.all(np.isfinite(cov)):
+                    raise np.linalg.LinAlgError
+                cov_chol[k] = np.linalg.cholesky(cov)
+                if np.any(np.diag(cov_chol[k]) <= 0):
+                    raise np.linalg.LinAlgError
+            except np.linalg.LinAlgError:
+                cov = np.nan_to_num(cov, nan=0.0, posinf=0.0, neginf=0.0)
+                cov = _floor_spectrum(cov, max(floor, 1e-12 * max(np.trace(cov) / D, 1e-300)))
+                stack[k] = cov
+                cov_chol[k] = np.linalg.cholesky(cov)
+    identity = np.broadcast_to(np.eye(D), stack.shape)
+    prec_chol = np.swapaxes(np.linalg.solve(cov_chol, identity), 1, 2)
+    # solve() does not know the factor is triangular: zero the round-off below.
+    prec_chol = np.triu(prec_chol)
+    if covariance_type == "tied":
+        return prec_chol[0], stack[0]
+    return prec_chol, stack
+
+
+def covariances_from_precision_cholesky(prec_chol, covariance_type):
+    """Covariances from precision Cholesky factors (for ``precisions_init``)."""
+    if covariance_type in ("diag", "spherical"):
+        return 1.0 / prec_chol**2
+    stack = prec_chol[None] if covariance_type == "tied" else prec_chol
+    precisions = stack @ np.swapaxes(stack, 1, 2)
+    covariances = np.linalg.inv(precisions)
+    return covariances[0] if covariance_type == "tied" else covariances
+
+
+def expand_covariances(covariances, covariance_type, n_components, n_features):
+    """Covariances as a (K, D, D) stack whatever the type."""
+    K, D = n_components, n_features
+    if covariance_type == "full":
+        return np.asarray(covariances)
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (K, D, D)).copy()
+    if covariance_type == "diag":
+        return np.einsum("kd,de->kde", covariances, np.eye(D))
+    return covariances[:, None, None] * np.eye(D)
+
+
+def split_moments(moments, kernel, n_features):
+    """Split ``R^T F`` into (second moments, first moments).
+
+    Returns
+    -------
+    second : ndarray
+        full: (K, D, D) symmetric; diag: (K, D); spherical: (K,).
+    first : ndarray of shape (K, D)
+    """
+    D = n_features
+    first = moments[:, -D:]
+    raw_second = moments[:, :-D]
+    if kernel == "full":
+        K = moments.shape[0]
+        rows, cols = np.triu_indices(D)
+        second = np.zeros((K, D, D))
+        second[:, rows, cols] = raw_second
+        second[:, cols, rows] = raw_second
+    elif kernel == "diag":
+        second = raw_second
+    else:
+        second = raw_second[:, 0]
+    return second, first
+
+
+def scatter_about(counts, moments, kernel, means_centered):
+    """Weighted scatter of each component about the given (centred) means.
+
+    ``sum_n r_nk (x_n - m_k)(x_n - m_k)^T`` from the summed statistics, for any
+    ``m_k`` (the component's own weighted mean, or a held-fixed mean).
+
+    Returns
+    -------
+    scatter : ndarray
+        full kernel: (K, D, D); diag: (K, D) diagonal only; spherical: (K,) trace.
+    """
+    D = means_centered.shape[1]
+    second, first = split_moments(moments, kernel, D)
+    mu = means_centered
+    if kernel == "full":
+        cross = np.einsum("ki,kj->kij", first, mu)
+        scatter = (second - cross - np.swapaxes(cross, 1, 2)
+                   + counts[:, None, None] * np.einsum("ki,kj->kij", mu, mu))
+        return 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
+    if kernel == "diag":
+        return np.maximum(second - 2.0 * first * mu + counts[:, None] * mu**2, 0.0)
+    return np.maximum(second - 2.0 * np.einsum("kd,kd->k", first, mu)
+                      + counts * np.einsum("kd,kd->k", mu, mu), 0.0)
+
+
+def safe_counts(counts):
+    """Counts nudged away from zero, scikit-learn's guard for empty components."""
+    return counts + 10 * np.finfo(np.float64).eps
+
+
+def component_means(counts, moments, n_features):
+    """Weighted means (centred) from summed statistics, shape (K, D)."""
+    return moments[:, -n_features:] / safe_counts(counts)[:, None]
+
+
+def gaussian_m_step(counts, moments, covariance_type, *, reg_covar, means_centered=None):
+    """Maximum-likelihood means and covariances from summed statistics.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (K,)
+        Summed (weighted) responsibilities.
+    moments : ndarray of shape (K, width)
+        Summed ``r_nk * F(x_n - centre)``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+        Added to the diagonal of every covariance, as in scikit-learn.
+    means_centered : ndarray of shape (K, D), optional
+        Use these (held-fixed) means instead of estimating them; the
+        covariances are then the scatter about them (the conditional maximum).
+
+    Returns
+    -------
+    means_centered : ndarray of shape (K, D)
+    covariances : ndarray
+        In the layout of ``covariance_type``.
+    """
+    kernel = kernel_of(covariance_type)
+    D = _n_features_from_width(moments.shape[1], kernel)
+    if means_centered is None:
+        means_centered = component_means(counts, moments, D)
+    scatter = scatter_about(counts, moments, kernel, means_centered)
+    denominators = safe_counts(counts)
+    if covariance_type == "full":
+        covariances = scatter / denominators[:, None, None]
+        covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    elif covariance_type == "tied":
+        covariances = scatter.sum(axis=0) / denominators.sum()
+        covariances[np.arange(D), np.arange(D)] += reg_covar
+    elif covariance_type == "diag":
+        covariances = scatter / denominators[:, None] + reg_covar
+    else:
+        covariances = scatter / (denominators * D) + reg_covar
+    return means_centered, covariances
+
+
+def _n_features_from_width(width, kernel):
+    if kernel == "diag":
+        return width // 2
+    if kernel == "spherical":
+        return width - 1
+    # width = D(D+1)/2 + D = D(D+3)/2
+    return int(round((-3 + np.sqrt(9 + 8 * width)) / 2))
+
+
+def log_gaussian_density(X, means, prec_chol, covariance_type):
+    """Log N(x | mu_k, Sigma_k) for every sample and component, shape (n, K).
+
+    A convenience for small inputs (scoring, HMM emissions): centres on the
+    mean of ``X`` and uses the same feature kernel as the fit.
+    """
+    X = np.asarray(X)
+    center = X.mean(axis=0, dtype=np.float64)
+    centered = X - center.astype(X.dtype)
+    kernel = kernel_of(covariance_type)
+    weights, offsets, log_norm = quadratic_plan(means - center, prec_chol, covariance_type, X.dtype)
+    return log_gaussian_from_features(chunk_features(centered, kernel), weights, offsets, log_norm)
+
+
+class GaussianComponent:
+    """Gaussian emission/component family, configured for one fit.
+
+    The object holds configuration only (covariance type, regularisation,
+    data centre, prior, fixed parameters); every method is a pure function of
+    its arguments. Mixtures and HMMs use the same methods: ``features`` of a
+    chunk, ``log_prob`` of every component, ``stats`` weighted by
+    responsibilities or state posteriors, and ``m_step`` from summed stats.
+
+    Parameters
+    ----------
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+        Non-negative regularisation added to every covariance's diagonal.
+    center : ndarray of shape (n_features,)
+        Data centre subtracted chunk by chunk (numerical soundness).
+    dtype : numpy dtype
+        Dtype of the chunk products.
+    prior : NormalInverseWishart or None
+        Conjugate prior on (mean, covariance) of every component (MAP).
+    fixed : frozenset of str
+        Parameter names ("means", "covariances") held at their current values.
+    collapse_ratio : float
+        A component whose covariance has an eigenvalue below ``collapse_ratio``
+        times the data's variance in that direction has collapsed onto a
+        lower-dimensional set (typically a few duplicate points).
+    """
+
+    param_names = ("means", "covariances")
+
+    def __init__(self, covariance_type, *, reg_covar, center, dtype, data_covariance,
+                 prior=None, fixed=frozenset(), collapse_ratio=1e-5):
+        self.covariance_type = covariance_type
+        self.kernel = kernel_of(covariance_type)
+        self.reg_covar = float(reg_covar)
+        self.center = np.asarray(center, dtype=np.float64)
+        self.n_features = self.center.shape[0]
+        self.dtype = np.dtype(dtype)
+        self.prior = prior
+        self.fixed = frozenset(fixed)
+        self.collapse_ratio = collapse_ratio
+        self.data_covariance = np.asarray(data_covariance, dtype=np.float64)
+        # Whitening by the data covariance makes the collapse test scale-free.
+        floor = 1e-12 * max(np.trace(self.data_covariance) / self.n_features, 1e-300)
+        values, vectors = np.linalg.eigh(self.data_covariance)
+        values = np.maximum(values, floor)
+        self._whiten = vectors / np.sqrt(values)
+
+    # -- E-step ---------------------------------------------------------------
+    def features(self, X_chunk):
+        """Feature map of a raw chunk (centred inside), shape (n, width)."""
+        centered = X_chunk - self.center.astype(self.dtype)
+        return chunk_features(centered, self.kernel)
+
+    def plan(self, params):
+        """Per-iteration constants: ``(weights, offsets, log_norm)``."""
+        return quadratic_plan(params["means"] - self.center, params["precisions_cholesky"],
+                              self.covariance_type, self.dtype)
+
+    def log_prob(self, plan, features):
+        """Log-density of every component at every sample, shape (n, K)."""
+        return log_gaussian_from_features(features, *plan)
+
+    def stats(self, resp, features):
+        """Moments ``resp^T F`` in float64, shape (K, width)."""
+        return {"moments": np.asarray(resp.T @ features, dtype=np.float64)}
+
+    # -- M-step ---------------------------------------------------------------
+    def m_step(self, counts, stats, params):
+        """New means, covariances and precision Cholesky factors."""
+        fixed_means = None
+        if "means" in self.fixed and params is not None:
+            fixed_means = params["means"] - self.center
+        if self.prior is not None:
+            means_centered, covariances = self._map_m_step(counts, stats["moments"], fixed_means)
+        else:
+            means_centered, covariances = gaussian_m_step(
+                counts, stats["moments"], self.covariance_type,
+                reg_covar=self.reg_covar, means_centered=fixed_means,
+            )
+        if "covariances" in self.fixed and params is not None:
+            return {
+                "means": means_centered + self.center,
+                "covariances": params["covariances"],
+                "precisions_cholesky": params["precisions_cholesky"],
+            }
+        prec_chol, covariances = precision_cholesky(covariances, self.covariance_type)
+        return {
+            "means": means_centered + self.center,
+            "covariances": covariances,
+            "precisions_cholesky": prec_chol,
+        }
+
+    def _map_m_step(self, counts, moments, fixed_means):
+        from .._priors_gaussian import gaussian_map_m_step
+
+        return gaussian_map_m_step(counts, moments, self.covariance_type, self.prior,
+                                   center=self.center, reg_covar=self.reg_covar,
+                                   means_centered=fixed_means)
+
+    def log_prior(self, params):
+        """Log-density of the conjugate prior at ``params`` (0 without a prior)."""
+        if self.prior is None:
+            return 0.0
+        from .._priors_gaussian import gaussian_log_prior
+
+        return gaussian_log_prior(params, self.covariance_type, self.prior)
+
+    # -- collapse -------------------------------------------------------------
+    def collapsed(self, params, counts):
+        """Boolean mask (K,) of components that collapsed onto a degenerate set.
+
+        A component has collapsed when it holds less than one sample's worth
+        of weight or when, relative to the data's own spread, one direction of
+        its covariance has shrunk to nothing (an eigenvalue below
+        ``collapse_ratio`` after whitening by the data covariance). Such a
+        component sits on a few, often duplicate, points and inflates the
+        likelihood without describing the data.
+        """
+        K = counts.shape[0]
+        covariances = expand_covariances(params["covariances"], self.covariance_type, K,
+                                         self.n_features)
+        whitened = np.swapaxes(self._whiten, 0, 1) @ covariances @ self._whiten
+        smallest = np.linalg.eigvalsh(whitened)[:, 0]
+        return (counts < 1.0) | (smallest < self.collapse_ratio)
+
+    def reseed(self, params, component, seed_point, scale_covariance):
+        """Put ``component`` back on the data: mean at ``seed_point``, a broad covariance."""
+        params = {name: np.array(value, copy=True) for name, value in params.items()}
+        if "means" not in self.fixed:
+            params["means"][component] = seed_point
+        if "covariances" not in self.fixed and self.covariance_type != "tied":
+            D = self.n_features
+            if self.covariance_type == "full":
+                params["covariances"][component] = scale_covariance
+            elif self.covariance_type == "diag":
+                params["covariances"][component] = np.diag(scale_covariance)
+            else:
+                params["covariances"][component] = np.trace(scale_covariance) / D
+            prec_chol, covariances = precision_cholesky(params["covariances"], self.covariance_type)
+            params["covariances"] = covariances
+            params["precisions_cholesky"] = prec_chol
+        return params

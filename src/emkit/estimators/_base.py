@@ -1,0 +1,55 @@
+"""What every emkit estimator shares on top of the engine's FitResult."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["EMFitMixin", "DegenerateFitWarning"]
+
+
+class DegenerateFitWarning(UserWarning):
+    """A component collapsed onto a degenerate set and had to be re-seeded or dropped."""
+
+
+class EMFitMixin:
+    """Stores the engine's result as scikit-learn style fitted attributes.
+
+    Sets ``converged_``, ``n_iter_``, ``history_`` (the objective after every
+    E-step of the kept run, total over samples), ``lower_bound_`` (the last
+    objective per sample, scikit-learn's convention), ``lower_bounds_`` and
+    ``n_repairs_`` (collapsed components re-seeded during the kept run).
+    """
+
+    def _store_fit_result(self, result, total_weight):
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.history_ = np.asarray(result.history, dtype=np.float64)
+        self.lower_bounds_ = self.history_ / total_weight
+        self.lower_bound_ = float(self.history_[-1] / total_weight)
+        self.n_repairs_ = int(result.n_repairs)
+        if result.decreases:
+            iteration, drop = result.decreases[0]
+            warnings.warn(
+                f"The objective decreased by {drop:.3g} at iteration {iteration}; EM should "
+                f"never do that. Please report it with the data that caused it.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        if result.degenerate:
+            warnings.warn(
+                "Every run kept collapsing a component onto a degenerate set of points "
+                "(a singular covariance); the returned fit still contains such a component. "
+                "Try fewer components, a larger reg_covar or a prior (prior='default').",
+                DegenerateFitWarning,
+                stacklevel=3,
+            )
+        if not self.converged_:
+            warnings.warn(
+                f"EM did not converge in max_iter={self.max_iter} iterations; increase "
+                f"max_iter or tol, or check the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )

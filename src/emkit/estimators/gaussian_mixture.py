@@ -1,0 +1,464 @@
+"""scikit-learn style Gaussian mixture on emkit's EM engine."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._engine.data import SampleData
+from .._engine.em import fit_em
+from .._engine.init import INIT_METHODS, initial_responsibilities
+from .._validation import check_parameter_array, check_sample_weight, validate_samples
+from ..components.gaussian import (
+    COVARIANCE_TYPES,
+    GaussianComponent,
+    covariances_from_precision_cholesky,
+    expand_covariances,
+    feature_width,
+    kernel_of,
+    precision_cholesky,
+)
+from ..models.mixture import MixtureModel
+from ._base import EMFitMixin
+
+__all__ = ["GaussianMixture"]
+
+_PARAM_NAMES = ("weights", "means", "covariances")
+
+
+def _weighted_covariance(data: SampleData) -> np.ndarray:
+    """Covariance of the data about its weighted mean, in float64, chunked."""
+    D = data.n_features
+    scatter = np.zeros((D, D))
+    for X_chunk, weights in data.chunks():
+        centered = np.asarray(X_chunk, dtype=np.float64) - data.center
+        weighted = centered if weights is None else centered * weights[:, None]
+        scatter += weighted.T @ centered
+    return scatter / data.total_weight
+
+
+class GaussianMixture(EMFitMixin, DensityMixin, BaseEstimator):
+    """Gaussian mixture fitted by EM, with restarts, MAP priors and collapse repair.
+
+    Parameter names and fitted attributes follow
+    :class:`sklearn.mixture.GaussianMixture`, so it is a drop-in replacement.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components K.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Covariance structure (scikit-learn's definitions).
+    tol : float, default=1e-6
+        Convergence threshold on the per-sample objective. EM stops when both
+        the last gain and the gain still projected to come (Aitken's estimate)
+        are below it, so it does not stop short on slowly converging fits.
+    reg_covar : float, default=1e-6
+        Non-negative value added to the diagonal of every covariance.
+    max_iter : int, default=1000
+        Maximum EM iterations per restart.
+    n_init : int, default=10
+        Restarts; the run with the highest objective is kept (runs whose
+        components kept collapsing are kept only if every run did).
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}, \
+default="k-means++"
+        How the initial responsibilities are found (see
+        :func:`emkit._engine.init.initial_responsibilities`).
+    weights_init : array-like of shape (n_components,), optional
+    means_init : array-like of shape (n_components, n_features), optional
+    precisions_init : array-like, optional
+        Initial precisions (inverse covariances) in the layout of ``covariance_type``.
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+        Start from the previous fit's parameters (one run).
+    verbose : int, default=0
+        0 silent, 1 a line per restart, 2 a line per iteration.
+    prior : None, "default" or NormalInverseWishart, default=None
+        Conjugate prior on the component means and covariances (MAP
+        estimation). ``"default"`` uses R mclust's ``defaultPrior``
+        hyperparameters. With a prior the monitored objective is the
+        log-posterior and ``reg_covar`` is not added.
+    weight_concentration : float or array-like of shape (n_components,), optional
+        Dirichlet prior on the weights (1 means flat).
+    fixed : tuple of str, default=()
+        Parameters held at their initial values during EM: any of
+        "weights", "means", "covariances".
+    chunk_size : int or None, default=None
+        Samples per chunk in the E-step; None picks a few MiB worth.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
+    precisions_ : ndarray, same layout as ``covariances_``
+    precisions_cholesky_ : ndarray, same layout as ``covariances_``
+    converged_ : bool
+    n_iter_ : int
+        EM iterations (M-steps) of the kept run.
+    lower_bound_ : float
+        Objective per sample of the returned parameters (log-likelihood, or
+        log-posterior with a prior).
+    history_ : ndarray of shape (n_iter_ + 1,)
+        Total objective after every E-step of the kept run, the initial
+        parameters first. It never decreases.
+    n_repairs_ : int
+        Collapsed components re-seeded during the kept run.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, when fitted on a DataFrame with string columns
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions(set(INIT_METHODS))],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "prior": [None, StrOptions({"default"}), object],
+        "weight_concentration": [Interval(Real, 0.0, None, closed="neither"), "array-like", None],
+        "fixed": [tuple, list],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-6,
+        reg_covar=1e-6,
+        max_iter=1000,
+        n_init=10,
+        init_params="k-means++",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        prior=None,
+        weight_concentration=None,
+        fixed=(),
+        chunk_size=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.prior = prior
+        self.weight_concentration = weight_concentration
+        self.fixed = fixed
+        self.chunk_size = chunk_size
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            float32 input stays float32 in the heavy products.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Frequency weights: weight 2 counts a sample twice in every statistic.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self._fit(X, sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most probable component of every sample, shape (n_samples,)."""
+        return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    def _resolved_fixed(self):
+        fixed = frozenset(self.fixed)
+        unknown = fixed - set(_PARAM_NAMES)
+        if unknown:
+            raise ValueError(
+                f"fixed may only name {_PARAM_NAMES}; got unknown name(s) {sorted(unknown)}."
+            )
+        return fixed
+
+    def _resolved_prior(self, X):
+        if self.prior is None:
+            return None
+        from ..priors import NormalInverseWishart, default_prior
+
+        if isinstance(self.prior, str):
+            return default_prior(X, self.n_components)
+        if not isinstance(self.prior, NormalInverseWishart):
+            raise ValueError(
+                "prior must be None, 'default' or an emkit.priors.NormalInverseWishart; "
+                f"got {type(self.prior).__name__}."
+            )
+        if np.shape(self.prior.loc) != (X.shape[1],):
+            raise ValueError(
+                f"prior has dimension {np.shape(self.prior.loc)[0]} but X has "
+                f"{X.shape[1]} features."
+            )
+        return self.prior
+
+    def _check_user_params(self, n_features):
+        K, D = self.n_components, n_features
+        user = {}
+        if self.weights_init is not None:
+            user["weights"] = check_parameter_array(self.weights_init, (K,), "weights_init",
+                                                    simplex=True)
+        if self.means_init is not None:
+            user["means"] = check_parameter_array(self.means_init, (K, D), "means_init")
+        if self.precisions_init is not None:
+            shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D),
+                     "spherical": (K,)}[self.covariance_type]
+            precisions = check_parameter_array(self.precisions_init, shape, "precisions_init")
+            user["covariances"] = _covariances_from_precisions(precisions, self.covariance_type)
+        return user
+
+    def _fit(self, X, sample_weight):
+        fixed = self._resolved_fixed()
+        warm = self.warm_start and hasattr(self, "converged_")
+        X = validate_samples(self, X, reset=not warm, min_samples=self.n_components)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        user_params = self._check_user_params(X.shape[1])
+        rng = check_random_state(self.random_state)
+        kernel = kernel_of(self.covariance_type)
+        row_bytes = X.itemsize * (feature_width(kernel, X.shape[1]) + 3 * self.n_components)
+        data = SampleData(X, sample_weight, chunk_size=self.chunk_size, row_bytes=row_bytes)
+        prior = self._resolved_prior(X)
+
+        def build_model(fixed_names):
+            component = GaussianComponent(
+                self.covariance_type, reg_covar=self.reg_covar, center=data.center,
+                dtype=X.dtype, data_covariance=data_covariance, prior=prior,
+                fixed=fixed_names - {"weights"},
+            )
+            return MixtureModel(component, self.n_components, data,
+                                weight_concentration=self.weight_concentration,
+                                fix_weights="weights" in fixed_names)
+
+        data_covariance = _weighted_covariance(data)
+        model = build_model(fixed)
+
+        if warm:
+            initializations = [self._fitted_params()]
+        else:
+            initializations = self._initializations(X, sample_weight, data, user_params,
+                                                    build_model, rng)
+        result = fit_em(model, data, initializations, max_iter=self.max_iter, tol=self.tol,
+                        random_state=rng, verbose=self.verbose)
+        self._set_params_from(result.params)
+        self._store_fit_result(result, data.total_weight)
+        return self
+
+    def _initializations(self, X, sample_weight, data, user_params, build_model, rng):
+        """Lazily yield one set of starting parameters per restart."""
+        complete = all(name in user_params for name in _PARAM_NAMES)
+        n_runs = 1 if complete else self.n_init
+        init_model = build_model(frozenset({"means"}) if "means" in user_params else frozenset())
+        for _ in range(n_runs):
+            if complete:
+                params = dict(user_params)
+            else:
+                resp = initial_responsibilities(X, self.n_components, self.init_params, rng,
+                                                sample_weight)
+                start = {"means": user_params["means"]} if "means" in user_params else None
+                params = init_model.m_step(init_model.stats_from_responsibilities(resp), start)
+                params.update(user_params)
+            prec_chol, covariances = precision_cholesky(params["covariances"],
+                                                        self.covariance_type)
+            params["covariances"] = covariances
+            params["precisions_cholesky"] = prec_chol
+            yield params
+
+    # ------------------------------------------------------------ parameters
+    def _fitted_params(self):
+        return {
+            "weights": self.weights_,
+            "means": self.means_,
+            "covariances": self.covariances_,
+            "precisions_cholesky": self.precisions_cholesky_,
+        }
+
+    def _set_params_from(self, params):
+        self.weights_ = np.asarray(params["weights"], dtype=np.float64)
+        self.means_ = np.asarray(params["means"], dtype=np.float64)
+        self.covariances_ = np.asarray(params["covariances"], dtype=np.float64)
+        self.precisions_cholesky_ = np.asarray(params["precisions_cholesky"], dtype=np.float64)
+        if self.covariance_type == "full":
+            self.precisions_ = self.precisions_cholesky_ @ np.swapaxes(
+                self.precisions_cholesky_, 1, 2)
+        elif self.covariance_type == "tied":
+            self.precisions_ = self.precisions_cholesky_ @ self.precisions_cholesky_.T
+        else:
+            self.precisions_ = self.precisions_cholesky_**2
+
+    @classmethod
+    def from_params(cls, weights, means, covariances, covariance_type="full", **kwargs):
+        """A ready-to-use model from known parameters (no fitting).
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+        means : array-like of shape (n_components, n_features)
+        covariances : array-like in the layout of ``covariance_type``
+        covariance_type : {"full", "tied", "diag", "spherical"}
+        **kwargs : further constructor parameters
+
+        Returns
+        -------
+        GaussianMixture
+            With ``weights_``, ``means_``, ``covariances_`` and the precisions set,
+            so ``predict_proba``, ``score_samples`` and ``sample`` work.
+        """
+        means = np.asarray(means, dtype=np.float64)
+        if means.ndim != 2:
+            raise ValueError("means must have shape (n_components, n_features).")
+        K, D = means.shape
+        model = cls(n_components=K, covariance_type=covariance_type, **kwargs)
+        shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D),
+                 "spherical": (K,)}.get(covariance_type)
+        if shape is None:
+            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}.")
+        weights = check_parameter_array(weights, (K,), "weights", simplex=True)
+        covariances = check_parameter_array(covariances, shape, "covariances")
+        prec_chol, covariances = precision_cholesky(covariances, covariance_type)
+        model._set_params_from({"weights": weights, "means": means, "covariances": covariances,
+                                "precisions_cholesky": prec_chol})
+        model.n_features_in_ = D
+        model.converged_ = True
+        model.n_iter_ = 0
+        return model
+
+    # ------------------------------------------------------------ inference
+    def _joint_log_prob(self, X):
+        """``log pi_k + log N(x | mu_k, Sigma_k)``, shape (n_samples, n_components)."""
+        check_is_fitted(self)
+        X = validate_samples(self, X, reset=False)
+        center = self.weights_ @ self.means_
+        component = GaussianComponent(
+            self.covariance_type, reg_covar=0.0, center=center, dtype=X.dtype,
+            data_covariance=np.eye(X.shape[1]),
+        )
+        params = self._fitted_params()
+        plan = component.plan(params)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights_)
+        log_prob = component.log_prob(plan, component.features(X))
+        return np.asarray(log_prob, dtype=np.float64) + log_weights
+
+    def score_samples(self, X):
+        """Log-density of every sample under the mixture, shape (n_samples,)."""
+        return logsumexp(self._joint_log_prob(X), axis=1)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood per sample (weighted by ``sample_weight``)."""
+        log_density = self.score_samples(X)
+        sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
+        if sample_weight is None:
+            return float(log_density.mean())
+        return float(sample_weight @ log_density / sample_weight.sum())
+
+    def predict_proba(self, X):
+        """Responsibilities p(k | x), shape (n_samples, n_components)."""
+        joint = self._joint_log_prob(X)
+        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Most probable component of every sample, shape (n_samples,)."""
+        return self._joint_log_prob(X).argmax(axis=1)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState or None
+            Defaults to the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            The component each sample came from, sorted as scikit-learn does.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        K, D = self.means_.shape
+        counts = rng.multinomial(n_samples, self.weights_)
+        covariances = expand_covariances(self.covariances_, self.covariance_type, K, D)
+        samples = [rng.multivariate_normal(self.means_[k], covariances[k], int(count))
+                   for k, count in enumerate(counts)]
+        labels = np.repeat(np.arange(K), counts)
+        return np.vstack(samples), labels
+
+    def _n_parameters(self):
+        """Free parameters, counted as scikit-learn does."""
+        K, D = self.means_.shape
+        covariance_parameters = {
+            "full": K * D * (D + 1) / 2.0,
+            "tied": D * (D + 1) / 2.0,
+            "diag": K * D,
+            "spherical": K,
+        }[self.covariance_type]
+        return int(covariance_parameters + K * D + K - 1)
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion (scikit-learn's sign: lower is better).
+
+        ``-2 log L + n_parameters * log(n)`` with ``n`` the total sample weight.
+        """
+        total_loglik, total_weight = self._total_loglik(X, sample_weight)
+        return -2.0 * total_loglik + self._n_parameters() * np.log(total_weight)
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion (lower is better): ``-2 log L + 2 n_parameters``."""
+        total_loglik, _ = self._total_loglik(X, sample_weight)
+        return -2.0 * total_loglik + 2.0 * self._n_parameters()
+
+    def _total_loglik(self, X, sample_weight):
+        log_density = self.score_samples(X)
+        sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
+        if sample_weight is None:
+            return float(log_density.sum()), float(log_density.shape[0])
+        return float(sample_weight @ log_density), float(sample_weight.sum())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _covariances_from_precisions(precisions, covariance_type):
+    if covariance_type in ("diag", "spherical"):
+        return 1.0 / precisions
+    return np.linalg.inv(precisions)

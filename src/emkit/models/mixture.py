@@ -1,0 +1,179 @@
+"""Finite mixtures: mixing weights over any component family.
+
+The mixture owns only the weights and the normalisation of responsibilities;
+the component family (Gaussian, and later Bernoulli, Poisson, ...) supplies
+features, log-densities, statistics and its M-step. This is the model object
+the EM engine drives (see :class:`emkit._engine.em.EMModel`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln
+
+from .._engine.em import add_stats
+
+__all__ = ["MixtureModel", "normalize_log_probabilities"]
+
+
+def normalize_log_probabilities(log_prob):
+    """Turn joint log-probabilities into responsibilities, in place.
+
+    Parameters
+    ----------
+    log_prob : ndarray of shape (n, K)
+        ``log pi_k + log p(x_n | k)``; overwritten with the responsibilities.
+
+    Returns
+    -------
+    log_norm : ndarray of shape (n,), float64
+        ``log p(x_n)``, the per-sample log-likelihood.
+    resp : ndarray of shape (n, K)
+        The same buffer as ``log_prob``, now holding ``p(k | x_n)``.
+    """
+    row_max = log_prob.max(axis=1, keepdims=True)
+    # A row that is -inf everywhere has no support under any component.
+    row_max[~np.isfinite(row_max)] = 0.0
+    log_prob -= row_max
+    np.exp(log_prob, out=log_prob)
+    row_sum = log_prob.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_prob /= row_sum
+        log_norm = np.log(row_sum[:, 0].astype(np.float64)) + row_max[:, 0]
+    return log_norm, log_prob
+
+
+class MixtureModel:
+    """A K-component mixture, as pure functions for the EM engine.
+
+    Parameters
+    ----------
+    component : GaussianComponent (or another family with the same methods)
+    n_components : int
+    data : SampleData
+        The data being fitted (for re-seeding collapsed components).
+    weight_concentration : float or ndarray of shape (K,) or None
+        Dirichlet prior on the weights (MAP); None for maximum likelihood.
+    fix_weights : bool
+        Hold the weights at their initial values.
+    """
+
+    def __init__(self, component, n_components, data, *, weight_concentration=None,
+                 fix_weights=False):
+        self.component = component
+        self.n_components = n_components
+        self.data = data
+        self.weight_concentration = weight_concentration
+        self.fix_weights = fix_weights
+
+    # -- engine interface -----------------------------------------------------
+    def e_step_plan(self, params):
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params["weights"])
+        return self.component.plan(params), log_weights
+
+    def joint_log_prob(self, plan, X_chunk):
+        """``log pi_k + log p(x | k)`` for a chunk, and the chunk's features."""
+        component_plan, log_weights = plan
+        features = self.component.features(X_chunk)
+        log_prob = self.component.log_prob(component_plan, features)
+        log_prob += log_weights.astype(log_prob.dtype)
+        return log_prob, features
+
+    def e_step(self, plan, X_chunk, weights):
+        log_prob, features = self.joint_log_prob(plan, X_chunk)
+        log_norm, resp = normalize_log_probabilities(log_prob)
+        if weights is None:
+            loglik = float(log_norm.sum())
+        else:
+            resp *= weights[:, None].astype(resp.dtype)
+            loglik = float(weights @ log_norm)
+        stats = self.component.stats(resp, features)
+        stats["counts"] = resp.sum(axis=0, dtype=np.float64)
+        return stats, loglik
+
+    def m_step(self, stats, params):
+        counts = stats["counts"]
+        new_params = self.component.m_step(counts, stats, params)
+        if self.fix_weights and params is not None:
+            new_params["weights"] = params["weights"]
+        else:
+            new_params["weights"] = self._weights_m_step(counts)
+        return new_params
+
+    def _weights_m_step(self, counts):
+        if self.weight_concentration is None:
+            weights = counts + 10 * np.finfo(np.float64).eps
+        else:
+            from ..priors import dirichlet_map_weights
+
+            weights = dirichlet_map_weights(counts, self.weight_concentration)
+        return weights / weights.sum()
+
+    def log_prior(self, params):
+        total = self.component.log_prior(params)
+        if self.weight_concentration is not None:
+            alpha = np.broadcast_to(np.asarray(self.weight_concentration, dtype=float),
+                                    (self.n_components,))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_terms = np.where(alpha == 1.0, 0.0, (alpha - 1.0) * np.log(params["weights"]))
+            total += float(gammaln(alpha.sum()) - gammaln(alpha).sum() + log_terms.sum())
+        return total
+
+    def repair(self, params, stats, rng):
+        """Re-seed collapsed components on poorly explained samples."""
+        collapsed = np.flatnonzero(self.component.collapsed(params, stats["counts"]))
+        if collapsed.size == 0:
+            return params, 0
+        scale = self.component.data_covariance / max(self.n_components, 1) ** (
+            2.0 / self.component.n_features)
+        for k in collapsed:
+            seed = self._far_sample(params, rng)
+            params = self.component.reseed(params, k, seed, scale)
+            if not self.fix_weights:
+                weights = np.array(params["weights"], copy=True)
+                weights[k] = max(weights[k], 1.0 / self.n_components)
+                params["weights"] = weights / weights.sum()
+        return params, int(collapsed.size)
+
+    def _far_sample(self, params, rng):
+        """A sample drawn with probability proportional to its squared distance
+        to the nearest mean (k-means++ seeding), so re-seeds land where the
+        current components explain the data least."""
+        X = self.data.X
+        n = X.shape[0]
+        candidates = rng.choice(n, size=min(n, 4096), replace=False)
+        points = np.asarray(X[candidates], dtype=np.float64)
+        means = params["means"]
+        distances = ((points[:, None, :] - means[None, :, :]) ** 2).sum(-1).min(axis=1)
+        total = distances.sum()
+        if not np.isfinite(total) or total <= 0:
+            return points[0]
+        return points[rng.choice(points.shape[0], p=distances / total)]
+
+    # -- helpers for the estimators --------------------------------------------
+    def stats_from_responsibilities(self, resp):
+        """Summed statistics of given responsibilities (for an initial M-step).
+
+        Parameters
+        ----------
+        resp : ndarray of shape (n_samples, n_components)
+
+        Returns
+        -------
+        stats : dict
+            The same statistics an E-step returns, with ``resp`` in place of
+            the posterior responsibilities.
+        """
+        data = self.data
+        stats = None
+        for start in range(0, data.n_samples, data.chunk_size):
+            stop = start + data.chunk_size
+            chunk_resp = resp[start:stop].astype(self.component.dtype, copy=True)
+            if data.sample_weight is not None:
+                chunk_resp *= data.sample_weight[start:stop, None].astype(chunk_resp.dtype)
+            features = self.component.features(data.X[start:stop])
+            chunk_stats = self.component.stats(chunk_resp, features)
+            chunk_stats["counts"] = chunk_resp.sum(axis=0, dtype=np.float64)
+            stats = add_stats(stats, chunk_stats)
+        return stats
