@@ -1,11 +1,12 @@
 """emkit: latent-variable models fitted by Expectation-Maximization.
 
-One EM engine (restarts, convergence monitoring, collapse repair, chunked
-data) drives every model; each model supplies additive sufficient statistics,
-an M-step and a log-likelihood.
+One EM engine (restarts with screening, convergence monitoring, collapse
+repair, chunked data) drives every model; each model supplies additive
+sufficient statistics, an M-step and a log-likelihood.
 """
 
+from . import datasets, priors
 from .estimators.gaussian_mixture import GaussianMixture
 
-__all__ = ["GaussianMixture"]
+__all__ = ["GaussianMixture", "datasets", "priors"]
 __version__ = "0.1.0"

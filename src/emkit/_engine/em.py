@@ -121,52 +121,65 @@ def expectation(model: EMModel, params: dict, data) -> tuple[dict, float]:
     return stats, float(loglik)
 
 
-def _run_once(model, data, params, *, max_iter, tol, n_samples, max_repairs, rng,
-              verbose, init_index):
-    monitor = ConvergenceMonitor(tol=tol, n_samples=n_samples)
-    stats, loglik = expectation(model, params, data)
-    monitor.record(loglik + model.log_prior(params))
-    n_repairs = 0
-    degenerate = False
-    n_iter = 0
-    converged = False
-    for n_iter in range(1, max_iter + 1):
-        new_params = model.m_step(stats, params)
-        new_params, n_repaired = model.repair(new_params, stats, rng)
-        if n_repaired:
-            n_repairs += n_repaired
-            if n_repairs > max_repairs:
-                degenerate = True
-                params = new_params
-                stats, loglik = expectation(model, params, data)
-                monitor.record(loglik + model.log_prior(params))
-                break
-        params = new_params
-        stats, loglik = expectation(model, params, data)
-        objective = loglik + model.log_prior(params)
-        if n_repaired:
-            # A re-seed moves the parameters off the EM path on purpose, so the
-            # objective may jump down here: that is not an M-step failure.
-            monitor.history.append(float(objective))
-        else:
-            monitor.record(objective)
-        if verbose >= 2:
-            print(f"  init {init_index} iter {n_iter:4d}  objective {objective:.6f}")
-        if not n_repaired and monitor.converged:
-            converged = True
-            break
-    return FitResult(
-        params=params,
-        objective=monitor.history[-1],
-        history=monitor.history,
-        converged=converged,
-        n_iter=n_iter,
-        n_repairs=n_repairs,
-        degenerate=degenerate,
-        decreases=monitor.decreases,
-        init_index=init_index,
-        stats=stats,
-    )
+class _Run:
+    """One EM run that can be advanced a few iterations at a time.
+
+    Restart screening (see :func:`fit_em`) advances every run briefly, then
+    only the most promising ones to convergence, so a run is resumable state.
+    """
+
+    def __init__(self, model, data, params, *, tol, max_repairs, rng, verbose, init_index):
+        self.model, self.data, self.rng = model, data, rng
+        self.max_repairs, self.verbose, self.init_index = max_repairs, verbose, init_index
+        self.monitor = ConvergenceMonitor(tol=tol, n_samples=data.total_weight)
+        self.params = params
+        self.stats, loglik = expectation(model, params, data)
+        self.monitor.record(loglik + model.log_prior(params))
+        self.n_iter = 0
+        self.n_repairs = 0
+        self.converged = False
+        self.degenerate = False
+
+    @property
+    def objective(self):
+        return self.monitor.history[-1]
+
+    @property
+    def finished(self):
+        return self.converged or self.degenerate
+
+    def advance(self, n_steps):
+        """Take up to ``n_steps`` EM iterations; stop early at convergence."""
+        model = self.model
+        for _ in range(n_steps):
+            if self.finished:
+                return
+            new_params = model.m_step(self.stats, self.params)
+            new_params, n_repaired = model.repair(new_params, self.stats, self.rng)
+            self.n_iter += 1
+            self.params = new_params
+            self.stats, loglik = expectation(model, new_params, self.data)
+            objective = loglik + model.log_prior(new_params)
+            if n_repaired:
+                self.n_repairs += n_repaired
+                # A re-seed moves the parameters off the EM path on purpose, so
+                # the objective may jump down here: that is not an M-step failure.
+                self.monitor.history.append(float(objective))
+                if self.n_repairs > self.max_repairs:
+                    self.degenerate = True
+            else:
+                self.monitor.record(objective)
+                self.converged = self.monitor.converged
+            if self.verbose >= 2:
+                print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}")
+
+    def result(self):
+        return FitResult(
+            params=self.params, objective=self.objective, history=self.monitor.history,
+            converged=self.converged, n_iter=self.n_iter, n_repairs=self.n_repairs,
+            degenerate=self.degenerate, decreases=self.monitor.decreases,
+            init_index=self.init_index, stats=self.stats,
+        )
 
 
 def fit_em(
@@ -178,6 +191,8 @@ def fit_em(
     tol: float = 1e-6,
     random_state: np.random.RandomState | None = None,
     max_repairs: int = 10,
+    screen_iter: int | None = None,
+    n_refine: int = 3,
     verbose: int = 0,
 ) -> FitResult:
     """Run EM from each initialisation and keep the best run.
@@ -200,6 +215,12 @@ def fit_em(
         Used to re-seed collapsed components.
     max_repairs : int
         Re-seeds allowed per run before the run counts as degenerate.
+    screen_iter : int or None
+        If set, every restart first runs only this many iterations and just
+        the ``n_refine`` best continue to ``max_iter`` (emEM). None runs every
+        restart to the end.
+    n_refine : int
+        Restarts continued after screening.
     verbose : int
         0 silent, 1 one line per restart, 2 one line per iteration.
 
@@ -209,23 +230,38 @@ def fit_em(
         The best run: non-degenerate first, then the highest objective.
     """
     rng = random_state if random_state is not None else np.random.RandomState()
-    best = None
+    runs = []
     for init_index, params in enumerate(initializations):
         started = time.perf_counter()
-        result = _run_once(
-            model, data, params, max_iter=max_iter, tol=tol,
-            n_samples=data.total_weight, max_repairs=max_repairs, rng=rng,
-            verbose=verbose, init_index=init_index,
-        )
+        run = _Run(model, data, params, tol=tol, max_repairs=max_repairs, rng=rng,
+                   verbose=verbose, init_index=init_index)
+        run.advance(max_iter if screen_iter is None else min(screen_iter, max_iter))
+        run.seconds = time.perf_counter() - started
+        runs.append(run)
+    if not runs:
+        raise ValueError("fit_em needs at least one initialisation")
+    if screen_iter is not None and screen_iter < max_iter:
+        # emEM (Biernacki, Celeux & Govaert 2003): the objective after a short
+        # run ranks the restarts well, so only the best few are run to the end.
+        ranked = sorted(runs, key=_rank_key, reverse=True)
+        for run in ranked[:n_refine]:
+            started = time.perf_counter()
+            run.advance(max_iter - run.n_iter)
+            run.seconds += time.perf_counter() - started
+        runs = ranked[:n_refine]
+    best = None
+    for run in runs:
+        result = run.result()
         if verbose >= 1:
             print(
-                f"init {init_index}: objective {result.objective:.6f} after {result.n_iter} "
+                f"init {run.init_index}: objective {result.objective:.6f} after {result.n_iter} "
                 f"iterations ({'converged' if result.converged else 'not converged'}"
-                f"{', degenerate' if result.degenerate else ''}) in "
-                f"{time.perf_counter() - started:.3f} s"
+                f"{', degenerate' if result.degenerate else ''}) in {run.seconds:.3f} s"
             )
         if result.better_than(best):
             best = result
-    if best is None:
-        raise ValueError("fit_em needs at least one initialisation")
     return best
+
+
+def _rank_key(run):
+    return (not run.degenerate, run.objective if np.isfinite(run.objective) else -np.inf)

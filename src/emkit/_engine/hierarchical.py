@@ -51,7 +51,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["hierarchical_partition", "hc_merges", "hc_transform", "qclass"]
+__all__ = ["hierarchical_partition", "hierarchical_partitions", "hc_merges", "hc_transform", "qclass"]
 
 _USES = ("VARS", "STD", "PCR", "PCS", "SPH", "SVD")
 
@@ -406,3 +406,33 @@ def hierarchical_partition(
     Z = hc_transform(X, use)
     merges, _ = hc_merges(Z)
     return _cut(merges, n, K)
+
+
+def hierarchical_partitions(X, n_components_list, *, model: str = "VVV", use: str = "SVD",
+                            max_samples: int = 2000, random_state=None):
+    """Partitions for several K from a single agglomeration (mclust's ``hclass(h, G)``).
+
+    Same parameters as :func:`hierarchical_partition` but ``n_components_list``
+    is an iterable of K; the hierarchy is built once, as ``mclustBIC`` does
+    for ``G = 1:9``.
+
+    Returns
+    -------
+    dict
+        ``{K: labels (n_samples,)}``.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    n, p = X.shape
+    ks = [int(k) for k in n_components_list]
+    if p == 1 or n > max_samples or model.upper() != "VVV":
+        return {k: hierarchical_partition(X, k, model=model, use=use, max_samples=max_samples,
+                                          random_state=random_state) for k in ks}
+    for k in ks:
+        if not 1 <= k <= n:
+            raise ValueError(f"n_components must be in [1, n_samples={n}], got {k}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains non-finite values")
+    merges, _ = hc_merges(hc_transform(X, use))
+    return {k: _cut(merges, n, k) for k in ks}

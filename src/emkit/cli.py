@@ -1,0 +1,485 @@
+"""The ``emkit`` command line.
+
+Subcommands
+-----------
+``emkit demo``
+    Fit a Gaussian mixture to the bundled Old Faithful data, choosing the
+    number of components by BIC, and plot it.
+``emkit fit data.csv -k K``
+    Fit a K-component Gaussian mixture to a numeric CSV file and optionally
+    write every row's label and component probabilities.
+
+Adding a subcommand takes a ``_add_<name>_parser(subparsers)`` function that
+sets ``func`` (a ``run(args) -> int``) as a default, listed in
+:data:`_SUBCOMMANDS`; :func:`_add_data_arguments`, :func:`_add_model_arguments`,
+:func:`read_numeric_csv`, :func:`fit_quietly` and :func:`format_fit_summary`
+are there to be shared.
+
+Input errors are reported as one line on stderr with exit code 2; a fit that
+fails exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+_PROG = "emkit"
+_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
+
+
+class CLIError(Exception):
+    """An error reported to the user as one line, without a traceback."""
+
+    def __init__(self, message, exit_code=2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    """Run the ``emkit`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name; ``sys.argv[1:]`` if None.
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 2 for usage or input errors, 1 when a fit fails.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return _exit_code(exc.code)
+    try:
+        return int(args.func(args))
+    except CLIError as exc:
+        print(f"{_PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{_PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `emkit fit data.csv -k 2 | head`
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 141
+
+
+def _exit_code(code) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Fit latent-variable models by Expectation-Maximization.",
+        epilog=f"Run '{_PROG} COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND",
+                                       required=True)
+    for add_parser in _SUBCOMMANDS:
+        add_parser(subparsers)
+    return parser
+
+
+# ---------------------------------------------------------------- shared arguments
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _delimiter(text):
+    named = {"\\t": "\t", "tab": "\t", "TAB": "\t", "space": " ", "semicolon": ";",
+             "comma": ","}
+    text = named.get(text, text)
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(
+            f"the delimiter must be one character (or 'tab', '\\t'), got {text!r}")
+    return text
+
+
+def _add_data_arguments(parser):
+    """The CSV input arguments: ``csv``, ``--delimiter``, ``--header/--no-header``."""
+    parser.add_argument("csv", metavar="data.csv",
+                        help="numeric CSV file, one sample per row, one feature per column")
+    parser.add_argument("--delimiter", type=_delimiter, default=",", metavar="CHAR",
+                        help="field separator (default ','; 'tab' or '\\t' for tabs)")
+    header = parser.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_const", const=True,
+                        default=None, help="the first row is a header (default: detected; "
+                        "a first row that is not all numbers is a header)")
+    header.add_argument("--no-header", dest="header", action="store_const", const=False,
+                        help="the first row is data")
+
+
+def _add_model_arguments(parser):
+    """Gaussian-mixture options shared by fitting commands."""
+    parser.add_argument("--covariance-type", choices=_COVARIANCE_TYPES, default="full",
+                        help="covariance structure of the components (default: full)")
+    parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
+                        help="EM restarts; the best is kept (default: the estimator's)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed, for reproducible results (default: 0)")
+
+
+# ------------------------------------------------------------------------- demo
+def _add_demo_parser(subparsers):
+    parser = subparsers.add_parser(
+        "demo", help="fit the bundled Old Faithful data, choosing K by BIC",
+        description="Fit Gaussian mixtures with 1 to 6 components to the Old Faithful "
+                    "geyser data, keep the one with the lowest BIC, print it and plot it.")
+    parser.add_argument("--output-dir", default=".", metavar="DIR",
+                        help="where faithful_clusters.png is written (default: current "
+                             "directory)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed (default: 0)")
+    parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
+                        help="EM restarts per K (default: the estimator's)")
+    parser.set_defaults(func=run_demo)
+
+
+def run_demo(args) -> int:
+    """``emkit demo``: BIC selection of a Gaussian mixture on Old Faithful, then a plot."""
+    from .datasets import load_old_faithful
+    from .estimators.gaussian_mixture import GaussianMixture
+
+    start = time.perf_counter()
+    faithful = load_old_faithful()
+    X, names = faithful.data, faithful.feature_names
+    print(f"Old Faithful geyser: {X.shape[0]} eruptions; features: eruptions (length, min), "
+          f"waiting (time to the next eruption, min).")
+    extra = {} if args.n_init is None else {"n_init": args.n_init}
+    print(f"Choosing the number of components K = 1..6 by BIC "
+          f"(full covariance, random_state={args.seed}).\n")
+
+    rows, fits = [], []
+    for k in range(1, 7):
+        model = GaussianMixture(k, covariance_type="full", random_state=args.seed, **extra)
+        _report_warnings(fit_quietly(model, X), prefix=f"K={k}: ")
+        bic = model.bic(X)
+        fits.append((bic, model))
+        rows.append([str(k), _fixed(model.score(X) * X.shape[0]), _fixed(bic),
+                     str(model.n_iter_), "yes" if model.converged_ else "no"])
+    best = int(np.argmin([bic for bic, _ in fits]))
+    rows[best].append("<- lowest BIC")
+    print(_table(["K", "log-likelihood", "BIC", "EM iterations", "converged", ""], rows,
+                 indent="  "))
+    chosen = fits[best][1]
+    print(f"\nChosen: K = {chosen.n_components}\n")
+    print(format_fit_summary(chosen, X, names))
+
+    output_dir = Path(args.output_dir)
+    path = output_dir / "faithful_clusters.png"
+    try:
+        from .plotting import save_mixture_plot
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("\nmatplotlib is not installed, so no plot was written "
+              "(pip install matplotlib).")
+    else:
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            save_mixture_plot(chosen, X, path, feature_names=names,
+                              title=f"Old Faithful: {chosen.n_components}-component Gaussian "
+                                    f"mixture (1- and 2-sigma ellipses)")
+        except OSError as exc:
+            raise CLIError(f"cannot write the plot to {path}: {exc.strerror or exc}") from None
+        print(f"\nPlot written to {path}")
+    print(f"\nDone in {time.perf_counter() - start:.1f} s.")
+    return 0
+
+
+# -------------------------------------------------------------------------- fit
+def _add_fit_parser(subparsers):
+    parser = subparsers.add_parser(
+        "fit", help="fit a Gaussian mixture to a CSV file",
+        description="Fit a K-component Gaussian mixture by EM to the numeric columns of a "
+                    "CSV file and print the fitted parameters.")
+    _add_data_arguments(parser)
+    parser.add_argument("-k", "--n-components", dest="n_components", type=_positive_int,
+                        required=True, metavar="K", help="number of mixture components")
+    _add_model_arguments(parser)
+    parser.add_argument("--output", metavar="FILE",
+                        help="write a CSV with columns label,prob_0,...,prob_{K-1}, one row "
+                             "per input row")
+    parser.set_defaults(func=run_fit)
+
+
+def run_fit(args) -> int:
+    """``emkit fit``: fit a Gaussian mixture to a CSV file."""
+    from .estimators.gaussian_mixture import GaussianMixture
+
+    X, names = read_numeric_csv(args.csv, delimiter=args.delimiter, header=args.header)
+    k = args.n_components
+    if X.shape[0] < k:
+        raise CLIError(f"{args.csv}: {X.shape[0]} data row(s) but -k {k} components; need "
+                       f"at least as many rows as components.")
+    extra = {} if args.n_init is None else {"n_init": args.n_init}
+    model = GaussianMixture(k, covariance_type=args.covariance_type, random_state=args.seed,
+                            **extra)
+    _report_warnings(fit_quietly(model, X))
+    print(format_fit_summary(model, X, names))
+    if args.output:
+        _write_assignments(args.output, model.predict_proba(X))
+        print(f"\nLabels and probabilities written to {args.output}")
+    return 0
+
+
+def _write_assignments(path, probabilities):
+    K = probabilities.shape[1]
+    labels = probabilities.argmax(axis=1)
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["label"] + [f"prob_{k}" for k in range(K)])
+            for label, row in zip(labels, probabilities):
+                writer.writerow([int(label)] + [format(float(p), ".10g") for p in row])
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# ------------------------------------------------------------------ CSV reading
+def _parse_cell(cell):
+    """``float(cell)``, or None when the cell is not a number (missing markers give nan)."""
+    try:
+        return float(cell)
+    except ValueError:
+        return math.nan if cell.lower() in _MISSING_MARKERS else None
+
+
+def read_numeric_csv(path, *, delimiter=",", header=None):
+    """Read a numeric CSV file, with one-line :class:`CLIError` messages for bad input.
+
+    Parameters
+    ----------
+    path : str or path-like
+    delimiter : str, default=","
+    header : bool or None, default=None
+        Whether the first non-blank row is a header; None detects it: a first
+        row with a cell that is neither a number nor a missing-value marker is
+        a header.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_columns), float64, all finite
+    feature_names : list of str
+        From the header, or ``x0, x1, ...``.
+
+    Raises
+    ------
+    CLIError
+        Missing or unreadable file, empty file, a non-numeric cell (line and
+        column named), rows of different lengths, missing or infinite values.
+    """
+    name = os.fspath(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = [(line, [cell.strip() for cell in row])
+                    for line, row in _numbered_rows(csv.reader(handle, delimiter=delimiter))]
+    except FileNotFoundError:
+        raise CLIError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise CLIError(f"{name}: is a directory, not a CSV file") from None
+    except PermissionError:
+        raise CLIError(f"{name}: permission denied") from None
+    except UnicodeDecodeError:
+        raise CLIError(f"{name}: not a UTF-8 text file") from None
+    except csv.Error as exc:
+        raise CLIError(f"{name}: malformed CSV: {exc}") from None
+    except OSError as exc:
+        raise CLIError(f"{name}: cannot read: {exc.strerror or exc}") from None
+
+    rows = [(line, row) for line, row in rows if any(row)]  # skip blank lines
+    if not rows:
+        raise CLIError(f"{name}: the file is empty")
+    first_line, first = rows[0]
+    if header is None:
+        header = any(_parse_cell(cell) is None for cell in first)
+    if header:
+        feature_names = [cell or f"x{j}" for j, cell in enumerate(first)]
+        rows = rows[1:]
+        if not rows:
+            raise CLIError(f"{name}: no data rows, only a header (line {first_line})")
+    else:
+        feature_names = [f"x{j}" for j in range(len(first))]
+    n_columns = len(feature_names)
+    width_source = f"the header (line {first_line})" if header else f"line {rows[0][0]}"
+
+    X = np.empty((len(rows), n_columns), dtype=np.float64)
+    for i, (line, row) in enumerate(rows):
+        if len(row) != n_columns:
+            raise CLIError(
+                f"{name}: line {line} has {len(row)} field(s) but {width_source} has "
+                f"{n_columns}; every row needs the same number of columns (delimiter "
+                f"{delimiter!r})")
+        for j, cell in enumerate(row):
+            value = _parse_cell(cell)
+            where = f"{name}: line {line}, column {j + 1} ({feature_names[j]!r})"
+            if value is None:
+                raise CLIError(f"{where}: {cell!r} is not a number"
+                               + _delimiter_hint(cell, delimiter))
+            if math.isnan(value):
+                shown = "empty cell" if cell == "" else repr(cell)
+                raise CLIError(f"{where}: missing value ({shown}); impute it or remove the "
+                               f"row before fitting")
+            if math.isinf(value):
+                raise CLIError(f"{where}: infinite value ({cell!r}); remove the row or "
+                               f"replace the value before fitting")
+            X[i, j] = value
+    return X, feature_names
+
+
+def _delimiter_hint(cell, delimiter):
+    for candidate in (",", ";", "\t", " ", "|"):
+        if candidate != delimiter and candidate in cell.strip():
+            return f" (is the delimiter {candidate!r} rather than {delimiter!r}? see --delimiter)"
+    return ""
+
+
+def _numbered_rows(reader):
+    for row in reader:
+        yield reader.line_num, row
+
+
+# -------------------------------------------------------------------- fitting
+def fit_quietly(model, X):
+    """Fit ``model`` on ``X``; return the warning messages instead of printing them.
+
+    Raises :class:`CLIError` (exit code 1) when the fit fails.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+            raise CLIError(f"fitting failed: {exc}", exit_code=1) from None
+    messages = []
+    for warning in caught:
+        text = f"{warning.category.__name__}: {warning.message}"
+        if text not in messages:
+            messages.append(text)
+    return messages
+
+
+def _report_warnings(messages, prefix=""):
+    for message in messages:
+        print(f"{_PROG}: warning: {prefix}{message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------- formatting
+def _num(value, digits=5):
+    return format(float(value), f".{digits}g")
+
+
+def _fixed(value):
+    return format(float(value), ".2f")
+
+
+def _table(header, rows, indent=""):
+    """Rows of strings as text columns: the first left-aligned, the others right-aligned."""
+    widths = [max(len(str(row[j])) if j < len(row) else 0 for row in [header, *rows])
+              for j in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [str(row[j]) if j < len(row) else "" for j in range(len(header))]
+        text = "  ".join(cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j])
+                         for j, cell in enumerate(cells))
+        lines.append(indent + text.rstrip())
+    return "\n".join(lines)
+
+
+def format_fit_summary(model, X, feature_names=None) -> str:
+    """A readable summary of a fitted Gaussian mixture.
+
+    Parameters
+    ----------
+    model : fitted GaussianMixture
+    X : ndarray of shape (n_samples, n_features)
+        The data it was fitted on (for the log-likelihood, BIC and cluster sizes).
+    feature_names : list of str, optional
+
+    Returns
+    -------
+    str
+        Model, convergence, log-likelihood, BIC/AIC, then weights, means and
+        covariances as tables.
+    """
+    n, D = X.shape
+    K = model.n_components
+    names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(D)]
+    loglik = float(model.score(X)) * n
+    sizes = np.bincount(model.predict(X), minlength=K)
+    lines = [
+        f"Model: {' '.join(repr(model).split())}",
+        f"  {K} component(s), {model.covariance_type} covariance, fitted on {n} samples x "
+        f"{D} feature(s)",
+        f"  converged: {'yes' if model.converged_ else 'NO'} after {model.n_iter_} EM "
+        f"iteration(s) (best of n_init={model.n_init} restarts)",
+        f"  log-likelihood: {_fixed(loglik)} ({_num(loglik / n)} per sample)",
+        f"  BIC: {_fixed(model.bic(X))}   AIC: {_fixed(model.aic(X))}   "
+        f"free parameters: {model._n_parameters()}",
+    ]
+    if getattr(model, "n_repairs_", 0):
+        lines.append(f"  collapsed components re-seeded: {model.n_repairs_}")
+    lines += ["", "Weights and means:"]
+    rows = [[str(k), _num(model.weights_[k], 4), str(sizes[k]),
+             *(_num(v) for v in model.means_[k])] for k in range(K)]
+    lines.append(_table(["component", "weight", "n assigned", *names], rows, indent="  "))
+    lines += ["", f"Covariances ({model.covariance_type}):"]
+    lines.append(_format_covariances(model.covariances_, model.covariance_type, K, names))
+    return "\n".join(lines)
+
+
+def _matrix_table(matrix, names, indent):
+    rows = [[names[i], *(_num(v) for v in matrix[i])] for i in range(len(names))]
+    return _table(["", *names], rows, indent=indent)
+
+
+def _format_covariances(covariances, covariance_type, K, names):
+    covariances = np.asarray(covariances)
+    if covariance_type == "full":
+        blocks = [f"  component {k}:\n" + _matrix_table(covariances[k], names, "    ")
+                  for k in range(K)]
+        return "\n".join(blocks)
+    if covariance_type == "tied":
+        return "  shared by all components:\n" + _matrix_table(covariances, names, "    ")
+    if covariance_type == "diag":
+        rows = [[str(k), *(_num(v) for v in covariances[k])] for k in range(K)]
+        return _table(["component", *(f"var({name})" for name in names)], rows, indent="  ")
+    rows = [[str(k), _num(covariances[k])] for k in range(K)]
+    return _table(["component", "variance (every feature)"], rows, indent="  ")
+
+
+# Subcommands, in the order --help lists them; append "_add_select_parser" etc. here.
+_SUBCOMMANDS = (_add_demo_parser, _add_fit_parser)

@@ -1,0 +1,201 @@
+"""Tests for the ``emkit`` command line (emkit.cli) and emkit.plotting."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import emkit
+from emkit import GaussianMixture
+from emkit.cli import main, read_numeric_csv
+
+SRC = str(Path(emkit.__file__).resolve().parents[1])
+
+
+def _two_blobs(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal([0.0, 0.0], 0.5, size=(n // 2, 2)),
+                      rng.normal([5.0, 5.0], 0.5, size=(n - n // 2, 2))])
+
+
+def _write_csv(path, rows, header=None):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        if header:
+            writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _read_output(path):
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], np.array(rows[1:], dtype=float)
+
+
+# --------------------------------------------------------------------- demo
+def test_demo_prints_bic_and_writes_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "plots"
+    assert main(["demo", "--output-dir", str(out), "--seed", "0", "--n-init", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "BIC" in printed and "lowest BIC" in printed
+    assert "Chosen: K = 2" in printed  # full covariance on Old Faithful: 2 by BIC
+    assert "converged: yes" in printed
+    assert "eruptions" in printed and "waiting" in printed
+    png = out / "faithful_clusters.png"
+    assert str(png) in printed
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_without_matplotlib(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["demo", "--output-dir", str(tmp_path), "--n-init", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "matplotlib is not installed" in printed
+    assert "BIC" in printed
+    assert not (tmp_path / "faithful_clusters.png").exists()
+
+
+# ---------------------------------------------------------------------- fit
+@pytest.mark.parametrize("header", [["a", "b"], None])
+def test_fit_writes_labels_and_probabilities(tmp_path, capsys, header):
+    X = _two_blobs()
+    data = _write_csv(tmp_path / "data.csv", X.tolist(), header=header)
+    output = tmp_path / "labels.csv"
+    rc = main(["fit", str(data), "-k", "2", "--n-init", "2", "--seed", "1",
+               "--output", str(output)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "BIC" in printed and "log-likelihood" in printed
+    names = header or ["x0", "x1"]
+    assert all(name in printed for name in names)
+    columns, table = _read_output(output)
+    assert columns == ["label", "prob_0", "prob_1"]
+    assert table.shape == (40, 3)
+    np.testing.assert_allclose(table[:, 1:].sum(axis=1), 1.0, atol=1e-8)
+    np.testing.assert_array_equal(table[:, 0], table[:, 1:].argmax(axis=1))
+    # The two blobs are separated: each gets one label.
+    labels = table[:, 0].astype(int)
+    assert len(set(labels[:20])) == 1 and len(set(labels[20:])) == 1
+    assert labels[0] != labels[-1]
+
+
+@pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])
+def test_fit_covariance_types_and_tab_delimiter(tmp_path, capsys, covariance_type):
+    data = tmp_path / "data.tsv"
+    data.write_text("\n".join("\t".join(map(str, row)) for row in _two_blobs(30)) + "\n")
+    rc = main(["fit", str(data), "-k", "2", "--n-init", "1", "--delimiter", "tab",
+               "--covariance-type", covariance_type])
+    assert rc == 0
+    assert f"Covariances ({covariance_type})" in capsys.readouterr().out
+
+
+def test_header_detection_and_overrides(tmp_path):
+    numeric = _write_csv(tmp_path / "numeric.csv", [[1, 2], [3, 4], [5, 6]])
+    X, names = read_numeric_csv(numeric)
+    assert X.shape == (3, 2) and names == ["x0", "x1"]
+    X, names = read_numeric_csv(numeric, header=True)
+    assert X.shape == (2, 2) and names == ["1", "2"]
+
+    labelled = _write_csv(tmp_path / "labelled.csv", [[1, 2], [3, 4]], header=["u", "v"])
+    X, names = read_numeric_csv(labelled)
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    assert names == ["u", "v"]
+
+
+BAD_FILES = {
+    "missing": (None, "no such file"),
+    "empty": ("", "the file is empty"),
+    "blank lines only": ("\n\n", "the file is empty"),
+    "header only": ("a,b\n", "no data rows"),
+    "non-numeric": ("a,b\n1,2\n3,oops\n5,6\n", "line 3, column 2 ('b'): 'oops' is not a number"),
+    "ragged": ("1,2\n3,4,5\n6,7\n", "line 2 has 3 field(s)"),
+    "too few rows": ("a,b\n1,2\n3,4\n", "2 data row(s) but -k 3 components"),
+    "nan": ("1,2\n3,nan\n5,6\n7,8\n", "line 2, column 2 ('x1'): missing value"),
+    "empty cell": ("1,2\n3,\n5,6\n7,8\n", "impute it or remove the row"),
+    "inf": ("1,2\n3,4\n-inf,6\n7,8\n", "line 3, column 1 ('x0'): infinite value"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_files_exit_2_with_one_line(tmp_path, capsys, case):
+    content, fragment = BAD_FILES[case]
+    path = tmp_path / "data.csv"
+    if content is not None:
+        path.write_text(content)
+    rc = main(["fit", str(path), "-k", "3" if case == "too few rows" else "2"])
+    assert rc == 2
+    captured = capsys.readouterr()
+    assert fragment in captured.err
+    assert captured.err.startswith("emkit: error: ")
+    assert captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err
+
+
+def test_no_header_flag_reports_the_header_cell(tmp_path, capsys):
+    path = _write_csv(tmp_path / "data.csv", [[1, 2], [3, 4]], header=["a", "b"])
+    assert main(["fit", str(path), "-k", "1", "--no-header"]) == 2
+    assert "line 1, column 1" in capsys.readouterr().err
+
+
+def test_usage_errors(capsys):
+    assert main([]) == 2
+    assert main(["fit", "x.csv"]) == 2  # -k is required
+    assert main(["fit", "x.csv", "-k", "0"]) == 2
+    assert main(["--version"]) == 0
+    assert emkit.__version__ in capsys.readouterr().out
+
+
+def test_python_m_emkit_help():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [SRC, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    result = subprocess.run([sys.executable, "-m", "emkit", "--help"], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "demo" in result.stdout and "fit" in result.stdout
+
+
+# ----------------------------------------------------------------- plotting
+COVARIANCES = {
+    "full": np.array([[[2.0, 0.6], [0.6, 1.0]], [[0.5, -0.2], [-0.2, 0.3]]]),
+    "tied": np.array([[2.0, 0.6], [0.6, 1.0]]),
+    "diag": np.array([[4.0, 1.0], [0.25, 1.0]]),
+    "spherical": np.array([1.0, 0.25]),
+}
+
+
+@pytest.mark.parametrize("covariance_type", list(COVARIANCES))
+def test_plot_mixture_2d_ellipses(covariance_type):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Ellipse
+
+    from emkit.plotting import plot_mixture_2d
+
+    covariances = COVARIANCES[covariance_type]
+    model = GaussianMixture.from_params([0.5, 0.5], [[0.0, 0.0], [5.0, 5.0]], covariances,
+                                        covariance_type=covariance_type)
+    ax = Figure().add_subplot()
+    assert plot_mixture_2d(model, _two_blobs(), ax=ax) is ax
+    ellipses = [patch for patch in ax.patches if isinstance(patch, Ellipse)]
+    assert len(ellipses) == 4  # 1- and 2-sigma for each of 2 components
+
+    full = {"full": lambda c: c, "tied": lambda c: np.stack([c, c]),
+            "diag": lambda c: np.stack([np.diag(row) for row in c]),
+            "spherical": lambda c: c[:, None, None] * np.eye(2)}[covariance_type](covariances)
+    for k in range(2):
+        axes = np.sort(2.0 * np.sqrt(np.linalg.eigvalsh(full[k])))
+        for n_std, ellipse in zip((1, 2), ellipses[2 * k:2 * k + 2]):
+            np.testing.assert_allclose(np.sort([ellipse.width, ellipse.height]), n_std * axes)
+            np.testing.assert_allclose(ellipse.center, model.means_[k])
+            # The major axis points along the leading eigenvector.
+            values, vectors = np.linalg.eigh(full[k])
+            angle = np.radians(ellipse.angle)
+            direction = np.array([np.cos(angle), np.sin(angle)])
+            if values[1] > values[0] + 1e-12:
+                assert abs(direction @ vectors[:, 1]) == pytest.approx(1.0)
