@@ -496,9 +496,11 @@ class GaussianComponent:
         """Boolean mask (K,) of components that collapsed onto a degenerate set.
 
         A component has collapsed when it holds less than one sample's worth
-        of weight or when, relative to the data's own spread, one direction of
+        of weight; when, relative to the data's own spread, one direction of
         its covariance has shrunk to nothing (an eigenvalue below
-        ``collapse_ratio`` after whitening by the data covariance). Such a
+        ``collapse_ratio`` after whitening by the data covariance); or when it
+        holds fewer than 2(D+1) samples' worth and is thinner than
+        ``1000 * collapse_ratio``. Such a
         component sits on a few, often duplicate, points and inflates the
         likelihood without describing the data.
         """
@@ -507,7 +509,12 @@ class GaussianComponent:
                                          self.n_features)
         whitened = np.swapaxes(self._whiten, 0, 1) @ covariances @ self._whiten
         smallest = np.linalg.eigvalsh(whitened)[:, 0]
-        return (counts < 1.0) | (smallest < self.collapse_ratio)
+        # Fewer than 2(D+1) samples' worth cannot pin down a D-dimensional
+        # covariance: such a component that is also very thin is a spike on a
+        # handful of (near-)collinear or duplicate points, not a cluster.
+        few_samples = counts < 2.0 * (self.n_features + 1)
+        return ((counts < 1.0) | (smallest < self.collapse_ratio)
+                | (few_samples & (smallest < 1e3 * self.collapse_ratio)))
 
     def reseed(self, params, component, seed_point, scale_covariance):
         """Put ``component`` back on the data: mean at ``seed_point``, a broad covariance."""
