@@ -26,7 +26,11 @@ Every function here is pure: parameters in, arrays out.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+from ..kernels.gaussian import log_density_from_quadratic, upper_features
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -82,17 +86,22 @@ def chunk_features(centered: np.ndarray, kernel: str, out: np.ndarray | None = N
         out = np.empty((n, width), dtype=centered.dtype)
     features = out[:n]
     if kernel == "full":
-        start = 0
-        for i in range(D):
-            stop = start + D - i
-            np.multiply(centered[:, i : i + 1], centered[:, i:], out=features[:, start:stop])
-            start = stop
-    elif kernel == "diag":
+        return upper_features(centered, features)
+    if kernel == "diag":
         np.multiply(centered, centered, out=features[:, :D])
     else:
         np.einsum("ij,ij->i", centered, centered, out=features[:, 0])
     features[:, -D:] = centered
     return features
+
+
+@functools.lru_cache(maxsize=64)
+def _triu_indices(n_features: int):
+    """Row-major upper-triangle indices, computed once per dimension (hot path)."""
+    rows, cols = np.triu_indices(n_features)
+    rows.setflags(write=False)
+    cols.setflags(write=False)
+    return rows, cols
 
 
 def _upper_weights(precisions: np.ndarray) -> np.ndarray:
@@ -101,7 +110,7 @@ def _upper_weights(precisions: np.ndarray) -> np.ndarray:
     precisions (K, D, D) -> (D(D+1)/2, K)
     """
     D = precisions.shape[-1]
-    rows, cols = np.triu_indices(D)
+    rows, cols = _triu_indices(D)
     weights = precisions[:, rows, cols].T.copy()
     weights[rows != cols] *= 2.0
     return weights
@@ -161,12 +170,7 @@ def log_gaussian_from_features(features, weights, offsets, log_norm):
     The expanded quadratic can come out slightly negative from rounding when
     a sample sits on a mean; it is clipped at zero, as a squared distance must be.
     """
-    quadratic = features @ weights
-    quadratic += offsets.astype(quadratic.dtype)
-    np.maximum(quadratic, 0.0, out=quadratic)
-    quadratic *= -0.5
-    quadratic += log_norm.astype(quadratic.dtype)
-    return quadratic
+    return log_density_from_quadratic(features @ weights, offsets, log_norm)
 
 
 def _floor_spectrum(matrix: np.ndarray, floor: float) -> np.ndarray:
@@ -273,7 +277,7 @@ def split_moments(moments, kernel, n_features):
     raw_second = moments[:, :-D]
     if kernel == "full":
         K = moments.shape[0]
-        rows, cols = np.triu_indices(D)
+        rows, cols = _triu_indices(D)
         second = np.zeros((K, D, D))
         second[:, rows, cols] = raw_second
         second[:, cols, rows] = raw_second
@@ -394,9 +398,16 @@ class GaussianComponent:
 
     Parameters
     ----------
-    covariance_type : {"full", "tied", "diag", "spherical"}
+    covariance_type : {"full", "tied", "diag", "spherical"} or an mclust name
+        scikit-learn's four structures, or one of mclust's 14 (EII ... VVV,
+        and E/V for one feature; see :mod:`emkit.components._structures`).
+        mclust structures keep ``params["covariances"]`` as a (K, D, D)
+        stack and ``params["precisions_cholesky"]`` in the layout of the
+        cheapest feature kernel that evaluates them (see ``layout``).
     reg_covar : float
-        Non-negative regularisation added to every covariance's diagonal.
+        Non-negative regularisation added to every covariance's diagonal
+        (for mclust structures: ``reg_covar * n_k`` added to every scatter's
+        diagonal, which keeps the structure's constraints).
     center : ndarray of shape (n_features,)
         Data centre subtracted chunk by chunk (numerical soundness).
     dtype : numpy dtype
@@ -409,21 +420,38 @@ class GaussianComponent:
         A component whose covariance has an eigenvalue below ``collapse_ratio``
         times the data's variance in that direction has collapsed onto a
         lower-dimensional set (typically a few duplicate points).
+    min_count : float
+        A component holding less weight than this has collapsed too.
+
+    Attributes
+    ----------
+    structure : str or None
+        mclust's name of the structure (None for the scikit-learn names).
+    layout : {"full", "tied", "diag", "spherical"}
+        Layout of ``params["precisions_cholesky"]`` and the E-step's kernel.
     """
 
     param_names = ("means", "covariances")
 
     def __init__(self, covariance_type, *, reg_covar, center, dtype, data_covariance,
-                 prior=None, fixed=frozenset(), collapse_ratio=1e-5):
+                 prior=None, fixed=frozenset(), collapse_ratio=1e-5, min_count=1.0):
         self.covariance_type = covariance_type
-        self.kernel = kernel_of(covariance_type)
         self.reg_covar = float(reg_covar)
         self.center = np.asarray(center, dtype=np.float64)
         self.n_features = self.center.shape[0]
+        self.structure = None
+        self.layout = covariance_type
+        if covariance_type not in COVARIANCE_TYPES:
+            from ._structured import structure_layout, structure_name
+
+            self.structure = structure_name(covariance_type, self.n_features)
+            self.layout = structure_layout(self.structure)
+        self.kernel = kernel_of(self.layout)
         self.dtype = np.dtype(dtype)
         self.prior = prior
         self.fixed = frozenset(fixed)
         self.collapse_ratio = collapse_ratio
+        self.min_count = float(min_count)
         self.data_covariance = np.asarray(data_covariance, dtype=np.float64)
         # Whitening by the data covariance makes the collapse test scale-free.
         floor = 1e-12 * max(np.trace(self.data_covariance) / self.n_features, 1e-300)
@@ -440,7 +468,7 @@ class GaussianComponent:
     def plan(self, params):
         """Per-iteration constants: ``(weights, offsets, log_norm)``."""
         return quadratic_plan(params["means"] - self.center, params["precisions_cholesky"],
-                              self.covariance_type, self.dtype)
+                              self.layout, self.dtype)
 
     def log_prob(self, plan, features):
         """Log-density of every component at every sample, shape (n, K)."""
@@ -456,6 +484,8 @@ class GaussianComponent:
         fixed_means = None
         if "means" in self.fixed and params is not None:
             fixed_means = params["means"] - self.center
+        if self.structure is not None:
+            return self._structured_m_step(counts, stats["moments"], params, fixed_means)
         if self.prior is not None:
             means_centered, covariances = self._map_m_step(counts, stats["moments"], fixed_means)
         else:
@@ -476,6 +506,29 @@ class GaussianComponent:
             "precisions_cholesky": prec_chol,
         }
 
+    def _structured_m_step(self, counts, moments, params, fixed_means):
+        """mclust-structure M-step: (K, D, D) covariances, factors in ``self.layout``."""
+        from ._structured import layout_precision_cholesky, structured_m_step
+
+        keep_covariances = "covariances" in self.fixed and params is not None
+        if keep_covariances and fixed_means is None and self.prior is None:
+            # Only the means move: skip the covariance solve.
+            return {"means": component_means(counts, moments, self.n_features) + self.center,
+                    "covariances": params["covariances"],
+                    "precisions_cholesky": params["precisions_cholesky"]}
+        means_centered, covariances = structured_m_step(
+            self.structure, counts, moments, self.kernel, center=self.center,
+            previous_covariances=None if params is None else params.get("covariances"),
+            prior=self.prior, reg_covar=self.reg_covar, means_centered=fixed_means,
+        )
+        if keep_covariances:
+            return {"means": means_centered + self.center,
+                    "covariances": params["covariances"],
+                    "precisions_cholesky": params["precisions_cholesky"]}
+        prec_chol, covariances = layout_precision_cholesky(covariances, self.layout)
+        return {"means": means_centered + self.center, "covariances": covariances,
+                "precisions_cholesky": prec_chol}
+
     def _map_m_step(self, counts, moments, fixed_means):
         from .._priors_gaussian import gaussian_map_m_step
 
@@ -487,6 +540,10 @@ class GaussianComponent:
         """Log-density of the conjugate prior at ``params`` (0 without a prior)."""
         if self.prior is None:
             return 0.0
+        if self.structure is not None:
+            from ._structured import structured_log_prior
+
+            return structured_log_prior(self.structure, params, self.prior)
         from .._priors_gaussian import gaussian_log_prior
 
         return gaussian_log_prior(params, self.covariance_type, self.prior)
@@ -505,15 +562,16 @@ class GaussianComponent:
         likelihood without describing the data.
         """
         K = counts.shape[0]
-        covariances = expand_covariances(params["covariances"], self.covariance_type, K,
-                                         self.n_features)
+        covariances = (params["covariances"] if self.structure is not None else
+                       expand_covariances(params["covariances"], self.covariance_type, K,
+                                          self.n_features))
         whitened = np.swapaxes(self._whiten, 0, 1) @ covariances @ self._whiten
         smallest = np.linalg.eigvalsh(whitened)[:, 0]
         # Fewer than 2(D+1) samples' worth cannot pin down a D-dimensional
         # covariance: such a component that is also very thin is a spike on a
         # handful of (near-)collinear or duplicate points, not a cluster.
         few_samples = counts < 2.0 * (self.n_features + 1)
-        return ((counts < 1.0) | (smallest < self.collapse_ratio)
+        return ((counts < self.min_count) | (smallest < self.collapse_ratio)
                 | (few_samples & (smallest < 1e3 * self.collapse_ratio)))
 
     def reseed(self, params, component, seed_point, scale_covariance):
@@ -521,6 +579,10 @@ class GaussianComponent:
         params = {name: np.array(value, copy=True) for name, value in params.items()}
         if "means" not in self.fixed:
             params["means"][component] = seed_point
+        if self.structure is not None:
+            if "covariances" not in self.fixed:
+                self._reseed_structured(params, component, scale_covariance)
+            return params
         if "covariances" not in self.fixed and self.covariance_type != "tied":
             D = self.n_features
             if self.covariance_type == "full":
@@ -533,3 +595,30 @@ class GaussianComponent:
             params["covariances"] = covariances
             params["precisions_cholesky"] = prec_chol
         return params
+
+    def _reseed_structured(self, params, component, scale_covariance):
+        """Re-seed a covariance without leaving the structure, in place.
+
+        The next M-step maximises only over covariances that obey the
+        structure; starting it from parameters that do not could lower the
+        objective. A copy of the heaviest other component's covariance keeps
+        every equal volume, shape and orientation equal; with one component
+        the broad ``scale_covariance`` is cut to the structure's shape class.
+        """
+        from ._structured import layout_precision_cholesky
+
+        covariances = params["covariances"]
+        K, D = covariances.shape[0], self.n_features
+        if K > 1:
+            weights = np.array(params.get("weights", np.ones(K)), dtype=np.float64, copy=True)
+            weights[component] = -np.inf
+            covariances[component] = covariances[int(np.argmax(weights))]
+        elif self.layout == "full":
+            covariances[component] = scale_covariance
+        elif self.layout == "diag":
+            covariances[component] = np.diag(np.diag(scale_covariance))
+        else:
+            covariances[component] = np.trace(scale_covariance) / D * np.eye(D)
+        prec_chol, covariances = layout_precision_cholesky(covariances, self.layout)
+        params["covariances"] = covariances
+        params["precisions_cholesky"] = prec_chol

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._engine.em import add_stats
+from ..kernels.mixture import normalize_rows
 
 __all__ = ["MixtureModel", "normalize_log_probabilities"]
 
@@ -81,13 +82,12 @@ class MixtureModel:
         return log_prob, features
 
     def e_step(self, plan, X_chunk, weights):
-        log_prob, features = self.joint_log_prob(plan, X_chunk)
-        log_norm, resp = normalize_log_probabilities(log_prob)
-        if weights is None:
-            loglik = float(log_norm.sum())
-        else:
-            resp *= weights[:, None].astype(resp.dtype)
-            loglik = float(weights @ log_norm)
+        component_plan, log_weights = plan
+        features = self.component.features(X_chunk)
+        resp = self.component.log_prob(component_plan, features)
+        # One compiled pass: add log-weights, log-sum-exp, weighted responsibilities.
+        log_norm = normalize_rows(resp, log_weights, weights)
+        loglik = float(log_norm.sum() if weights is None else weights @ log_norm)
         stats = self.component.stats(resp, features)
         stats["counts"] = resp.sum(axis=0, dtype=np.float64)
         return stats, loglik
