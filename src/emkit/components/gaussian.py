@@ -37,6 +37,7 @@ __all__ = [
     "kernel_of",
     "feature_width",
     "chunk_features",
+    "chunk_features_transposed",
     "quadratic_plan",
     "log_gaussian_from_features",
     "precision_cholesky",
@@ -102,6 +103,41 @@ def _triu_indices(n_features: int):
     rows.setflags(write=False)
     cols.setflags(write=False)
     return rows, cols
+
+
+def chunk_features_transposed(centered: np.ndarray, kernel: str) -> np.ndarray:
+    """Feature map of a centred chunk, laid out as (width, n) rows.
+
+    The same features as :func:`chunk_features`, transposed: every feature is
+    then one contiguous product of two contiguous rows of ``centered.T``,
+    which vectorises fully (about 4x faster to build than the (n, width)
+    layout, whose rows interleave the products). The BLAS products take
+    either layout at the same speed.
+
+    Parameters
+    ----------
+    centered : ndarray of shape (n, D)
+    kernel : {"full", "diag", "spherical"}
+
+    Returns
+    -------
+    features_t : ndarray of shape (width, n), same dtype as ``centered``
+    """
+    n, D = centered.shape
+    columns = np.ascontiguousarray(centered.T)
+    out = np.empty((feature_width(kernel, D), n), dtype=centered.dtype)
+    if kernel == "full":
+        start = 0
+        for i in range(D):
+            stop = start + D - i
+            np.multiply(columns[i], columns[i:], out=out[start:stop])
+            start = stop
+    elif kernel == "diag":
+        np.multiply(columns, columns, out=out[:D])
+    else:
+        np.einsum("dn,dn->n", columns, columns, out=out[0])
+    out[-D:] = columns
+    return out
 
 
 def _upper_weights(precisions: np.ndarray) -> np.ndarray:
@@ -461,9 +497,12 @@ class GaussianComponent:
 
     # -- E-step ---------------------------------------------------------------
     def features(self, X_chunk):
-        """Feature map of a raw chunk (centred inside), shape (n, width)."""
+        """Feature map of a raw chunk (centred inside), shape (width, n).
+
+        Opaque to callers: pass it back to :meth:`log_prob` and :meth:`stats`.
+        """
         centered = X_chunk - self.center.astype(self.dtype)
-        return chunk_features(centered, self.kernel)
+        return chunk_features_transposed(centered, self.kernel)
 
     def plan(self, params):
         """Per-iteration constants: ``(weights, offsets, log_norm)``."""
@@ -472,11 +511,11 @@ class GaussianComponent:
 
     def log_prob(self, plan, features):
         """Log-density of every component at every sample, shape (n, K)."""
-        return log_gaussian_from_features(features, *plan)
+        return log_gaussian_from_features(features.T, *plan)
 
     def stats(self, resp, features):
         """Moments ``resp^T F`` in float64, shape (K, width)."""
-        return {"moments": np.asarray(resp.T @ features, dtype=np.float64)}
+        return {"moments": np.asarray((features @ resp).T, dtype=np.float64)}
 
     # -- M-step ---------------------------------------------------------------
     def m_step(self, counts, stats, params):

@@ -17,7 +17,10 @@ from ._fastmath import _exp_nonpos
 __all__ = ["normalize_rows"]
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+# Re-association lets LLVM vectorise the row sums; no nnan/ninf flags, since
+# the -inf checks must keep IEEE semantics. _exp_nonpos is called, not
+# inlined at the numba level, so its rounding trick keeps its own flags.
+@numba.njit(parallel=True, cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 def _normalize_rows(log_prob, log_weights, sample_weight, use_weights, log_norm):
     n, K = log_prob.shape
     for row in numba.prange(n):
