@@ -310,3 +310,14 @@ def test_check_estimator_passes():
         results = check_estimator(emkit.GaussianMixture(), on_fail=None)
     failed = [r["check_name"] for r in results if r["status"] == "failed"]
     assert not failed
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_chunked_statistics_equal_one_pass(faithful, covariance_type):
+    # Statistics add across chunks: 17-row chunks must give the one-pass fit.
+    start = sklearn_start(faithful, covariance_type)
+    common = dict(covariance_type=covariance_type, max_iter=30, tol=0.0, **start)
+    one_pass = quiet_fit(emkit.GaussianMixture(3, chunk_size=10_000, **common), faithful)
+    chunked = quiet_fit(emkit.GaussianMixture(3, chunk_size=17, **common), faithful)
+    np.testing.assert_allclose(chunked.history_, one_pass.history_, rtol=1e-11)
+    np.testing.assert_allclose(chunked.means_, one_pass.means_, rtol=1e-9)
