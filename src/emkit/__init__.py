@@ -7,6 +7,15 @@ sufficient statistics, an M-step and a log-likelihood.
 
 from . import datasets, priors
 from .estimators.gaussian_mixture import GaussianMixture
+from .estimators.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
 
-__all__ = ["GaussianMixture", "datasets", "priors"]
+__all__ = [
+    "GaussianMixture",
+    "GaussianHMM",
+    "GMMHMM",
+    "CategoricalHMM",
+    "PoissonHMM",
+    "datasets",
+    "priors",
+]
 __version__ = "0.1.0"

@@ -1,0 +1,1180 @@
+"""scikit-learn style hidden Markov models on emkit's EM engine (Baum-Welch).
+
+``GaussianHMM``, ``GMMHMM``, ``CategoricalHMM`` and ``PoissonHMM`` share one
+base class; each only says how to validate its observations, which emission
+component to build (the same components the mixtures use) and how to
+initialise and store the emission parameters. Parameter and attribute names
+follow hmmlearn (``startprob_``, ``transmat_``, ``means_``, ``covars_``,
+``emissionprob_``, ``lambdas_``, ``weights_``); what is held fixed is a tuple
+of parameter names, not a letter code.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._engine.em import fit_em
+from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
+from .._engine.sequences import SequenceData, check_lengths
+from .._validation import validate_samples
+from ..components.categorical import CategoricalComponent, check_symbols
+from ..components.gaussian import (
+    COVARIANCE_TYPES,
+    GaussianComponent,
+    expand_covariances,
+    feature_width,
+    kernel_of,
+    precision_cholesky,
+)
+from ..components.gaussian_missing import MissingGaussianComponent
+from ..components.poisson import PoissonComponent, check_counts
+from ..kernels.hmm import forward_backward, forward_log_likelihood, viterbi
+from ..models.hmm import HiddenMarkovModel, StateMixtureEmission
+from ._base import EMFitMixin
+
+__all__ = ["GaussianHMM", "GMMHMM", "CategoricalHMM", "PoissonHMM"]
+
+DECODE_ALGORITHMS = ("viterbi", "map")
+_TRANSITION_NAMES = ("startprob", "transmat")
+
+
+_BLAS_CONTROLLER = None
+
+
+@contextmanager
+def _single_threaded_blas():
+    """Run the block with one BLAS thread.
+
+    An E-step alternates small BLAS products with numba parallel regions
+    (OpenMP). OpenBLAS's idle threads keep spinning after a product, and a
+    parallel region started then waits for them: a 20,000 x 8 row pass took
+    16 ms instead of 0.3 ms on 2 cores. The products here are thin
+    (n x width times width x K) and memory-bound, so one BLAS thread loses
+    nothing. The controller is built once (building it costs milliseconds,
+    a limit then ~0.1 ms).
+    """
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
+    with _BLAS_CONTROLLER.limit(limits=1, user_api="blas"):
+        yield
+
+
+# ---------------------------------------------------------------------------
+# validation helpers
+# ---------------------------------------------------------------------------
+def _check_concentration(value, shape, name):
+    """A Dirichlet concentration (scalar or array broadcastable to ``shape``), all >= 1."""
+    try:
+        array = np.broadcast_to(np.asarray(value, dtype=np.float64), shape).copy()
+    except ValueError:
+        raise ValueError(f"{name} must be a number or an array of shape {shape}; got "
+                         f"shape {np.shape(value)}.") from None
+    if not np.isfinite(array).all() or (array < 1.0).any():
+        raise ValueError(
+            f"{name} must be >= 1 everywhere (1 = flat prior, 1 + c adds c pseudo-counts); "
+            f"below 1 the posterior is unbounded at the boundary and has no MAP estimate.")
+    return array
+
+
+def _check_simplex_rows(value, shape, name):
+    array = np.array(value, dtype=np.float64, copy=True)
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")
+    if not np.isfinite(array).all() or (array < 0).any():
+        raise ValueError(f"{name} must hold finite non-negative probabilities.")
+    sums = array.sum(axis=-1)
+    if not np.allclose(sums, 1.0, atol=1e-6):
+        raise ValueError(f"{name} must sum to 1 along its last axis; got sums {sums}. "
+                         f"Normalise it first.")
+    return array / sums[..., None]
+
+
+def _check_array(value, shape, name, *, positive=False):
+    array = np.array(value, dtype=np.float64, copy=True)
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite.")
+    if positive and (array <= 0).any():
+        raise ValueError(f"{name} must be strictly positive.")
+    return array
+
+
+def _covariance_shape(covariance_type, K, D):
+    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[
+        covariance_type]
+
+
+def _n_covariance_parameters(covariance_type, K, D):
+    return {"full": K * D * (D + 1) // 2, "tied": D * (D + 1) // 2, "diag": K * D,
+            "spherical": K}[covariance_type]
+
+
+def _data_covariance(X, center):
+    """Covariance of the data about ``center``; missing entries count as the centre."""
+    centered = np.asarray(X, dtype=np.float64) - center
+    centered[np.isnan(centered)] = 0.0
+    return centered.T @ centered / max(X.shape[0], 1)
+
+
+def _resolve_gaussian_prior(prior, X_complete, n_components):
+    """None, "default" (mclust's defaultPrior) or a NormalInverseWishart of the right size."""
+    if prior is None:
+        return None
+    from ..priors import NormalInverseWishart, default_prior
+
+    if isinstance(prior, str):
+        return default_prior(X_complete, n_components)
+    if not isinstance(prior, NormalInverseWishart):
+        raise ValueError("prior must be None, 'default' or an emkit.priors."
+                         f"NormalInverseWishart; got {type(prior).__name__}.")
+    if np.shape(prior.loc) != (X_complete.shape[1],):
+        raise ValueError(f"prior has dimension {np.shape(prior.loc)[0]} but X has "
+                         f"{X_complete.shape[1]} features.")
+    return prior
+
+
+def _impute_center(X, center):
+    """X with NaN replaced by the column centres (initialisation only)."""
+    if not np.isnan(X).any():
+        return X
+    return np.where(np.isnan(X), center.astype(X.dtype), X)
+
+
+# ---------------------------------------------------------------------------
+# the shared base
+# ---------------------------------------------------------------------------
+class _BaseHMM(EMFitMixin, BaseEstimator):
+    """Baum-Welch on the EM engine; subclasses supply the emission family.
+
+    Subclass hooks: ``_validate_X``, ``_emission`` (the component for a data
+    set), ``_initial_emission`` (starting emission parameters and the state
+    labels they came from), ``_emission_params`` / ``_set_emission_params``
+    (fitted attributes <-> the component's parameter dict),
+    ``_n_emission_parameters``, ``_sample_emissions``, ``_emission_names``
+    (public names accepted in ``fixed``) and ``_internal_names``.
+    """
+
+    _emission_names: tuple = ()
+    _internal_names: dict = {}
+
+    _common_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "startprob_prior": [Interval(Real, 1.0, None, closed="left"), "array-like"],
+        "transmat_prior": [Interval(Real, 1.0, None, closed="left"), "array-like"],
+        "sticky": [Interval(Real, 0.0, None, closed="left")],
+        "algorithm": [StrOptions(set(DECODE_ALGORITHMS))],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "screen_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "fixed": [tuple, list],
+    }
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, lengths=None):
+        """Estimate the parameters by Baum-Welch (EM).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            All sequences concatenated along axis 0.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences, summing to ``n_samples``; None is one
+            sequence.
+
+        Returns
+        -------
+        self
+        """
+        fixed = self._resolved_fixed()
+        warm = self.warm_start and hasattr(self, "startprob_")
+        X = self._validate_X(X, reset=not warm)
+        lengths = check_lengths(lengths, X.shape[0])
+        rng = check_random_state(self.random_state)
+        data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
+        model = self._model(data, fixed, fitting=True)
+        if warm:
+            initializations = [self._fitted_params()]
+        else:
+            initializations = self._initializations(data, rng)
+        with _single_threaded_blas():
+            result = fit_em(model, data, initializations, max_iter=self.max_iter,
+                            tol=self.tol, random_state=rng, verbose=self.verbose,
+                            screen_iter=self.screen_iter, n_refine=3)
+        self._set_params_from(result.params)
+        self._store_fit_result(result, data.total_weight)
+        return self
+
+    def _resolved_fixed(self):
+        allowed = _TRANSITION_NAMES + self._emission_names
+        fixed = frozenset(self.fixed)
+        unknown = fixed - set(allowed)
+        if unknown:
+            raise ValueError(f"fixed may only name {allowed}; got unknown name(s) "
+                             f"{sorted(unknown)}.")
+        return fixed
+
+    def _model(self, data, fixed, *, fitting):
+        K = self.n_components
+        emission_fixed = frozenset(self._internal_names.get(name, name)
+                                   for name in fixed - set(_TRANSITION_NAMES))
+        emission = self._emission(data, emission_fixed, fitting=fitting)
+        start_alpha = trans_alpha = None
+        if fitting:
+            start_alpha = _check_concentration(self.startprob_prior, (K,), "startprob_prior")
+            trans_alpha = _check_concentration(self.transmat_prior, (K, K), "transmat_prior")
+            trans_alpha[np.diag_indices(K)] += float(self.sticky)
+            if np.all(start_alpha == 1.0):
+                start_alpha = None
+            if np.all(trans_alpha == 1.0):
+                trans_alpha = None
+        return HiddenMarkovModel(emission, K, data, startprob_concentration=start_alpha,
+                                 transmat_concentration=trans_alpha,
+                                 fixed=fixed & set(_TRANSITION_NAMES))
+
+    def _initializations(self, data, rng):
+        """Lazily yield one set of starting parameters per restart."""
+        K = self.n_components
+        for _ in range(self.n_init):
+            params, state_resp = self._initial_emission(data, rng)
+            if state_resp is None:
+                # hmmlearn's default: random start and transition probabilities
+                # (here Dirichlet(1) rows: uniform-ish, never exactly zero).
+                params["startprob"] = rng.dirichlet(np.ones(K))
+                params["transmat"] = rng.dirichlet(np.ones(K), size=K)
+            else:
+                start, trans = _label_transition_counts(state_resp, data.lengths)
+                # One pseudo-count per entry keeps every transition possible;
+                # the labels' own transitions give a sensible stickiness.
+                params["startprob"] = (start + 1.0) / (start + 1.0).sum()
+                params["transmat"] = (trans + 1.0) / (trans + 1.0).sum(axis=1, keepdims=True)
+            yield params
+
+    # ------------------------------------------------------------ parameters
+    def _fitted_params(self):
+        params = {"startprob": self.startprob_, "transmat": self.transmat_}
+        params.update(self._emission_params())
+        return params
+
+    def _set_params_from(self, params):
+        self.startprob_ = np.asarray(params["startprob"], dtype=np.float64)
+        self.transmat_ = np.asarray(params["transmat"], dtype=np.float64)
+        self._set_emission_params(params)
+
+    def _set_transitions(self, startprob, transmat):
+        K = self.n_components
+        self.startprob_ = _check_simplex_rows(startprob, (K,), "startprob")
+        self.transmat_ = _check_simplex_rows(transmat, (K, K), "transmat")
+        self.converged_ = True
+        self.n_iter_ = 0
+
+    # ------------------------------------------------------------ inference
+    def _chunks_log_emission(self, X, lengths):
+        """Yield ``(log_emission, lengths, log_startprob, log_transmat)`` per chunk."""
+        check_is_fitted(self, "startprob_")
+        X = self._validate_X(X, reset=False)
+        lengths = check_lengths(lengths, X.shape[0])
+        data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
+        model = self._model(data, frozenset(), fitting=False)
+        emission_plan, log_startprob, log_transmat = model.e_step_plan(self._fitted_params())
+        for X_chunk, chunk_lengths in data.chunks():
+            log_emission, _ = model.log_emission(emission_plan, X_chunk)
+            yield log_emission, chunk_lengths, log_startprob, log_transmat
+
+    def score_sequences(self, X, lengths=None):
+        """Log-likelihood ``log p(x^(i))`` of every sequence, shape (n_sequences,)."""
+        with _single_threaded_blas():
+            return np.concatenate([forward_log_likelihood(ls, lt, le, n) for le, n, ls, lt in
+                                   self._chunks_log_emission(X, lengths)])
+
+    def score(self, X, lengths=None):
+        """Total log-likelihood of all sequences (hmmlearn's ``score``)."""
+        return float(self.score_sequences(X, lengths).sum())
+
+    def predict_proba(self, X, lengths=None):
+        """State posteriors ``p(z_t = k | x)`` (forward-backward), shape (n_samples, K)."""
+        with _single_threaded_blas():
+            return np.concatenate([forward_backward(ls, lt, le, n)[1] for le, n, ls, lt in
+                                   self._chunks_log_emission(X, lengths)])
+
+    def decode(self, X, lengths=None, algorithm=None):
+        """Most likely states.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+        algorithm : {"viterbi", "map"}, optional
+            ``"viterbi"``: the jointly most probable state path;
+            ``"map"``: the most probable state at every step (posterior
+            decoding). Defaults to the estimator's ``algorithm``.
+
+        Returns
+        -------
+        log_prob : float
+            Viterbi: ``sum_i max_z log p(x^(i), z)``. MAP: the sum over steps
+            of the log-posterior of the chosen state.
+        states : ndarray of shape (n_samples,)
+        """
+        algorithm = self.algorithm if algorithm is None else algorithm
+        if algorithm not in DECODE_ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {DECODE_ALGORITHMS}; got "
+                             f"{algorithm!r}.")
+        log_prob, states = 0.0, []
+        with _single_threaded_blas():
+            for le, n, ls, lt in self._chunks_log_emission(X, lengths):
+                if algorithm == "viterbi":
+                    chunk_log_prob, chunk_states = viterbi(ls, lt, le, n)
+                    log_prob += float(chunk_log_prob.sum())
+                else:
+                    posteriors = forward_backward(ls, lt, le, n)[1]
+                    chunk_states = posteriors.argmax(axis=1)
+                    with np.errstate(divide="ignore"):
+                        log_prob += float(np.log(posteriors.max(axis=1)).sum())
+                states.append(chunk_states)
+        return log_prob, np.concatenate(states)
+
+    def predict(self, X, lengths=None):
+        """Most likely state of every step (``decode`` with ``algorithm``), shape (n_samples,)."""
+        return self.decode(X, lengths)[1]
+
+    def sample(self, n_samples=1, random_state=None, currstate=None):
+        """Generate a sequence from the model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState or None
+            Defaults to the estimator's ``random_state``.
+        currstate : int, optional
+            State of the first sample (drawn from ``startprob_`` if None).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        states : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "startprob_")
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        K = self.n_components
+        uniforms = rng.uniform(size=n_samples)
+        transmat_cdf = np.cumsum(self.transmat_, axis=1)
+        states = np.empty(n_samples, dtype=np.int64)
+        if currstate is None:
+            state = int(np.searchsorted(np.cumsum(self.startprob_), uniforms[0], side="right"))
+        else:
+            state = int(currstate)
+        states[0] = min(state, K - 1)
+        for t in range(1, n_samples):
+            state = int(np.searchsorted(transmat_cdf[states[t - 1]], uniforms[t], side="right"))
+            states[t] = min(state, K - 1)
+        return self._sample_emissions(states, rng), states
+
+    # ------------------------------------------------------- model selection
+    def _n_parameters(self):
+        """Free parameters: start K-1, transitions K(K-1), the emission's; fixed ones excluded."""
+        K = self.n_components
+        fixed = self._resolved_fixed()
+        count = 0 if "startprob" in fixed else K - 1
+        count += 0 if "transmat" in fixed else K * (K - 1)
+        return count + self._n_emission_parameters(fixed)
+
+    def bic(self, X, lengths=None):
+        """Bayesian information criterion ``-2 log L + n_parameters log(n_samples)``.
+
+        Lower is better; held-fixed parameters are not counted.
+        """
+        return -2.0 * self.score(X, lengths) + self._n_parameters() * np.log(len(X))
+
+    def aic(self, X, lengths=None):
+        """Akaike information criterion ``-2 log L + 2 n_parameters`` (lower is better)."""
+        return -2.0 * self.score(X, lengths) + 2.0 * self._n_parameters()
+
+    def _row_bytes(self, X):
+        # log-emissions, posteriors and the kernel's scaling per step, plus features
+        return 8 * (4 * self.n_components + 2 * X.shape[1] + 4)
+
+
+def _label_transition_counts(resp, lengths):
+    """Start counts (K,) and consecutive-step transition counts (K, K) of
+    (soft) state labels, within sequences only."""
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    not_last = np.ones(resp.shape[0], dtype=bool)
+    not_last[ends - 1] = False
+    steps = np.flatnonzero(not_last)
+    return resp[starts].sum(axis=0), resp[steps].T @ resp[steps + 1]
+
+
+# ---------------------------------------------------------------------------
+# Gaussian emissions
+# ---------------------------------------------------------------------------
+class GaussianHMM(_BaseHMM):
+    """Hidden Markov model with Gaussian emissions, fitted by Baum-Welch.
+
+    Missing observations (NaN entries) are marginalised exactly: a step's
+    emission density is that of its observed coordinates, a wholly missing
+    step contributes only its transition, and the M-step uses the expected
+    statistics of the missing entries given the observed ones, so EM stays
+    exact and monotone.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of hidden states K.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="diag"
+        Covariance structure of the emissions (hmmlearn's definitions; "tied"
+        shares one covariance across states).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance in each M-step (not under
+        a ``prior``). hmmlearn's ``min_covar`` only enters its initialisation.
+    prior : None, "default" or NormalInverseWishart, default=None
+        Conjugate prior on every state's mean and covariance (MAP); "default"
+        uses R mclust's ``defaultPrior``.
+    startprob_prior : float or array-like of shape (K,), default=1.0
+        Dirichlet concentration (>= 1) of the start probabilities; 1 is flat.
+    transmat_prior : float or array-like of shape (K, K), default=1.0
+        Dirichlet concentration (>= 1) of every transition row.
+    sticky : float, default=0.0
+        Extra pseudo-counts kappa added to the self-transitions (the diagonal
+        of ``transmat_prior``): favours persistent states.
+    algorithm : {"viterbi", "map"}, default="viterbi"
+        Decoder of ``predict``/``decode``.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}, \
+default="kmeans"
+        How initial state labels of the stacked observations are found (see
+        :func:`emkit._engine.init.initial_responsibilities`); the emissions
+        start from one M-step on them, the transitions from their counts.
+    n_init : int, default=5
+        Restarts; the best run is kept.
+    screen_iter : int or None, default=10
+        Every restart runs this many iterations, the 3 best continue (emEM).
+    max_iter : int, default=1000
+    tol : float, default=1e-6
+        Convergence threshold on the per-step objective (see GaussianMixture).
+    random_state : int, RandomState or None
+    warm_start : bool, default=False
+        Start from the current parameters (a previous fit or ``from_params``).
+    verbose : int, default=0
+    fixed : tuple of str, default=()
+        Parameters held at their initial values: any of "startprob",
+        "transmat", "means", "covariances".
+
+    Attributes
+    ----------
+    startprob_ : ndarray of shape (K,)
+    transmat_ : ndarray of shape (K, K)
+    means_ : ndarray of shape (K, n_features)
+    covariances_ : ndarray
+        full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
+    covars_ : ndarray of shape (K, D, D)
+        hmmlearn's layout: the full covariance matrix of every state.
+    precisions_cholesky_ : ndarray, layout of ``covariances_``
+    converged_, n_iter_, history_, lower_bound_, n_repairs_, n_features_in_
+        See :class:`emkit.GaussianMixture`. ``history_`` is the total
+        log-likelihood (log-posterior with priors) after every E-step.
+    """
+
+    _emission_names = ("means", "covariances")
+    _parameter_constraints = {
+        **_BaseHMM._common_constraints,
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "prior": [None, StrOptions({"default"}), object],
+        "init_params": [StrOptions(set(INIT_METHODS))],
+    }
+
+    def __init__(self, n_components=1, *, covariance_type="diag", reg_covar=1e-6, prior=None,
+                 startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
+                 init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
+                 random_state=None, warm_start=False, verbose=0, fixed=()):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.prior = prior
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.sticky = sticky
+        self.algorithm = algorithm
+        self.init_params = init_params
+        self.n_init = n_init
+        self.screen_iter = screen_iter
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.fixed = fixed
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing entries are marginalised
+        return tags
+
+    def _validate_X(self, X, *, reset):
+        X = validate_samples(self, X, reset=reset, allow_nan=True)
+        if np.isinf(X).any():
+            raise ValueError("Input X contains infinity; observations must be finite "
+                             "numbers or NaN (missing).")
+        if reset and X.shape[0] < self.n_components:
+            raise ValueError(f"X has {X.shape[0]} samples but n_components="
+                             f"{self.n_components}; pass more samples or fewer states.")
+        return X
+
+    def _row_bytes(self, X):
+        width = feature_width(kernel_of(self.covariance_type), X.shape[1])
+        return super()._row_bytes(X) + X.itemsize * width
+
+    def _gaussian_component(self, data, fixed, *, fitting, X_complete=None):
+        if fitting:
+            X_complete = _impute_center(data.X, data.center) if X_complete is None else X_complete
+            prior = _resolve_gaussian_prior(self.prior, X_complete, self.n_components)
+            return GaussianComponent(
+                self.covariance_type, reg_covar=self.reg_covar, center=data.center,
+                dtype=data.dtype, data_covariance=_data_covariance(data.X, data.center),
+                prior=prior, fixed=fixed)
+        return GaussianComponent(self.covariance_type, reg_covar=0.0, center=data.center,
+                                 dtype=data.dtype, data_covariance=np.eye(data.n_features))
+
+    def _emission(self, data, fixed, *, fitting):
+        component = self._gaussian_component(data, fixed, fitting=fitting)
+        if np.isnan(data.X).any():
+            return MissingGaussianComponent(component)
+        return component
+
+    def _initial_emission(self, data, rng):
+        X_complete = _impute_center(data.X, data.center)
+        resp = initial_responsibilities(X_complete, self.n_components, self.init_params, rng)
+        init_data = data if X_complete is data.X else SequenceData(
+            X_complete, data.lengths, row_bytes=self._row_bytes(X_complete))
+        component = self._gaussian_component(init_data, frozenset(), fitting=True,
+                                             X_complete=X_complete)
+        model = HiddenMarkovModel(component, self.n_components)
+        stats = model.stats_from_posteriors(init_data, resp)
+        params = component.m_step(stats["counts"], stats, None)
+        return params, resp
+
+    def _emission_params(self):
+        return {"means": self.means_, "covariances": self.covariances_,
+                "precisions_cholesky": self.precisions_cholesky_}
+
+    def _set_emission_params(self, params):
+        K = self.n_components
+        self.means_ = np.asarray(params["means"], dtype=np.float64)
+        self.covariances_ = np.asarray(params["covariances"], dtype=np.float64)
+        self.precisions_cholesky_ = np.asarray(params["precisions_cholesky"], dtype=np.float64)
+        self.covars_ = expand_covariances(self.covariances_, self.covariance_type, K,
+                                          self.means_.shape[1]).copy()
+
+    def _n_emission_parameters(self, fixed):
+        K, D = self.means_.shape
+        count = 0 if "means" in fixed else K * D
+        if "covariances" not in fixed:
+            count += _n_covariance_parameters(self.covariance_type, K, D)
+        return count
+
+    def _sample_emissions(self, states, rng):
+        K, D = self.means_.shape
+        X = np.empty((states.size, D))
+        for k in range(K):
+            rows = np.flatnonzero(states == k)
+            if rows.size:
+                X[rows] = rng.multivariate_normal(self.means_[k], self.covars_[k], rows.size)
+        return X
+
+    @classmethod
+    def from_params(cls, startprob, transmat, means, covariances, covariance_type="diag",
+                    **kwargs):
+        """A ready-to-use model from known parameters (no fitting).
+
+        Parameters
+        ----------
+        startprob : array-like of shape (K,)
+        transmat : array-like of shape (K, K)
+        means : array-like of shape (K, D)
+        covariances : array-like
+            In emkit's compact layout: full (K, D, D), tied (D, D), diag
+            (K, D), spherical (K,).
+        covariance_type : {"full", "tied", "diag", "spherical"}
+        **kwargs : further constructor parameters
+
+        Returns
+        -------
+        GaussianHMM
+            ``score``, ``predict``, ``sample``... work; with ``warm_start=True``,
+            ``fit`` starts from these parameters.
+        """
+        means = np.asarray(means, dtype=np.float64)
+        if means.ndim != 2:
+            raise ValueError("means must have shape (n_components, n_features).")
+        K, D = means.shape
+        if covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}.")
+        model = cls(n_components=K, covariance_type=covariance_type, **kwargs)
+        model._set_transitions(startprob, transmat)
+        covariances = _check_array(covariances, _covariance_shape(covariance_type, K, D),
+                                   "covariances")
+        prec_chol, covariances = precision_cholesky(covariances, covariance_type)
+        model._set_emission_params({"means": _check_array(means, (K, D), "means"),
+                                    "covariances": covariances,
+                                    "precisions_cholesky": prec_chol})
+        model.n_features_in_ = D
+        return model
+
+
+class GMMHMM(_BaseHMM):
+    """Hidden Markov model with a Gaussian mixture per state (hmmlearn's GMMHMM).
+
+    The K * n_mix Gaussians are the same ``GaussianComponent`` the mixtures
+    use, evaluated together in one feature-kernel product.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of hidden states K.
+    n_mix : int, default=1
+        Mixture components per state M.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="diag"
+        As in hmmlearn: "tied" shares one covariance among the components of
+        each state.
+    reg_covar, prior, startprob_prior, transmat_prior, sticky, algorithm, n_init, \
+screen_iter, max_iter, tol, random_state, warm_start, verbose
+        As in :class:`GaussianHMM`.
+    weights_prior : float or array-like of shape (K, M), default=1.0
+        Dirichlet concentration (>= 1) of every state's mixture weights.
+    init_params : {"kmeans", "k-means++", "random_from_data"}, default="kmeans"
+        States from k-means on all observations, then each state's components
+        from k-means within its samples.
+    fixed : tuple of str
+        Any of "startprob", "transmat", "weights", "means", "covariances".
+
+    Attributes
+    ----------
+    startprob_, transmat_ : as in GaussianHMM
+    weights_ : ndarray of shape (K, M)
+    means_ : ndarray of shape (K, M, D)
+    covars_ : ndarray
+        hmmlearn's layout: spherical (K, M), diag (K, M, D), full (K, M, D, D),
+        tied (K, D, D). ``covariances_`` is the same array.
+    """
+
+    _emission_names = ("weights", "means", "covariances")
+    _parameter_constraints = {
+        **_BaseHMM._common_constraints,
+        "n_mix": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "prior": [None, StrOptions({"default"}), object],
+        "weights_prior": [Interval(Real, 1.0, None, closed="left"), "array-like"],
+        "init_params": [StrOptions({"kmeans", "k-means++", "random_from_data"})],
+    }
+
+    def __init__(self, n_components=1, n_mix=1, *, covariance_type="diag", reg_covar=1e-6,
+                 prior=None, weights_prior=1.0, startprob_prior=1.0, transmat_prior=1.0,
+                 sticky=0.0, algorithm="viterbi", init_params="kmeans", n_init=5,
+                 screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
+                 warm_start=False, verbose=0, fixed=()):
+        self.n_components = n_components
+        self.n_mix = n_mix
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.prior = prior
+        self.weights_prior = weights_prior
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.sticky = sticky
+        self.algorithm = algorithm
+        self.init_params = init_params
+        self.n_init = n_init
+        self.screen_iter = screen_iter
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.fixed = fixed
+
+    def _validate_X(self, X, *, reset):
+        X = validate_samples(self, X, reset=reset, allow_nan=True)
+        if np.isnan(X).any():
+            raise ValueError("Input X contains NaN; GMMHMM does not marginalise missing "
+                             "observations (only GaussianHMM does). Use GaussianHMM, drop "
+                             "those samples (split the sequence with `lengths`) or impute "
+                             "them.")
+        if not np.isfinite(X).all():
+            raise ValueError("Input X contains infinity; observations must be finite.")
+        if reset and X.shape[0] < self.n_components * self.n_mix:
+            raise ValueError(f"X has {X.shape[0]} samples but n_components * n_mix = "
+                             f"{self.n_components * self.n_mix}; pass more samples.")
+        return X
+
+    def _row_bytes(self, X):
+        width = feature_width(kernel_of(self.covariance_type), X.shape[1])
+        return super()._row_bytes(X) + 8 * 3 * self.n_components * self.n_mix + \
+            X.itemsize * width
+
+    def _emission(self, data, fixed, *, fitting):
+        tied = self.covariance_type == "tied"
+        flat_type = "full" if tied else self.covariance_type
+        if fitting:
+            prior = _resolve_gaussian_prior(self.prior, data.X,
+                                            self.n_components * self.n_mix)
+            data_covariance = _data_covariance(data.X, data.center)
+            reg_covar = self.reg_covar
+            weights_alpha = _check_concentration(self.weights_prior,
+                                                 (self.n_components, self.n_mix),
+                                                 "weights_prior")
+            if np.all(weights_alpha == 1.0):
+                weights_alpha = None
+        else:
+            prior, reg_covar, weights_alpha = None, 0.0, None
+            data_covariance = np.eye(data.n_features)
+        gaussian_fixed = fixed - {"weights"}
+
+        def component(covariance_type):
+            return GaussianComponent(covariance_type, reg_covar=reg_covar, center=data.center,
+                                     dtype=data.dtype, data_covariance=data_covariance,
+                                     prior=prior, fixed=gaussian_fixed)
+
+        return StateMixtureEmission(
+            component(flat_type), self.n_components, self.n_mix,
+            per_state_component=component("tied") if tied else None,
+            weights_concentration=weights_alpha, fix_weights="weights" in fixed)
+
+    def _initial_emission(self, data, rng):
+        from sklearn.cluster import KMeans
+
+        K, M = self.n_components, self.n_mix
+        X = data.X
+        state_resp = initial_responsibilities(X, K, self.init_params, rng)
+        state_labels = state_resp.argmax(axis=1)
+        labels = np.empty(X.shape[0], dtype=np.int64)
+        for k in range(K):
+            rows = np.flatnonzero(state_labels == k)
+            if rows.size >= M and M > 1:
+                sub = KMeans(n_clusters=M, n_init=1, random_state=rng).fit(X[rows]).labels_
+            else:
+                sub = rng.randint(M, size=rows.size)
+            labels[rows] = k * M + sub
+        component_resp = one_hot(labels, K * M)
+        emission = self._emission(data, frozenset(), fitting=True)
+        stats = None
+        for start in range(0, X.shape[0], 65536):
+            chunk = X[start:start + 65536]
+            resp = component_resp[start:start + 65536]
+            chunk_stats = emission.component.stats(resp.astype(data.dtype),
+                                                   emission.component.features(chunk))
+            if stats is None:
+                stats = chunk_stats
+            else:
+                stats["moments"] += chunk_stats["moments"]
+        stats["component_counts"] = component_resp.sum(axis=0)
+        params = emission.m_step(None, stats, None)
+        # Guard against an empty component: weights never exactly zero.
+        weights = params["weights"] + 1e-3 / M
+        params["weights"] = weights / weights.sum(axis=1, keepdims=True)
+        return params, state_resp
+
+    def _emission_params(self):
+        K, M, D = self.means_.shape
+        layout_type = "full" if self.covariance_type == "tied" else self.covariance_type
+        covariances = self.covariances_
+        if self.covariance_type != "tied":
+            covariances = covariances.reshape((K * M,) + covariances.shape[2:])
+        return {"weights": self.weights_, "means": self.means_.reshape(K * M, D),
+                "covariances": covariances,
+                "precisions_cholesky": precision_cholesky(covariances, layout_type)[0]}
+
+    def _set_emission_params(self, params):
+        K, M = self.n_components, self.n_mix
+        self.weights_ = np.asarray(params["weights"], dtype=np.float64)
+        D = params["means"].shape[1]
+        self.means_ = np.asarray(params["means"], dtype=np.float64).reshape(K, M, D)
+        covariances = np.asarray(params["covariances"], dtype=np.float64)
+        if self.covariance_type != "tied":
+            covariances = covariances.reshape((K, M) + covariances.shape[1:])
+        self.covariances_ = covariances
+        self.covars_ = covariances
+
+    def _n_emission_parameters(self, fixed):
+        K, M, D = self.means_.shape
+        count = 0 if "weights" in fixed else K * (M - 1)
+        count += 0 if "means" in fixed else K * M * D
+        if "covariances" not in fixed:
+            count += {"full": K * M * D * (D + 1) // 2, "tied": K * D * (D + 1) // 2,
+                      "diag": K * M * D, "spherical": K * M}[self.covariance_type]
+        return count
+
+    def _full_covariances(self):
+        """Covariances as (K, M, D, D)."""
+        K, M, D = self.means_.shape
+        if self.covariance_type == "tied":
+            return np.repeat(self.covariances_[:, None], M, axis=1)
+        flat_type = self.covariance_type
+        flat = self.covariances_.reshape((K * M,) + self.covariances_.shape[2:])
+        return expand_covariances(flat, flat_type, K * M, D).reshape(K, M, D, D)
+
+    def _sample_emissions(self, states, rng):
+        K, M, D = self.means_.shape
+        covariances = self._full_covariances()
+        X = np.empty((states.size, D))
+        for k in range(K):
+            rows = np.flatnonzero(states == k)
+            if rows.size == 0:
+                continue
+            mix = rng.choice(M, size=rows.size, p=self.weights_[k])
+            for m in range(M):
+                chosen = rows[mix == m]
+                if chosen.size:
+                    X[chosen] = rng.multivariate_normal(self.means_[k, m], covariances[k, m],
+                                                        chosen.size)
+        return X
+
+    @classmethod
+    def from_params(cls, startprob, transmat, weights, means, covariances,
+                    covariance_type="diag", **kwargs):
+        """A ready-to-use model from known parameters (no fitting).
+
+        Parameters
+        ----------
+        startprob : array-like of shape (K,)
+        transmat : array-like of shape (K, K)
+        weights : array-like of shape (K, M)
+        means : array-like of shape (K, M, D)
+        covariances : array-like
+            hmmlearn's GMMHMM layout: spherical (K, M), diag (K, M, D), full
+            (K, M, D, D), tied (K, D, D).
+        covariance_type : {"full", "tied", "diag", "spherical"}
+        """
+        means = np.asarray(means, dtype=np.float64)
+        if means.ndim != 3:
+            raise ValueError("means must have shape (n_components, n_mix, n_features).")
+        K, M, D = means.shape
+        if covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}.")
+        model = cls(n_components=K, n_mix=M, covariance_type=covariance_type, **kwargs)
+        model._set_transitions(startprob, transmat)
+        shape = {"spherical": (K, M), "diag": (K, M, D), "full": (K, M, D, D),
+                 "tied": (K, D, D)}[covariance_type]
+        covariances = _check_array(covariances, shape, "covariances")
+        weights = _check_simplex_rows(weights, (K, M), "weights")
+        model._set_emission_params({"weights": weights, "means": means.reshape(K * M, D),
+                                    "covariances": covariances if covariance_type == "tied"
+                                    else covariances.reshape((K * M,) + shape[2:])})
+        model.n_features_in_ = D
+        return model
+
+
+# ---------------------------------------------------------------------------
+# discrete emissions
+# ---------------------------------------------------------------------------
+def _kmeans_initial_emission(estimator, component, encoded, data, rng, smoothing):
+    """Emission parameters from one M-step on k-means labels of ``encoded``
+    observations, smoothed; ``(None, None)`` when k-means cannot be used (the
+    caller then draws random parameters)."""
+    K = estimator.n_components
+    if estimator.init_params == "random" or encoded is None:
+        return None, None
+    if np.unique(encoded, axis=0).shape[0] < K:  # k-means needs K distinct points
+        return None, None
+    resp = initial_responsibilities(encoded, K, "kmeans", rng)
+    model = HiddenMarkovModel(component, K)
+    stats = model.stats_from_posteriors(data, resp)
+    return smoothing(component.m_step(stats["counts"], stats, None), stats), resp
+
+
+class CategoricalHMM(_BaseHMM):
+    """Hidden Markov model with categorical (discrete symbol) emissions.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    n_features : int or None, default=None
+        Number of symbols S; inferred from the data (largest symbol + 1) if None.
+    emissionprob_prior : float, array-like of shape (K, S) or (S,), or \
+emkit.priors.Dirichlet, default=1.0
+        Dirichlet concentration (>= 1) of every state's emission probabilities.
+    startprob_prior, transmat_prior, sticky, algorithm, n_init, screen_iter, max_iter, \
+tol, random_state, warm_start, verbose
+        As in :class:`GaussianHMM`.
+    init_params : {"kmeans", "random"}, default="kmeans"
+        "kmeans": states from k-means on one-hot symbols (falls back to
+        "random" when there are fewer distinct symbols than states);
+        "random": hmmlearn's random emission rows.
+    fixed : tuple of str
+        Any of "startprob", "transmat", "emissionprob".
+
+    Attributes
+    ----------
+    startprob_, transmat_ : as in GaussianHMM
+    emissionprob_ : ndarray of shape (K, S)
+    n_features_ : int
+        The number of symbols S.
+
+    Notes
+    -----
+    ``X`` has shape (n_samples, 1) (or (n_samples,)): one integer symbol
+    per step, as in hmmlearn.
+    """
+
+    _emission_names = ("emissionprob",)
+    _internal_names = {"emissionprob": "probabilities"}
+    _parameter_constraints = {
+        **_BaseHMM._common_constraints,
+        "n_features": [Interval(Integral, 1, None, closed="left"), None],
+        "emissionprob_prior": [Interval(Real, 1.0, None, closed="left"), "array-like", object],
+        "init_params": [StrOptions({"kmeans", "random"})],
+    }
+
+    def __init__(self, n_components=1, *, n_features=None, emissionprob_prior=1.0,
+                 startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
+                 init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
+                 random_state=None, warm_start=False, verbose=0, fixed=()):
+        self.n_components = n_components
+        self.n_features = n_features
+        self.emissionprob_prior = emissionprob_prior
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.sticky = sticky
+        self.algorithm = algorithm
+        self.init_params = init_params
+        self.n_init = n_init
+        self.screen_iter = screen_iter
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.fixed = fixed
+
+    def _validate_X(self, X, *, reset):
+        n_symbols = None if reset else self.n_features_
+        if reset and self.n_features is not None:
+            n_symbols = self.n_features
+        symbols = check_symbols(X, n_symbols)
+        if reset:
+            self.n_features_in_ = 1
+            self.n_features_ = int(self.n_features or symbols.max() + 1)
+        return symbols
+
+    def _emission(self, data, fixed, *, fitting):
+        concentration = None
+        if fitting:
+            from ..priors import Dirichlet
+
+            prior = self.emissionprob_prior
+            if isinstance(prior, Dirichlet):
+                prior = prior.concentration
+            concentration = _check_concentration(prior, (self.n_components, self.n_features_),
+                                                 "emissionprob_prior")
+            if np.all(concentration == 1.0):
+                concentration = None
+        return CategoricalComponent(self.n_features_, concentration=concentration, fixed=fixed)
+
+    def _initial_emission(self, data, rng):
+        K, S = self.n_components, self.n_features_
+        component = self._emission(data, frozenset(), fitting=True)
+        # k-means on one-hot symbols groups the symbols; for a huge alphabet
+        # the one-hot matrix would not fit, and random rows are used instead
+        encoded = one_hot(data.X[:, 0], S) if data.X.shape[0] * S <= 5e7 else None
+
+        def smooth(params, stats):
+            # no exact zeros: EM can never revive a zero emission probability
+            probabilities = 0.9 * params["probabilities"] + 0.1 / S
+            return {"probabilities": probabilities / probabilities.sum(axis=1, keepdims=True)}
+
+        params, resp = _kmeans_initial_emission(self, component, encoded, data, rng, smooth)
+        if params is None:
+            rows = rng.uniform(size=(K, S))
+            params = {"probabilities": rows / rows.sum(axis=1, keepdims=True)}
+        return params, resp
+
+    def _emission_params(self):
+        return {"probabilities": self.emissionprob_}
+
+    def _set_emission_params(self, params):
+        self.emissionprob_ = np.asarray(params["probabilities"], dtype=np.float64)
+
+    def _n_emission_parameters(self, fixed):
+        K, S = self.emissionprob_.shape
+        return 0 if "emissionprob" in fixed else K * (S - 1)
+
+    def _row_bytes(self, X):
+        return super()._row_bytes(X) + 8
+
+    def _sample_emissions(self, states, rng):
+        X = np.empty((states.size, 1), dtype=np.int64)
+        for k in range(self.n_components):
+            rows = np.flatnonzero(states == k)
+            if rows.size:
+                X[rows, 0] = rng.choice(self.emissionprob_.shape[1], size=rows.size,
+                                        p=self.emissionprob_[k])
+        return X
+
+    @classmethod
+    def from_params(cls, startprob, transmat, emissionprob, **kwargs):
+        """A ready-to-use model from known parameters (no fitting).
+
+        Parameters
+        ----------
+        startprob : array-like of shape (K,)
+        transmat : array-like of shape (K, K)
+        emissionprob : array-like of shape (K, S)
+        """
+        emissionprob = np.asarray(emissionprob, dtype=np.float64)
+        if emissionprob.ndim != 2:
+            raise ValueError("emissionprob must have shape (n_components, n_features).")
+        K, S = emissionprob.shape
+        kwargs.setdefault("n_features", S)
+        model = cls(n_components=K, **kwargs)
+        model._set_transitions(startprob, transmat)
+        model.emissionprob_ = _check_simplex_rows(emissionprob, (K, S), "emissionprob")
+        model.n_features_ = S
+        model.n_features_in_ = 1
+        return model
+
+
+class PoissonHMM(_BaseHMM):
+    """Hidden Markov model with independent Poisson emissions per feature.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    lambdas_prior : emkit.priors.Gamma or None, default=None
+        Gamma(shape >= 1, rate) prior on every rate (MAP).
+    startprob_prior, transmat_prior, sticky, algorithm, n_init, screen_iter, max_iter, \
+tol, random_state, warm_start, verbose
+        As in :class:`GaussianHMM`.
+    init_params : {"kmeans", "random"}, default="kmeans"
+        "kmeans": states from k-means on log(1 + counts); "random": hmmlearn's
+        Gamma draws around the data's mean.
+    fixed : tuple of str
+        Any of "startprob", "transmat", "lambdas".
+
+    Attributes
+    ----------
+    startprob_, transmat_ : as in GaussianHMM
+    lambdas_ : ndarray of shape (K, n_features)
+    """
+
+    _emission_names = ("lambdas",)
+    _internal_names = {"lambdas": "rates"}
+    _parameter_constraints = {
+        **_BaseHMM._common_constraints,
+        "lambdas_prior": [None, object],
+        "init_params": [StrOptions({"kmeans", "random"})],
+    }
+
+    def __init__(self, n_components=1, *, lambdas_prior=None, startprob_prior=1.0,
+                 transmat_prior=1.0, sticky=0.0, algorithm="viterbi", init_params="kmeans",
+                 n_init=5, screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
+                 warm_start=False, verbose=0, fixed=()):
+        self.n_components = n_components
+        self.lambdas_prior = lambdas_prior
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.sticky = sticky
+        self.algorithm = algorithm
+        self.init_params = init_params
+        self.n_init = n_init
+        self.screen_iter = screen_iter
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.fixed = fixed
+
+    def _validate_X(self, X, *, reset):
+        X = check_counts(X, None if reset else self.n_features_in_)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        return X
+
+    def _emission(self, data, fixed, *, fitting):
+        prior = None
+        if fitting and self.lambdas_prior is not None:
+            from ..priors import Gamma
+
+            if not isinstance(self.lambdas_prior, Gamma):
+                raise ValueError("lambdas_prior must be None or an emkit.priors.Gamma; got "
+                                 f"{type(self.lambdas_prior).__name__}.")
+            if self.lambdas_prior.shape < 1:
+                raise ValueError("lambdas_prior needs shape >= 1 (shape - 1 prior events); "
+                                 "below 1 the posterior is unbounded at 0.")
+            prior = self.lambdas_prior
+        return PoissonComponent(data.n_features, prior=prior, fixed=fixed)
+
+    def _initial_emission(self, data, rng):
+        K = self.n_components
+        component = self._emission(data, frozenset(), fitting=True)
+        overall = data.X.mean(axis=0)
+
+        def smooth(params, stats):
+            # keep every rate positive: a zero rate can never be revived
+            return {"rates": 0.9 * params["rates"] + 0.1 * overall + 1e-3}
+
+        params, resp = _kmeans_initial_emission(self, component, np.log1p(data.X), data,
+                                                  rng, smooth)
+        if params is None:
+            mean, variance = max(overall.mean(), 1e-3), max(data.X.var(), 1e-3)
+            params = {"rates": rng.gamma(mean**2 / variance, variance / mean,
+                                         size=(K, data.n_features)) + 1e-3}
+        return params, resp
+
+    def _emission_params(self):
+        return {"rates": self.lambdas_}
+
+    def _set_emission_params(self, params):
+        self.lambdas_ = np.asarray(params["rates"], dtype=np.float64)
+
+    def _n_emission_parameters(self, fixed):
+        return 0 if "lambdas" in fixed else self.lambdas_.size
+
+    def _sample_emissions(self, states, rng):
+        X = np.empty((states.size, self.lambdas_.shape[1]), dtype=np.int64)
+        for k in range(self.n_components):
+            rows = np.flatnonzero(states == k)
+            if rows.size:
+                X[rows] = rng.poisson(self.lambdas_[k], size=(rows.size, X.shape[1]))
+        return X
+
+    @classmethod
+    def from_params(cls, startprob, transmat, lambdas, **kwargs):
+        """A ready-to-use model from known parameters (no fitting).
+
+        Parameters
+        ----------
+        startprob : array-like of shape (K,)
+        transmat : array-like of shape (K, K)
+        lambdas : array-like of shape (K, n_features)
+        """
+        lambdas = np.asarray(lambdas, dtype=np.float64)
+        if lambdas.ndim != 2:
+            raise ValueError("lambdas must have shape (n_components, n_features).")
+        K, D = lambdas.shape
+        model = cls(n_components=K, **kwargs)
+        model._set_transitions(startprob, transmat)
+        lambdas = _check_array(lambdas, (K, D), "lambdas")
+        if (lambdas < 0).any():
+            raise ValueError("lambdas must be non-negative.")
+        model.lambdas_ = lambdas
+        model.n_features_in_ = D
+        return model
