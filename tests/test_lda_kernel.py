@@ -337,6 +337,33 @@ def test_doc_bound_is_additive_over_minibatches(corpus):
     assert whole == pytest.approx(ll, rel=1e-11)
 
 
+def test_doc_bound_when_exp_elog_beta_underflows():
+    # Words whose E[log beta] is below about -745 in every topic (tiny lambda,
+    # e.g. topic_word_prior=1e-4 and an unused word) make exp(E[log beta])
+    # underflow to 0; the bound must still be the log-sum-exp value.
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(5)
+    K, V = 3, 6
+    elog_beta = rng.normal(-3.0, 1.0, (K, V))
+    elog_beta[:, 2] = [-900.0, -905.0, -1000.0]  # underflows in every topic
+    elog_beta[0, 4] = -800.0  # underflows in one topic only
+    X = sp.csr_matrix(np.array([[1.0, 0, 2.0, 0, 1.0, 0], [0, 3.0, 1.0, 1.0, 0, 2.0]]))
+    g = rng.uniform(0.5, 5.0, (2, K))
+    alpha = np.array([0.3, 0.2, 0.1])
+    per = doc_bound(X.indptr, X.indices, X.data, g, elog_beta, alpha, per_doc=True)
+    from scipy.special import gammaln
+
+    et = psi(g) - psi(g.sum(1))[:, None]
+    for d in range(2):
+        ids = X.indices[X.indptr[d] : X.indptr[d + 1]]
+        cnts = X.data[X.indptr[d] : X.indptr[d + 1]]
+        ref = cnts @ logsumexp(et[d][:, None] + elog_beta[:, ids], axis=0)
+        ref += np.sum((alpha - g[d]) * et[d]) + np.sum(gammaln(g[d]) - gammaln(alpha))
+        ref += gammaln(alpha.sum()) - gammaln(g[d].sum())
+        assert np.isfinite(per[d]) and per[d] == pytest.approx(ref, rel=1e-12)
+
+
 def test_module_exports():
     for name in lda.__all__:
         assert callable(getattr(lda, name))

@@ -8,6 +8,8 @@ sufficient statistics, an M-step and a log-likelihood.
 from . import datasets, priors
 from .estimators.gaussian_mixture import GaussianMixture
 from .estimators.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
+from .estimators.lda import LatentDirichletAllocation
+from .topics import top_words, topic_coherence
 
 __all__ = [
     "GaussianMixture",
@@ -15,6 +17,9 @@ __all__ = [
     "GMMHMM",
     "CategoricalHMM",
     "PoissonHMM",
+    "LatentDirichletAllocation",
+    "topic_coherence",
+    "top_words",
     "datasets",
     "priors",
 ]

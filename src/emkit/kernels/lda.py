@@ -472,31 +472,48 @@ def doc_e_step(
 # ---------------------------------------------------------------------------
 
 
+# Below this, sum_k exp(E[log theta_k] - max) * exp(E[log beta_kw]) may have lost
+# digits to underflow; such (rare) entries are summed in log space instead.
+_TINY_SUM = 1e-200
+
+
 @njit(cache=True, parallel=True)
-def _doc_bound(indptr, indices, counts, gamma, elog_beta_t, alpha, const):
+def _doc_bound(indptr, indices, counts, gamma, elog_beta_t, exp_elog_beta_t, alpha, const):
     # const = lgamma(sum alpha) - sum lgamma(alpha), the same for every doc
     n_docs, n_topics = gamma.shape
     per_doc = np.empty(n_docs)
     for d in prange(n_docs):
         elog_theta = np.empty(n_topics)
-        tmp = np.empty(n_topics)
+        weight = np.empty(n_topics)
         g_sum = 0.0
         for k in range(n_topics):
             g_sum += gamma[d, k]
         psi_sum = _digamma(g_sum)
         s = const - math.lgamma(g_sum)
+        top = -np.inf
         for k in range(n_topics):
             e = _digamma(gamma[d, k]) - psi_sum
             elog_theta[k] = e
+            if e > top:
+                top = e
             s += (alpha[k] - gamma[d, k]) * e + math.lgamma(gamma[d, k])
-        # E[log p(w | theta, beta)] via logsumexp over topics
+        # E[log p(w | theta, beta)] = sum_w n_w log sum_k exp(E[log theta_k] + E[log beta_kw]).
+        # Factoring exp(E[log theta_k] - top) out of the log-sum-exp needs one
+        # exp per topic per document instead of one per topic per word.
+        for k in range(n_topics):
+            weight[k] = np.exp(elog_theta[k] - top)
         ll = 0.0
         for p in range(indptr[d], indptr[d + 1]):
             w = indices[p]
+            acc = 0.0
+            for k in range(n_topics):
+                acc += weight[k] * exp_elog_beta_t[w, k]
+            if acc > _TINY_SUM:
+                ll += counts[p] * (top + np.log(acc))
+                continue
             m = -np.inf
             for k in range(n_topics):
                 t = elog_theta[k] + elog_beta_t[w, k]
-                tmp[k] = t
                 if t > m:
                     m = t
             if m == -np.inf:
@@ -504,7 +521,7 @@ def _doc_bound(indptr, indices, counts, gamma, elog_beta_t, alpha, const):
                 continue
             acc = 0.0
             for k in range(n_topics):
-                acc += np.exp(tmp[k] - m)
+                acc += np.exp(elog_theta[k] + elog_beta_t[w, k] - m)
             ll += counts[p] * (m + np.log(acc))
         per_doc[d] = ll + s
     return per_doc
@@ -542,8 +559,9 @@ def doc_bound(indptr, indices, counts, gamma, elog_beta, doc_topic_prior, per_do
         raise ValueError("gamma must have shape (n_docs, K)")
     alpha = _prior_vector(doc_topic_prior, n_topics, "doc_topic_prior")
     const = float(gammaln(_prior_sum(doc_topic_prior, alpha)) - np.sum(gammaln(alpha)))
+    elog_beta_t = np.ascontiguousarray(eb.T)
     terms = _doc_bound(
-        indptr, indices, counts, g, np.ascontiguousarray(eb.T), alpha, const
+        indptr, indices, counts, g, elog_beta_t, np.exp(elog_beta_t), alpha, const
     )
     if per_doc:
         return terms
