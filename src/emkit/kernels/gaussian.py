@@ -3,8 +3,9 @@
 The E-step's heavy products are BLAS matrix products (see
 :mod:`emkit.components.gaussian`); what is left is row-wise work over the
 (n, K) and (n, width) arrays. Written as numpy expressions it takes a dozen
-passes over memory; here each is one parallel pass that keeps a row in
-registers. All functions take plain arrays (float32 or float64).
+passes over memory; here each is one pass that keeps a row in registers.
+Serial on purpose, between multi-threaded BLAS products (see
+:mod:`emkit.kernels.mixture`). All functions take plain arrays (float32 or float64).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import numpy as np
 __all__ = ["upper_features", "log_density_from_quadratic"]
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _upper_features(centered, out):
     n, D = centered.shape
-    for row in numba.prange(n):
+    for row in range(n):
         column = 0
         for i in range(D):
             xi = centered[row, i]
@@ -48,10 +49,10 @@ def upper_features(centered, out=None):
     return out
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _log_density_from_quadratic(quadratic, offsets, log_norm):
     n, K = quadratic.shape
-    for row in numba.prange(n):
+    for row in range(n):
         for k in range(K):
             value = quadratic[row, k] + offsets[k]
             # Rounding in the expanded quadratic can dip below zero at a mean.

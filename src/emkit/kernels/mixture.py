@@ -1,8 +1,12 @@
 """Compiled row normalisation shared by every mixture-type E-step.
 
 Adding log-weights, the log-sum-exp over components and the division into
-responsibilities are one parallel pass per row here instead of a handful of
-numpy passes over the whole (n, K) array.
+responsibilities are one pass per row here instead of a handful of numpy
+passes over the whole (n, K) array. The pass is deliberately serial: it sits
+between two multi-threaded BLAS products, and a numba parallel region started
+while OpenBLAS's threads still spin after a product waits for them (measured:
+0.72 s per iteration instead of 0.15 s on the 200,000 x 16 benchmark). The
+BLAS products are the bulk of the work and keep both cores busy.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ __all__ = ["normalize_rows"]
 # Re-association lets LLVM vectorise the row sums; no nnan/ninf flags, since
 # the -inf checks must keep IEEE semantics. _exp_nonpos is called, not
 # inlined at the numba level, so its rounding trick keeps its own flags.
-@numba.njit(parallel=True, cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 def _normalize_rows(log_prob, log_weights, sample_weight, use_weights, log_norm):
     n, K = log_prob.shape
-    for row in numba.prange(n):
+    for row in range(n):
         row_max = -np.inf
         for k in range(K):
             value = log_prob[row, k] + log_weights[k]
