@@ -14,34 +14,7 @@ from scipy.special import gammaln
 from .._engine.em import add_stats
 from ..kernels.mixture import normalize_rows
 
-__all__ = ["MixtureModel", "normalize_log_probabilities"]
-
-
-def normalize_log_probabilities(log_prob):
-    """Turn joint log-probabilities into responsibilities, in place.
-
-    Parameters
-    ----------
-    log_prob : ndarray of shape (n, K)
-        ``log pi_k + log p(x_n | k)``; overwritten with the responsibilities.
-
-    Returns
-    -------
-    log_norm : ndarray of shape (n,), float64
-        ``log p(x_n)``, the per-sample log-likelihood.
-    resp : ndarray of shape (n, K)
-        The same buffer as ``log_prob``, now holding ``p(k | x_n)``.
-    """
-    row_max = log_prob.max(axis=1, keepdims=True)
-    # A row that is -inf everywhere has no support under any component.
-    row_max[~np.isfinite(row_max)] = 0.0
-    log_prob -= row_max
-    np.exp(log_prob, out=log_prob)
-    row_sum = log_prob.sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_prob /= row_sum
-        log_norm = np.log(row_sum[:, 0].astype(np.float64)) + row_max[:, 0]
-    return log_norm, log_prob
+__all__ = ["MixtureModel"]
 
 
 class MixtureModel:
@@ -72,14 +45,6 @@ class MixtureModel:
         with np.errstate(divide="ignore"):
             log_weights = np.log(params["weights"])
         return self.component.plan(params), log_weights
-
-    def joint_log_prob(self, plan, X_chunk):
-        """``log pi_k + log p(x | k)`` for a chunk, and the chunk's features."""
-        component_plan, log_weights = plan
-        features = self.component.features(X_chunk)
-        log_prob = self.component.log_prob(component_plan, features)
-        log_prob += log_weights.astype(log_prob.dtype)
-        return log_prob, features
 
     def e_step(self, plan, X_chunk, weights):
         component_plan, log_weights = plan
