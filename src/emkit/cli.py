@@ -8,6 +8,9 @@ Subcommands
 ``emkit fit data.csv -k K``
     Fit a K-component Gaussian mixture to a numeric CSV file and optionally
     write every row's label and component probabilities.
+``emkit select data.csv``
+    Fit R mclust's grid (1 to 9 components x 14 covariance structures) and
+    print the BIC (or ICL) table and the chosen model.
 
 Adding a subcommand takes a ``_add_<name>_parser(subparsers)`` function that
 sets ``func`` (a ``run(args) -> int``) as a default, listed in
@@ -468,7 +471,7 @@ def _matrix_table(matrix, names, indent):
 
 def _format_covariances(covariances, covariance_type, K, names):
     covariances = np.asarray(covariances)
-    if covariance_type == "full":
+    if covariance_type == "full" or covariances.ndim == 3:  # mclust names: (K, D, D)
         blocks = [f"  component {k}:\n" + _matrix_table(covariances[k], names, "    ")
                   for k in range(K)]
         return "\n".join(blocks)
@@ -481,5 +484,124 @@ def _format_covariances(covariances, covariance_type, K, names):
     return _table(["component", "variance (every feature)"], rows, indent="  ")
 
 
+# ----------------------------------------------------------------------- select
+def _components_range(text):
+    """``"1:9"``, ``"1-9"``, ``"2,3,5"`` or ``"4"`` -> list of positive ints."""
+    try:
+        values = []
+        for part in text.replace(" ", "").split(","):
+            separator = ":" if ":" in part else ("-" if "-" in part[1:] else None)
+            if separator:
+                start, stop = part.split(separator, 1)
+                values.extend(range(int(start), int(stop) + 1))
+            else:
+                values.append(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers of components like '1:9', '2,3,5' or '4'; got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"numbers of components must be >= 1; got {text!r}")
+    return sorted(set(values))
+
+
+def _add_select_parser(subparsers):
+    parser = subparsers.add_parser(
+        "select", help="choose the number of components and covariance structure (mclust)",
+        description="Fit Gaussian mixtures over a grid of numbers of components and R "
+                    "mclust's 14 covariance structures (EII ... VVV), each from one "
+                    "hierarchical clustering as mclustBIC does, print the BIC (or ICL) "
+                    "table and the chosen model.")
+    _add_data_arguments(parser)
+    parser.add_argument("-k", "--n-components", dest="n_components", type=_components_range,
+                        default=list(range(1, 10)), metavar="RANGE",
+                        help="numbers of components to try: '1:9' (default), '2,3,5', '4'")
+    parser.add_argument("--covariance-types", default="all", metavar="NAMES",
+                        help="'all' (mclust's 14 structures; E and V for one column) or "
+                             "comma-separated names such as 'EEE,VVV,full'")
+    parser.add_argument("--criterion", choices=("bic", "icl"), default="bic",
+                        help="what chooses the model (default: bic)")
+    parser.add_argument("--prior", choices=("none", "default"), default="none",
+                        help="'default': mclust's conjugate prior (MAP), for all 14 structures")
+    parser.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                        help="threads fitting structures concurrently (default: 1)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed (used for more than 2000 rows; default: 0)")
+    parser.add_argument("--table", metavar="FILE",
+                        help="write the full table (one row per fit, both BIC conventions) "
+                             "as CSV")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="write the criterion curves (mclust's plot.mclustBIC) to an image")
+    parser.set_defaults(func=run_select)
+
+
+def run_select(args) -> int:
+    """``emkit select``: mclust-style model selection on a CSV file."""
+    from .selection import TABLE_COLUMNS, select_model
+
+    X, names = read_numeric_csv(args.csv, delimiter=args.delimiter, header=args.header)
+    if X.shape[0] < 2:
+        raise CLIError(f"{args.csv}: {X.shape[0]} data row(s); model selection needs at "
+                       f"least 2.")
+    components = [k for k in args.n_components if k <= X.shape[0]]
+    if not components:
+        raise CLIError(f"{args.csv}: {X.shape[0]} data row(s), fewer than the smallest "
+                       f"number of components asked for ({args.n_components[0]}).")
+    types = args.covariance_types
+    types = "all" if types.strip().lower() == "all" else [t.strip() for t in types.split(",")]
+    start = time.perf_counter()
+    try:
+        result = select_model(X, n_components=components, covariance_types=types,
+                              criterion=args.criterion,
+                              prior=None if args.prior == "none" else "default",
+                              n_jobs=args.jobs, random_state=args.seed)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    except RuntimeError as exc:
+        raise CLIError(f"model selection failed: {exc}", exit_code=1) from None
+    elapsed = time.perf_counter() - start
+    n_fits = len(result.rows)
+    print(f"{args.csv}: {X.shape[0]} samples x {X.shape[1]} feature(s); {n_fits} fits "
+          f"({len(result.n_components)} numbers of components x "
+          f"{len(result.covariance_types)} covariance structures) in {elapsed:.2f} s.\n")
+    print(result.summary())
+    failed = [row for row in result.rows if row["status"] not in ("ok", "repaired")]
+    if failed:
+        print(f"\n{len(failed)} fit(s) failed (NA): "
+              + ", ".join(f"{row['covariance_type']},{row['n_components']}" for row in failed))
+    best = result.best_params_
+    print(f"\nChosen by {args.criterion.upper()}: {best['covariance_type']} with "
+          f"{best['n_components']} component(s), {args.criterion.upper()} "
+          f"{result.best_score_:.3f} (mclust's convention; scikit-learn's: "
+          f"{-result.best_score_:.3f})\n")
+    print(format_fit_summary(result.best_estimator_, X, names))
+    if args.table:
+        try:
+            with open(args.table, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(TABLE_COLUMNS)
+                for row in result.rows:
+                    writer.writerow([row[column] for column in TABLE_COLUMNS])
+        except OSError as exc:
+            raise CLIError(f"cannot write {args.table}: {exc.strerror or exc}") from None
+        print(f"\nTable written to {args.table}")
+    if args.plot:
+        try:
+            from .plotting import save_model_selection_plot
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("\nmatplotlib is not installed, so no plot was written "
+                  "(pip install matplotlib).")
+        else:
+            try:
+                save_model_selection_plot(result, args.plot,
+                                          title=f"{Path(args.csv).name}: "
+                                                f"{args.criterion.upper()} per structure")
+            except OSError as exc:
+                raise CLIError(f"cannot write the plot to {args.plot}: "
+                               f"{exc.strerror or exc}") from None
+            print(f"\nPlot written to {args.plot}")
+    return 0
+
+
 # Subcommands, in the order --help lists them; append "_add_select_parser" etc. here.
-_SUBCOMMANDS = (_add_demo_parser, _add_fit_parser)
+_SUBCOMMANDS = (_add_demo_parser, _add_fit_parser, _add_select_parser)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_mixture_2d", "save_mixture_plot"]
+__all__ = ["plot_mixture_2d", "save_mixture_plot", "plot_model_selection",
+           "save_model_selection_plot"]
 
 _MATPLOTLIB_MISSING = ("plotting needs matplotlib, which is not installed; install it with "
                        "`pip install matplotlib` (or `pip install emkit[plot]`).")
@@ -29,7 +30,8 @@ def _component_covariances_2d(covariances, covariance_type, n_components, dims=(
     covariances : ndarray
         ``covariances_`` in the layout of ``covariance_type``: full (K, D, D),
         tied (D, D), diag (K, D), spherical (K,).
-    covariance_type : {"full", "tied", "diag", "spherical"}
+    covariance_type : {"full", "tied", "diag", "spherical"} or an mclust name
+        mclust names (EII ... VVV, E, V) store (K, D, D) covariances.
     n_components : int
     dims : pair of int, default=(0, 1)
 
@@ -40,7 +42,7 @@ def _component_covariances_2d(covariances, covariance_type, n_components, dims=(
     covariances = np.asarray(covariances, dtype=np.float64)
     index = np.ix_(list(dims), list(dims))
     K = n_components
-    if covariance_type == "full":
+    if covariance_type == "full" or covariances.ndim == 3:
         return np.stack([covariances[k][index] for k in range(K)])
     if covariance_type == "tied":
         return np.repeat(covariances[index][None], K, axis=0)
@@ -163,6 +165,80 @@ def save_mixture_plot(estimator, X, path, *, title=None, dpi=100, **kwargs):
     figure = _agg_figure()
     ax = figure.add_subplot()
     plot_mixture_2d(estimator, X, ax=ax, **kwargs)
+    if title:
+        ax.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+    return path
+
+
+# R mclust's plot symbols (mclust.options("bicPlotSymbols"), R's pch) and
+# colours (mclust.options("bicPlotColors")) per structure, as matplotlib
+# (marker, filled) pairs.
+_MCLUST_STYLE = {
+    "EII": ("^", True, "gray"), "VII": ("^", False, "black"),
+    "EEI": ("o", True, "#218B21"), "EVI": ("$\\oplus$", False, "#41884F"),
+    "VEI": ("$\\otimes$", False, "#508476"), "VVI": ("o", False, "#58819C"),
+    "EEE": ("s", True, "#597DC3"), "VEE": ("*", False, "#5178EA"),
+    "EVE": ("D", False, "#716EE7"), "VVE": ("P", False, "#9B60B8"),
+    "EEV": ("$\\boxplus$", False, "#B2508B"), "VEV": ("$\\boxtimes$", False, "#C03F60"),
+    "EVV": ("X", False, "#C82A36"), "VVV": ("s", False, "#CC0000"),
+    "E": ("^", True, "gray"), "V": ("^", False, "black"),
+}
+_SKLEARN_STYLE = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
+
+
+def plot_model_selection(selection, ax=None, *, criterion=None, legend=True):
+    """The criterion of every structure against the number of components.
+
+    The picture of R mclust's ``plot.mclustBIC``: one line per covariance
+    structure, in mclust's colours and (approximately) its symbols, with
+    BIC (or ICL) in mclust's convention, higher is better.
+
+    Parameters
+    ----------
+    selection : emkit.selection.ModelSelection
+        The result of :func:`emkit.select_model`.
+    ax : matplotlib Axes, optional
+        Drawn into; a new figure is made with :mod:`matplotlib.pyplot` if None.
+    criterion : {"bic", "icl"}, optional
+        Defaults to the one the selection used.
+    legend : bool, default=True
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _require_matplotlib()
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    criterion = criterion or selection.criterion
+    scores = selection.scores(criterion)
+    components = selection.n_components
+    for j, name in enumerate(selection.covariance_types):
+        marker, filled, color = _MCLUST_STYLE[_SKLEARN_STYLE.get(name, name)]
+        ax.plot(components, scores[:, j], color=color, marker=marker, markersize=7,
+                markerfacecolor=color if filled else "none", linewidth=1, label=name)
+    ax.set_xlabel("Number of components")
+    ax.set_ylabel(f"{criterion.upper()} (higher is better)")
+    ax.set_xticks(components)
+    if legend:
+        ax.legend(loc="lower right", ncol=2, fontsize="small", title="Model")
+    return ax
+
+
+def save_model_selection_plot(selection, path, *, title=None, dpi=100, **kwargs):
+    """Draw :func:`plot_model_selection` on an Agg figure and write it to ``path``.
+
+    Returns
+    -------
+    path
+    """
+    figure = _agg_figure()
+    ax = figure.add_subplot()
+    plot_model_selection(selection, ax=ax, **kwargs)
     if title:
         ax.set_title(title)
     figure.tight_layout()

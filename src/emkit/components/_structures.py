@@ -33,7 +33,9 @@ orientation with variable shapes) need an inner loop over the orientation,
 which has no closed form once the shapes differ between components.  Every
 inner iteration is a block coordinate step or a majorise-minimise step, so
 ``Q`` never decreases; :func:`covariance_mstep` can return the per-iteration
-objective so that this can be checked.
+objective so that this can be checked.  The solvers themselves are compiled
+(:mod:`emkit.kernels.structured_gaussian`): a model-selection grid solves
+thousands of these problems on matrices of a few rows.
 
 Public API
 ----------
@@ -42,6 +44,8 @@ covariance_mstep(structure, n_k, scatter, previous_covariances=None, prior=None,
 mstep_objective(n_k, scatter, covariances)
 n_parameters(structure, n_components, n_features)
 prior_mean(n_k, weighted_sum, prior)
+prior_log_density(structure, covariances, means, prior)
+prior_pseudo_terms(structure, n_components, n_features, prior)
 
 References
 ----------
@@ -63,6 +67,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from ..kernels.structured_gaussian import ITERATIVE_CODES, STRUCTURE_CODES, solve_structure
+
 __all__ = [
     "STRUCTURES",
     "UNIVARIATE_STRUCTURES",
@@ -73,6 +79,8 @@ __all__ = [
     "n_parameters",
     "n_covariance_parameters",
     "prior_mean",
+    "prior_log_density",
+    "prior_pseudo_terms",
     "canonical_structure",
 ]
 
@@ -240,312 +248,6 @@ def _neg2_objective(a, B, S):
 
 
 # ---------------------------------------------------------------------------
-# small helpers
-# ---------------------------------------------------------------------------
-def _geomean(v, axis=-1):
-    """Geometric mean along ``axis`` (0 if any entry is 0)."""
-    with np.errstate(divide="ignore"):
-        return np.exp(np.mean(np.log(v), axis=axis))
-
-
-def _diag(B):
-    return np.diagonal(B, axis1=-2, axis2=-1).copy()
-
-
-def _diag_to_mat(d):
-    K, D = d.shape
-    out = np.zeros((K, D, D))
-    idx = np.arange(D)
-    out[:, idx, idx] = d
-    return out
-
-
-def _eigh_desc(B):
-    """Eigen-decomposition with eigenvalues in decreasing order (batched)."""
-    w, V = np.linalg.eigh(B)
-    return w[..., ::-1], V[..., ::-1]
-
-
-def _converged(S_old, S_new, tol):
-    """Relative max-abs change of the covariances (parameters, not the objective:
-    the objective is flat at the optimum, so its change would stop the loop
-    with parameters accurate only to about sqrt(tol))."""
-    if S_old is None:
-        return False
-    scale = np.max(np.abs(S_new))
-    if not np.isfinite(scale) or scale == 0.0:
-        return True
-    return bool(np.max(np.abs(S_new - S_old)) <= tol * scale)
-
-
-# ---------------------------------------------------------------------------
-# closed-form structures
-# ---------------------------------------------------------------------------
-def _m_E(a, B, D):
-    K = a.shape[0]
-    s = np.trace(B.sum(axis=0)) / (D * a.sum())
-    return np.broadcast_to(s * np.eye(D), (K, D, D)).copy()
-
-
-def _m_V(a, B, D):
-    s = np.trace(B, axis1=1, axis2=2) / (D * a)
-    return s[:, None, None] * np.eye(D)
-
-
-def _m_EEI(a, B, D):
-    K = a.shape[0]
-    d = _diag(B.sum(axis=0)) / a.sum()
-    return np.broadcast_to(np.diag(d), (K, D, D)).copy()
-
-
-def _m_VVI(a, B, D):
-    return _diag_to_mat(_diag(B) / a[:, None])
-
-
-def _m_EVI(a, B, D):
-    # For a fixed volume the best unit-determinant diagonal shape of
-    # component k is diag(B_k) / geomean(diag(B_k)); the common volume then
-    # solves a scalar equation.
-    b = _diag(B)
-    g = _geomean(b)
-    lam = g.sum() / a.sum()
-    return _diag_to_mat(lam * b / g[:, None])
-
-
-def _m_EEE(a, B, D):
-    K = a.shape[0]
-    S = B.sum(axis=0) / a.sum()
-    return np.broadcast_to(S, (K, D, D)).copy()
-
-
-def _m_VVV(a, B, D):
-    return B / a[:, None, None]
-
-
-def _m_EVV(a, B, D):
-    # Sigma_k = lambda C_k with |C_k| = 1: C_k = B_k / |B_k|^{1/D} whatever
-    # lambda is, so the common volume has a closed form (mclust's msevv).
-    sign, logdet = np.linalg.slogdet(B)
-    g = np.exp(logdet / D)
-    lam = g.sum() / a.sum()
-    return lam * B / g[:, None, None]
-
-
-def _m_EEV(a, B, D):
-    # Common volume and shape, variable orientation: D_k are the
-    # eigenvectors of B_k (eigenvalues sorted decreasingly so that the
-    # largest eigenvalue is paired with the largest shape entry), and the
-    # common shape is the normalised sum of the eigenvalue vectors.
-    w, V = _eigh_desc(B)
-    S = w.sum(axis=0)
-    g = _geomean(S)
-    A = S / g
-    lam = g / a.sum()
-    return lam * np.einsum("kij,j,klj->kil", V, A, V)
-
-
-# ---------------------------------------------------------------------------
-# structures that need inner iterations
-# ---------------------------------------------------------------------------
-def _volumes_from(prev, K, D):
-    """Volumes |Sigma_k|^{1/D} of previous covariances, or ones."""
-    if prev is None:
-        return np.ones(K)
-    sign, logdet = np.linalg.slogdet(prev)
-    lam = np.exp(logdet / D)
-    if not np.all(np.isfinite(lam)) or np.any(lam <= 0) or np.any(sign <= 0):
-        return np.ones(K)
-    return lam
-
-
-def _m_VEI(a, B, D, prev, max_iter, tol):
-    # Variable volume, common diagonal shape: given the volumes the shape is
-    # the normalised sum of diag(B_k)/lambda_k, given the shape each volume is
-    # tr(A^{-1} B_k) / (D a_k).  Neither has a closed form in the other, so
-    # alternate (each step is an exact block maximisation: Q never drops).
-    b = _diag(B)
-    K = a.shape[0]
-    lam = _volumes_from(prev, K, D)
-    hist = []
-
-    def assemble(lam, A):
-        return _diag_to_mat(lam[:, None] * A[None, :])
-
-    S_old = None
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        s = (b / lam[:, None]).sum(axis=0)
-        A = s / _geomean(s)
-        lam = (b / A[None, :]).sum(axis=1) / (D * a)
-        S = assemble(lam, A)
-        hist.append(_neg2_objective(a, B, S))
-        if _converged(S_old, S, tol):
-            break
-        S_old = S
-    return S, n_iter, hist
-
-
-def _m_VEV(a, B, D, prev, max_iter, tol):
-    # Variable volume, common shape, variable orientation (Celeux & Govaert
-    # 1995).  Whatever lambda_k and A are, the best orientation of component k
-    # is the eigenvector basis of B_k with eigenvalues sorted like A, so the
-    # problem reduces to VEI on the eigenvalue vectors.
-    w, V = _eigh_desc(B)
-    K = a.shape[0]
-    lam = _volumes_from(prev, K, D)
-    hist = []
-
-    def assemble(lam, A):
-        return lam[:, None, None] * np.einsum("kij,j,klj->kil", V, A, V)
-
-    S_old = None
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        s = (w / lam[:, None]).sum(axis=0)
-        A = s / _geomean(s)
-        lam = (w / A[None, :]).sum(axis=1) / (D * a)
-        S = assemble(lam, A)
-        hist.append(_neg2_objective(a, B, S))
-        if _converged(S_old, S, tol):
-            break
-        S_old = S
-    return S, n_iter, hist
-
-
-def _m_VEE(a, B, D, prev, max_iter, tol):
-    # Sigma_k = lambda_k C with a common |C| = 1 matrix (mclust's msvee):
-    # C is the determinant-normalised sum of B_k / lambda_k, lambda_k is
-    # tr(C^{-1} B_k) / (D a_k).  Alternating exact block updates.
-    K = a.shape[0]
-    lam = _volumes_from(prev, K, D)
-    hist = []
-    S_old = None
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        C = (B / lam[:, None, None]).sum(axis=0)
-        sign, logdet = np.linalg.slogdet(C)
-        C = C / np.exp(logdet / D)
-        Cinv = np.linalg.inv(C)
-        lam = np.einsum("ij,kji->k", Cinv, B) / (D * a)
-        S = lam[:, None, None] * C
-        hist.append(_neg2_objective(a, B, S))
-        if _converged(S_old, S, tol):
-            break
-        S_old = S
-    return S, n_iter, hist
-
-
-def _orientation_jacobi(Dm, B, u, sweeps=1):
-    """Minimise sum_k sum_j u_kj (D^T B_k D)_jj over orthogonal D by plane rotations.
-
-    Each Givens rotation of the column pair (i, j) changes the objective by
-    ``alpha (cos 2t - 1) + beta sin 2t`` with ``alpha, beta`` collected over
-    the components, so the optimal angle is exact (``atan2``) and the
-    objective can only decrease.  For D = 2 one rotation solves the
-    orientation sub-problem exactly.
-    """
-    Dm = Dm.copy()
-    p = Dm.shape[0]
-    for _ in range(sweeps):
-        for i in range(p - 1):
-            for j in range(i + 1, p):
-                M = np.einsum("ai,kab,bj->kij", Dm[:, [i, j]], B, Dm[:, [i, j]])
-                du = u[:, i] - u[:, j]
-                alpha = np.sum(du * (M[:, 0, 0] - M[:, 1, 1]) * 0.5)
-                beta = np.sum(du * M[:, 0, 1])
-                if alpha == 0.0 and beta == 0.0:
-                    continue
-                phi = np.arctan2(-beta, -alpha)
-                t = 0.5 * phi
-                c, s = np.cos(t), np.sin(t)
-                di, dj = Dm[:, i].copy(), Dm[:, j].copy()
-                Dm[:, i] = c * di + s * dj
-                Dm[:, j] = -s * di + c * dj
-    return Dm
-
-
-def _orientation_mm(Dm, B, u, omega):
-    """One Browne & McNicholas (2014) MM1 + MM2 pass for the common orientation.
-
-    Minimises ``f(D) = sum_k tr(D^T B_k D diag(u_k))`` over orthogonal D.
-    MM1 majorises the concave part ``tr(diag(u_k) D^T (B_k - omega_k I) D)``
-    (``omega_k`` = largest eigenvalue of ``B_k``) by its tangent plane, MM2
-    does the same with ``diag(u_k) - max(u_k) I``; the minimiser of a linear
-    function over orthogonal matrices is ``P R^T`` from an SVD.  This is the
-    update of mclust's ``mseve``/``msvve`` (with the component weights made
-    explicit).
-    """
-    # MM1
-    G = np.einsum("kab,bj,kj->aj", omega[:, None, None] * np.eye(Dm.shape[0]) - B, Dm, u)
-    P, _, Rt = np.linalg.svd(G)
-    Dm = P @ Rt
-    # MM2
-    umax = u.max(axis=1)
-    G = np.einsum("kab,bj,kj->aj", B, Dm, umax[:, None] - u)
-    P, _, Rt = np.linalg.svd(G)
-    return P @ Rt
-
-
-def _initial_orientation(B, a, prev):
-    if prev is not None:
-        w, V = np.linalg.eigh(prev[0])
-        if np.all(np.isfinite(V)):
-            return V
-    w, V = np.linalg.eigh((B / a[:, None, None]).sum(axis=0))
-    return V
-
-
-def _m_common_orientation(a, B, D, prev, max_iter, tol, variable_volume, method,
-                          mclust_compatible=False):
-    # EVE / VVE: Sigma_k = lambda(_k) D A_k D^T with one orientation D.
-    # Given D the volumes and shapes are closed-form (from diag(D^T B_k D));
-    # given those, the orientation minimises sum_k tr(D^T B_k D L_k^{-1})
-    # (L_k = lambda_k A_k), which has no closed form once the L_k differ
-    # between components, hence the inner loop (Jacobi rotations or
-    # MM steps; both never increase the objective).
-    K = a.shape[0]
-    Dm = _initial_orientation(B, a, prev)
-    omega = np.linalg.eigvalsh(B)[:, -1]
-
-    def scales(Dm):
-        M = np.einsum("ai,kab,bi->ki", Dm, B, Dm)  # diag(D^T B_k D)
-        if variable_volume:
-            L = M / a[:, None]  # lambda_k A_k, a free positive diagonal
-        else:
-            g = _geomean(M)
-            lam = g.sum() / a.sum()
-            L = lam * M / g[:, None]
-        return L
-
-    def assemble(Dm, L):
-        return np.einsum("ij,kj,lj->kil", Dm, L, Dm)
-
-    L = scales(Dm)
-    S_old = assemble(Dm, L)
-    hist = [_neg2_objective(a, B, S_old)]
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        if mclust_compatible:
-            # mclust's msvve/mevve weight the orientation update by the
-            # unit-determinant shapes A_k only, leaving out 1/lambda_k; its
-            # fixed point is therefore not the maximiser of Q for VVE.
-            u = 1.0 / (L / _geomean(L)[:, None])
-        else:
-            u = 1.0 / L
-        if method == "jacobi":
-            Dm = _orientation_jacobi(Dm, B, u)
-        else:
-            Dm = _orientation_mm(Dm, B, u, omega)
-        L = scales(Dm)
-        S = assemble(Dm, L)
-        hist.append(_neg2_objective(a, B, S))
-        if _converged(S_old, S, tol):
-            break
-        S_old = S
-    return S, n_iter, hist
-
-
-# ---------------------------------------------------------------------------
 # priors
 # ---------------------------------------------------------------------------
 def prior_mean(n_k, weighted_sum, prior):
@@ -664,6 +366,63 @@ def _apply_prior(name, n_k, W, prior, means, D, mclust_compatible=False):
     return a, B
 
 
+def prior_pseudo_terms(structure: str, n_components: int, n_features: int, prior):
+    """The data-independent part of the MAP problem :func:`covariance_mstep` solves.
+
+    With a prior (``mclust_compatible=False``) the covariance M-step solves
+    the ML problem for counts ``n_k + a0_k`` and scatters
+    ``W_k + B0_k + kappa (mu_k - loc)(mu_k - loc)^T``; this returns
+    ``(a0, B0)``, so that a caller solving many M-steps (EM) computes them once.
+
+    Returns
+    -------
+    a0 : ndarray of shape (K,)
+        Pseudo-counts, including the mean prior's 1 when ``shrinkage > 0``.
+    B0 : ndarray of shape (K, D, D)
+        Pseudo-scatters from the covariance prior.
+    """
+    K, D = int(n_components), int(n_features)
+    name = canonical_structure(structure, D)
+    loc = np.broadcast_to(np.asarray(prior.loc, dtype=float).reshape(1, D), (K, D))
+    return _apply_prior(name, np.zeros(K), np.zeros((K, D, D)), prior, loc, D)
+
+
+def prior_log_density(structure: str, covariances, means, prior) -> float:
+    """Log-density, up to an additive constant, of the prior :func:`covariance_mstep` uses.
+
+    The MAP M-step of :func:`covariance_mstep` (``mclust_compatible=False``)
+    maximises ``sum_k [-a_k/2 log|Sigma_k| - 1/2 tr(Sigma_k^{-1} B_k)]`` with
+    ``a_k = n_k + a0_k`` and ``B_k = W_k + B0_k``, where the pseudo-counts
+    ``a0_k`` and pseudo-scatters ``B0_k`` (mean prior and covariance prior)
+    do not depend on the data.  This returns
+    ``sum_k [-a0_k/2 log|Sigma_k| - 1/2 tr(Sigma_k^{-1} B0_k)]``, so that
+    ``log-likelihood + prior_log_density`` is exactly the objective whose
+    conditional maximiser the MAP M-step (means, then covariances) is: EM on
+    it never decreases it.  The normalising constants of the prior are left
+    out (they do not exist for every structure's constrained parameter space).
+
+    Parameters
+    ----------
+    structure : str
+        See :func:`canonical_structure`.
+    covariances : array-like, shape (K, D, D)
+    means : array-like, shape (K, D)
+        In the coordinates of ``prior.loc``.
+    prior : object with ``loc``, ``shrinkage``, ``dof`` and ``scale``
+
+    Returns
+    -------
+    float
+        ``-inf`` if a covariance is not positive definite.
+    """
+    S = np.asarray(covariances, dtype=float)
+    K, D = S.shape[0], S.shape[-1]
+    name = canonical_structure(structure, D)
+    zeros = np.zeros(K)
+    a0, B0 = _apply_prior(name, zeros, np.zeros((K, D, D)), prior, means, D)
+    return -0.5 * _neg2_objective(a0, B0, S)
+
+
 # ---------------------------------------------------------------------------
 # the M-step
 # ---------------------------------------------------------------------------
@@ -780,40 +539,15 @@ def covariance_mstep(
         a, B = _apply_prior(name, n_k, W, prior, means, D, mclust_compatible)
     else:
         a, B = n_k, W
-    n_iter, hist = 0, []
+    code = STRUCTURE_CODES[name]
     with np.errstate(divide="ignore", invalid="ignore"):
-        if name in ("E", "EII"):
-            S = _m_E(a, B, D)
-        elif name in ("V", "VII"):
-            S = _m_V(a, B, D)
-        elif name == "EEI":
-            S = _m_EEI(a, B, D)
-        elif name == "VVI":
-            S = _m_VVI(a, B, D)
-        elif name == "EVI":
-            S = _m_EVI(a, B, D)
-        elif name == "EEE":
-            S = _m_EEE(a, B, D)
-        elif name == "VVV":
-            S = _m_VVV(a, B, D)
-        elif name == "EVV":
-            S = _m_EVV(a, B, D)
-        elif name == "EEV":
-            S = _m_EEV(a, B, D)
-        elif name == "VEI":
-            S, n_iter, hist = _m_VEI(a, B, D, prev, max_inner_iter, tol)
-        elif name == "VEV":
-            S, n_iter, hist = _m_VEV(a, B, D, prev, max_inner_iter, tol)
-        elif name == "VEE":
-            S, n_iter, hist = _m_VEE(a, B, D, prev, max_inner_iter, tol)
-        elif name in ("EVE", "VVE"):
-            S, n_iter, hist = _m_common_orientation(
-                a, B, D, prev, max_inner_iter, tol, name == "VVE", orientation_method,
-                mclust_compatible,
-            )
-        else:  # pragma: no cover - canonical_structure guarantees coverage
-            raise AssertionError(name)
-    S = 0.5 * (S + np.swapaxes(S, 1, 2))
+        S, n_iter, hist = solve_structure(
+            code, a, B, prev, max_iter=max_inner_iter, tol=tol,
+            use_mm=orientation_method == "mm", mclust_compatible=mclust_compatible,
+            track=return_info,
+        )
+    if code not in ITERATIVE_CODES:
+        n_iter = 0
     if return_info:
         # report Q (maximised) rather than the internal minimised -2Q
         return S, {"n_iter": n_iter, "objective": [-0.5 * f for f in hist]}

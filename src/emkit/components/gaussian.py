@@ -478,10 +478,14 @@ class GaussianComponent:
         self.structure = None
         self.layout = covariance_type
         if covariance_type not in COVARIANCE_TYPES:
-            from ._structured import structure_layout, structure_name
+            from . import _structured
 
-            self.structure = structure_name(covariance_type, self.n_features)
-            self.layout = structure_layout(self.structure)
+            # Kept on the instance: the hot M-step and collapse test skip the
+            # import machinery (this module cannot import it at the top:
+            # _structured imports this module).
+            self._structured = _structured
+            self.structure = _structured.structure_name(covariance_type, self.n_features)
+            self.layout = _structured.structure_layout(self.structure)
         self.kernel = kernel_of(self.layout)
         self.dtype = np.dtype(dtype)
         self.prior = prior
@@ -547,26 +551,36 @@ class GaussianComponent:
 
     def _structured_m_step(self, counts, moments, params, fixed_means):
         """mclust-structure M-step: (K, D, D) covariances, factors in ``self.layout``."""
-        from ._structured import layout_precision_cholesky, structured_m_step
-
+        structured = self._structured
         keep_covariances = "covariances" in self.fixed and params is not None
         if keep_covariances and fixed_means is None and self.prior is None:
             # Only the means move: skip the covariance solve.
             return {"means": component_means(counts, moments, self.n_features) + self.center,
                     "covariances": params["covariances"],
                     "precisions_cholesky": params["precisions_cholesky"]}
-        means_centered, covariances = structured_m_step(
+        means_centered, covariances = structured.structured_m_step(
             self.structure, counts, moments, self.kernel, center=self.center,
             previous_covariances=None if params is None else params.get("covariances"),
             prior=self.prior, reg_covar=self.reg_covar, means_centered=fixed_means,
+            prior_terms=self._map_terms(counts.shape[0]),
         )
         if keep_covariances:
             return {"means": means_centered + self.center,
                     "covariances": params["covariances"],
                     "precisions_cholesky": params["precisions_cholesky"]}
-        prec_chol, covariances = layout_precision_cholesky(covariances, self.layout)
+        prec_chol, covariances = structured.layout_precision_cholesky(covariances, self.layout)
         return {"means": means_centered + self.center, "covariances": covariances,
                 "precisions_cholesky": prec_chol}
+
+    def _map_terms(self, n_components):
+        """The prior's pseudo-counts and scatters for an mclust structure, computed once."""
+        if self.prior is None:
+            return None
+        cache = self.__dict__.setdefault("_map_terms_cache", {})
+        if n_components not in cache:
+            cache[n_components] = self._structured.map_terms(
+                self.structure, n_components, self.n_features, self.prior, self.center)
+        return cache[n_components]
 
     def _map_m_step(self, counts, moments, fixed_means):
         from .._priors_gaussian import gaussian_map_m_step
@@ -580,9 +594,7 @@ class GaussianComponent:
         if self.prior is None:
             return 0.0
         if self.structure is not None:
-            from ._structured import structured_log_prior
-
-            return structured_log_prior(self.structure, params, self.prior)
+            return self._structured.structured_log_prior(self.structure, params, self.prior)
         from .._priors_gaussian import gaussian_log_prior
 
         return gaussian_log_prior(params, self.covariance_type, self.prior)
@@ -601,11 +613,16 @@ class GaussianComponent:
         likelihood without describing the data.
         """
         K = counts.shape[0]
-        covariances = (params["covariances"] if self.structure is not None else
-                       expand_covariances(params["covariances"], self.covariance_type, K,
-                                          self.n_features))
-        whitened = np.swapaxes(self._whiten, 0, 1) @ covariances @ self._whiten
-        smallest = np.linalg.eigvalsh(whitened)[:, 0]
+        if self.structure is not None:
+            # One compiled call: this test runs after every M-step of a grid.
+            smallest = self._structured.whitened_smallest_eigenvalues(
+                np.ascontiguousarray(params["covariances"], dtype=np.float64),
+                np.ascontiguousarray(self._whiten))
+        else:
+            covariances = expand_covariances(params["covariances"], self.covariance_type, K,
+                                             self.n_features)
+            whitened = np.swapaxes(self._whiten, 0, 1) @ covariances @ self._whiten
+            smallest = np.linalg.eigvalsh(whitened)[:, 0]
         # Fewer than 2(D+1) samples' worth cannot pin down a D-dimensional
         # covariance: such a component that is also very thin is a spike on a
         # handful of (near-)collinear or duplicate points, not a cluster.

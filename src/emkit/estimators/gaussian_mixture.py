@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,12 +25,31 @@ from ..components.gaussian import (
     kernel_of,
     precision_cholesky,
 )
+from ..components._structured import (
+    MCLUST_COVARIANCE_TYPES,
+    full_precision_cholesky,
+    is_structure,
+    layout_from_full_precision_cholesky,
+    layout_precision_cholesky,
+    structure_layout,
+    structure_name,
+)
+from ..components._structures import n_parameters as _structure_n_parameters
+from ..models._small_gaussian_mixture import (
+    FUSED_MAX_FEATURES,
+    FUSED_MAX_SAMPLES,
+    SmallGaussianMixtureModel,
+)
 from ..models.mixture import MixtureModel
 from ._base import EMFitMixin
 
 __all__ = ["GaussianMixture"]
 
 _PARAM_NAMES = ("weights", "means", "covariances")
+# hierarchical_partition clusters a random subset above this many samples.
+_HIERARCHICAL_MAX_SAMPLES = 2000
+# _fit_from_responsibilities runs EM in one compiled call up to this many samples.
+COMPILED_RUN_MAX_SAMPLES = 50_000
 
 
 def _weighted_covariance(data: SampleData) -> np.ndarray:
@@ -53,8 +73,18 @@ class GaussianMixture(EMFitMixin, DensityMixin, BaseEstimator):
     ----------
     n_components : int, default=1
         Number of mixture components K.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
-        Covariance structure (scikit-learn's definitions).
+    covariance_type : str, default="full"
+        Covariance structure: scikit-learn's "full", "tied", "diag",
+        "spherical" (with scikit-learn's attribute layouts), or one of R
+        mclust's 14 parsimonious structures "EII", "VII", "EEI", "VEI",
+        "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"
+        (volume, shape and orientation of ``Sigma_k = lambda_k D_k A_k D_k^T``
+        Equal, Variable or Identity), and "E"/"V" for one feature. The
+        scikit-learn names are the mclust structures VVV, EEE, VVI and VII.
+        For mclust names ``covariances_`` is always (K, D, D), parameter
+        counts (``bic``, ``aic``) are mclust's, and the E-step uses the
+        cheapest feature kernel that fits the structure (isotropic, diagonal
+        or full).
     tol : float, default=1e-6
         Convergence threshold on the per-sample objective. EM stops when both
         the last gain and the gain still projected to come (Aitken's estimate)
@@ -70,7 +100,10 @@ class GaussianMixture(EMFitMixin, DensityMixin, BaseEstimator):
     init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}, \
 default="k-means++"
         How the initial responsibilities are found (see
-        :func:`emkit._engine.init.initial_responsibilities`).
+        :func:`emkit._engine.init.initial_responsibilities`). "hierarchical"
+        is R mclust's start (model-based agglomeration, ``hc``); it is
+        deterministic up to 2000 samples, so it then runs once whatever
+        ``n_init`` is.
     weights_init : array-like of shape (n_components,), optional
     means_init : array-like of shape (n_components, n_features), optional
     precisions_init : array-like, optional
@@ -104,7 +137,8 @@ default="k-means++"
     weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
-        full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
+        full (K, D, D), tied (D, D), diag (K, D), spherical (K,); (K, D, D)
+        for every mclust name.
     precisions_ : ndarray, same layout as ``covariances_``
     precisions_cholesky_ : ndarray, same layout as ``covariances_``
     converged_ : bool
@@ -122,9 +156,16 @@ default="k-means++"
     feature_names_in_ : ndarray of str, when fitted on a DataFrame with string columns
     """
 
+    # Use the one-pass compiled E-step on small data (see
+    # emkit.models._small_gaussian_mixture); a class switch for benchmarks.
+    _fused_e_step = True
+    # GaussianComponent's collapse test; select_model relaxes it to mclust's
+    # (only numerically singular covariances fail).
+    _collapse_options = {}
+
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES) | set(MCLUST_COVARIANCE_TYPES))],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -245,11 +286,17 @@ default="k-means++"
         if self.means_init is not None:
             user["means"] = check_parameter_array(self.means_init, (K, D), "means_init")
         if self.precisions_init is not None:
-            shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D),
-                     "spherical": (K,)}[self.covariance_type]
+            shape = _covariance_shape(self.covariance_type, K, D)
             precisions = check_parameter_array(self.precisions_init, shape, "precisions_init")
-            user["covariances"] = _covariances_from_precisions(precisions, self.covariance_type)
+            user["covariances"] = _covariances_from_precisions(
+                precisions, "full" if is_structure(self.covariance_type) else self.covariance_type)
         return user
+
+    def _layout(self, n_features):
+        """Layout of the precision factors the engine works with (see GaussianComponent)."""
+        if not is_structure(self.covariance_type):
+            return self.covariance_type
+        return structure_layout(structure_name(self.covariance_type, n_features))
 
     def _fit(self, X, sample_weight):
         fixed = self._resolved_fixed()
@@ -258,22 +305,9 @@ default="k-means++"
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         user_params = self._check_user_params(X.shape[1])
         rng = check_random_state(self.random_state)
-        kernel = kernel_of(self.covariance_type)
-        row_bytes = X.itemsize * (feature_width(kernel, X.shape[1]) + 3 * self.n_components)
-        data = SampleData(X, sample_weight, chunk_size=self.chunk_size, row_bytes=row_bytes)
-        prior = self._resolved_prior(X)
-
-        def build_model(fixed_names):
-            component = GaussianComponent(
-                self.covariance_type, reg_covar=self.reg_covar, center=data.center,
-                dtype=X.dtype, data_covariance=data_covariance, prior=prior,
-                fixed=fixed_names - {"weights"},
-            )
-            return MixtureModel(component, self.n_components, data,
-                                weight_concentration=self.weight_concentration,
-                                fix_weights="weights" in fixed_names)
-
-        data_covariance = _weighted_covariance(data)
+        data = self._sample_data(X, sample_weight)
+        build_model = partial(self._build_model, data, _weighted_covariance(data),
+                              self._resolved_prior(X))
         model = build_model(fixed)
 
         if warm:
@@ -288,10 +322,94 @@ default="k-means++"
         self._store_fit_result(result, data.total_weight)
         return self
 
+    def _sample_data(self, X, sample_weight):
+        kernel = kernel_of(self._layout(X.shape[1]))
+        row_bytes = X.itemsize * (feature_width(kernel, X.shape[1]) + 3 * self.n_components)
+        return SampleData(X, sample_weight, chunk_size=self.chunk_size, row_bytes=row_bytes)
+
+    def _build_model(self, data, data_covariance, prior, fixed_names,
+                     max_fused_samples=FUSED_MAX_SAMPLES):
+        """The engine's model: mixture weights over a configured GaussianComponent."""
+        component = GaussianComponent(
+            self.covariance_type, reg_covar=self.reg_covar, center=data.center,
+            dtype=data.dtype, data_covariance=data_covariance, prior=prior,
+            fixed=fixed_names - {"weights"}, **self._collapse_options,
+        )
+        model_class = MixtureModel
+        if (data.n_samples <= max_fused_samples and data.n_features <= FUSED_MAX_FEATURES
+                and self._fused_e_step):
+            # Small data: the fixed cost per E-step call dominates, so one
+            # compiled pass beats the BLAS feature kernels.
+            model_class = SmallGaussianMixtureModel
+        return model_class(component, self.n_components, data,
+                           weight_concentration=self.weight_concentration,
+                           fix_weights="weights" in fixed_names)
+
+    def _fit_from_responsibilities(self, X, resp, data_covariance=None, relative_tol=None):
+        """One EM run started from given responsibilities, for :func:`emkit.select_model`.
+
+        ``X`` must be validated already (float array, finite); no restarts,
+        no warnings (the caller reads ``converged_``, ``n_repairs_`` and the
+        returned result), and safe to call from several threads at once.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        resp : ndarray of shape (n_samples, n_components)
+            Initial responsibilities, e.g. a one-hot partition.
+        data_covariance : ndarray of shape (n_features, n_features), optional
+            Covariance of ``X`` about its mean, when the caller has it.
+        relative_tol : float, optional
+            Stop as R mclust does, when ``|L_t - L_{t-1}| <= relative_tol *
+            (1 + |L_t|)`` (``emControl(tol)``), instead of by ``self.tol``.
+
+        Returns
+        -------
+        result : FitResult
+        """
+        data = self._sample_data(X, None)
+        if data_covariance is None:
+            data_covariance = _weighted_covariance(data)
+        # The compiled run saves the Python between kernels at every
+        # iteration, which pays on much larger data than the fused E-step alone.
+        model = self._build_model(data, data_covariance, self._resolved_prior(X), frozenset(),
+                                  max_fused_samples=COMPILED_RUN_MAX_SAMPLES)
+        params = model.m_step(model.stats_from_responsibilities(resp), None)
+        prec_chol, covariances = self._precision_cholesky(params["covariances"], X.shape[1])
+        params["covariances"], params["precisions_cholesky"] = covariances, prec_chol
+        rng = check_random_state(self.random_state)
+        result = None
+        if isinstance(model, SmallGaussianMixtureModel) and self.verbose == 0:
+            # The whole run compiled; None when a component needs re-seeding
+            # (or the like), and then the engine redoes the run.
+            tol = self.tol if relative_tol is None else relative_tol
+            result = model.run_compiled(params, max_iter=self.max_iter, tol=tol,
+                                        relative=relative_tol is not None)
+        if result is None and relative_tol is None:
+            result = fit_em(model, data, [params], max_iter=self.max_iter, tol=self.tol,
+                            random_state=rng, verbose=self.verbose, screen_iter=None)
+        elif result is None:
+            result = _run_to_relative_tol(model, data, params, relative_tol=relative_tol,
+                                          max_iter=self.max_iter, random_state=rng)
+        self.n_features_in_ = X.shape[1]
+        self._set_params_from(result.params)
+        # EMFitMixin._store_fit_result's attributes without its warnings
+        # (warnings.catch_warnings is not thread-safe).
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.history_ = np.asarray(result.history, dtype=np.float64)
+        self.lower_bounds_ = self.history_ / data.total_weight
+        self.lower_bound_ = float(self.history_[-1] / data.total_weight)
+        self.n_repairs_ = int(result.n_repairs)
+        return result
+
     def _initializations(self, X, sample_weight, data, user_params, build_model, rng):
         """Lazily yield one set of starting parameters per restart."""
         complete = all(name in user_params for name in _PARAM_NAMES)
         n_runs = 1 if complete else self.n_init
+        if self.init_params == "hierarchical" and X.shape[0] <= _HIERARCHICAL_MAX_SAMPLES:
+            # The agglomeration is deterministic: restarts would repeat it.
+            n_runs = 1
         init_model = build_model(frozenset({"means"}) if "means" in user_params else frozenset())
         for _ in range(n_runs):
             if complete:
@@ -302,19 +420,29 @@ default="k-means++"
                 start = {"means": user_params["means"]} if "means" in user_params else None
                 params = init_model.m_step(init_model.stats_from_responsibilities(resp), start)
                 params.update(user_params)
-            prec_chol, covariances = precision_cholesky(params["covariances"],
-                                                        self.covariance_type)
+            prec_chol, covariances = self._precision_cholesky(params["covariances"],
+                                                              X.shape[1])
             params["covariances"] = covariances
             params["precisions_cholesky"] = prec_chol
             yield params
 
     # ------------------------------------------------------------ parameters
+    def _precision_cholesky(self, covariances, n_features):
+        """(factors in the engine's layout, possibly repaired covariances)."""
+        if is_structure(self.covariance_type):
+            return layout_precision_cholesky(covariances, self._layout(n_features))
+        return precision_cholesky(covariances, self.covariance_type)
+
     def _fitted_params(self):
+        prec_chol = self.precisions_cholesky_
+        if is_structure(self.covariance_type):
+            prec_chol = layout_from_full_precision_cholesky(
+                prec_chol, self._layout(self.means_.shape[1]))
         return {
             "weights": self.weights_,
             "means": self.means_,
             "covariances": self.covariances_,
-            "precisions_cholesky": self.precisions_cholesky_,
+            "precisions_cholesky": prec_chol,
         }
 
     def _set_params_from(self, params):
@@ -322,7 +450,13 @@ default="k-means++"
         self.means_ = np.asarray(params["means"], dtype=np.float64)
         self.covariances_ = np.asarray(params["covariances"], dtype=np.float64)
         self.precisions_cholesky_ = np.asarray(params["precisions_cholesky"], dtype=np.float64)
-        if self.covariance_type == "full":
+        if is_structure(self.covariance_type):
+            D = self.means_.shape[1]
+            self.precisions_cholesky_ = full_precision_cholesky(
+                self.precisions_cholesky_, self._layout(D), D)
+            self.precisions_ = self.precisions_cholesky_ @ np.swapaxes(
+                self.precisions_cholesky_, 1, 2)
+        elif self.covariance_type == "full":
             self.precisions_ = self.precisions_cholesky_ @ np.swapaxes(
                 self.precisions_cholesky_, 1, 2)
         elif self.covariance_type == "tied":
@@ -339,7 +473,9 @@ default="k-means++"
         weights : array-like of shape (n_components,)
         means : array-like of shape (n_components, n_features)
         covariances : array-like in the layout of ``covariance_type``
-        covariance_type : {"full", "tied", "diag", "spherical"}
+            (K, D, D) for mclust names.
+        covariance_type : str
+            See the class docstring.
         **kwargs : further constructor parameters
 
         Returns
@@ -353,13 +489,13 @@ default="k-means++"
             raise ValueError("means must have shape (n_components, n_features).")
         K, D = means.shape
         model = cls(n_components=K, covariance_type=covariance_type, **kwargs)
-        shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D),
-                 "spherical": (K,)}.get(covariance_type)
+        shape = _covariance_shape(covariance_type, K, D)
         if shape is None:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}.")
+            raise ValueError(f"covariance_type must be one of "
+                             f"{COVARIANCE_TYPES + MCLUST_COVARIANCE_TYPES}.")
         weights = check_parameter_array(weights, (K,), "weights", simplex=True)
         covariances = check_parameter_array(covariances, shape, "covariances")
-        prec_chol, covariances = precision_cholesky(covariances, covariance_type)
+        prec_chol, covariances = model._precision_cholesky(covariances, D)
         model._set_params_from({"weights": weights, "means": means, "covariances": covariances,
                                 "precisions_cholesky": prec_chol})
         model.n_features_in_ = D
@@ -426,15 +562,19 @@ default="k-means++"
         rng = check_random_state(self.random_state if random_state is None else random_state)
         K, D = self.means_.shape
         counts = rng.multinomial(n_samples, self.weights_)
-        covariances = expand_covariances(self.covariances_, self.covariance_type, K, D)
+        covariances = (self.covariances_ if is_structure(self.covariance_type) else
+                       expand_covariances(self.covariances_, self.covariance_type, K, D))
         samples = [rng.multivariate_normal(self.means_[k], covariances[k], int(count))
                    for k, count in enumerate(counts)]
         labels = np.repeat(np.arange(K), counts)
         return np.vstack(samples), labels
 
     def _n_parameters(self):
-        """Free parameters, counted as scikit-learn does."""
+        """Free parameters, counted as scikit-learn does (as mclust does for its names;
+        both counts agree on the four scikit-learn structures)."""
         K, D = self.means_.shape
+        if is_structure(self.covariance_type):
+            return _structure_n_parameters(self.covariance_type, K, D)
         covariance_parameters = {
             "full": K * D * (D + 1) / 2.0,
             "tied": D * (D + 1) / 2.0,
@@ -467,6 +607,43 @@ default="k-means++"
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _run_to_relative_tol(model, data, params, *, relative_tol, max_iter, random_state):
+    """One EM run with R mclust's stopping rule; the engine does the iterations.
+
+    mclust stops when the log-likelihood changed by at most ``relative_tol``
+    relative to ``1 + |L|``. Reproducing its BIC table (same start, same
+    steps) needs the same stopping point: the gain left at that point is
+    often a few hundredths of a log-likelihood unit.
+    """
+    from .._engine.em import _Run
+
+    run = _Run(model, data, params, tol=0.0, max_repairs=10, rng=random_state, verbose=0,
+               init_index=0)
+    history = run.monitor.history
+    # mclust watches the log-likelihood, also under a prior (the objective
+    # then also holds the log-prior).
+    previous = history[-1] - model.log_prior(run.params)
+    while run.n_iter < max_iter and not run.degenerate:
+        run.advance(1)
+        current = history[-1] - model.log_prior(run.params)
+        if not np.isfinite(current):
+            break
+        if abs(current - previous) <= relative_tol * (1.0 + abs(current)):
+            run.converged = True
+            break
+        previous = current
+    return run.result()
+
+
+def _covariance_shape(covariance_type, n_components, n_features):
+    """Shape of ``covariances_`` (and ``precisions_init``) for ``covariance_type``."""
+    K, D = n_components, n_features
+    if covariance_type in MCLUST_COVARIANCE_TYPES:
+        return (K, D, D)
+    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D),
+            "spherical": (K,)}.get(covariance_type)
 
 
 def _covariances_from_precisions(precisions, covariance_type):
