@@ -524,6 +524,13 @@ class GaussianComponent:
     # -- M-step ---------------------------------------------------------------
     def m_step(self, counts, stats, params):
         """New means, covariances and precision Cholesky factors."""
+        new_params = self._m_step(counts, stats, params)
+        if "means" in self.fixed and params is not None:
+            # Held means come back bit-for-bit, not via the centring round trip.
+            new_params["means"] = params["means"]
+        return new_params
+
+    def _m_step(self, counts, stats, params):
         fixed_means = None
         if "means" in self.fixed and params is not None:
             fixed_means = params["means"] - self.center
