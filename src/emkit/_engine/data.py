@@ -56,6 +56,7 @@ class SampleData:
             per_row = row_bytes or (X.itemsize * self.n_features * 4)
             chunk_size = max(256, DEFAULT_CHUNK_BYTES // max(per_row, 1))
         self.chunk_size = int(chunk_size)
+        self.n_chunks = -(-self.n_samples // self.chunk_size)
 
     def chunks(self):
         """Yield ``(X_chunk, weight_chunk_or_None)`` views in order."""

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Protocol
 import numpy as np
 
 from .monitor import ConvergenceMonitor
+from .threads import chunk_workers, map_chunks
 
 __all__ = ["EMModel", "FitResult", "expectation", "fit_em", "add_stats"]
 
@@ -38,6 +39,9 @@ class EMModel(Protocol):
         Zero for maximum likelihood; the log-density of the prior for MAP.
     ``repair(params, stats, rng) -> (params, n_repaired)``
         Detect and re-seed collapsed components; ``n_repaired = 0`` when all is well.
+    ``parallel_chunks`` (optional attribute, default False)
+        True when ``e_step`` is thread-safe and gains from running chunks on
+        all cores (one BLAS thread each; see :mod:`emkit._engine.threads`).
     """
 
     def e_step_plan(self, params: dict) -> Any: ...
@@ -114,8 +118,12 @@ def expectation(model: EMModel, params: dict, data) -> tuple[dict, float]:
     plan = model.e_step_plan(params)
     stats = None
     loglik = 0.0
-    for chunk in data.chunks():
-        chunk_stats, chunk_loglik = model.e_step(plan, *chunk)
+    if getattr(model, "parallel_chunks", False) and getattr(data, "n_chunks", 1) > 1 \
+            and chunk_workers() > 1:
+        results = map_chunks(lambda *chunk: model.e_step(plan, *chunk), data.chunks())
+    else:
+        results = (model.e_step(plan, *chunk) for chunk in data.chunks())
+    for chunk_stats, chunk_loglik in results:
         stats = add_stats(stats, chunk_stats)
         loglik += chunk_loglik
     return stats, float(loglik)

@@ -11,7 +11,6 @@ of parameter names, not a letter code.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine.threads import single_threaded_blas
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from .._engine.sequences import SequenceData, check_lengths
@@ -45,28 +45,9 @@ DECODE_ALGORITHMS = ("viterbi", "map")
 _TRANSITION_NAMES = ("startprob", "transmat")
 
 
-_BLAS_CONTROLLER = None
-
-
-@contextmanager
-def _single_threaded_blas():
-    """Run the block with one BLAS thread.
-
-    An E-step alternates small BLAS products with numba parallel regions
-    (OpenMP). OpenBLAS's idle threads keep spinning after a product, and a
-    parallel region started then waits for them: a 20,000 x 8 row pass took
-    16 ms instead of 0.3 ms on 2 cores. The products here are thin
-    (n x width times width x K) and memory-bound, so one BLAS thread loses
-    nothing. The controller is built once (building it costs milliseconds,
-    a limit then ~0.1 ms).
-    """
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS_CONTROLLER = ThreadpoolController()
-    with _BLAS_CONTROLLER.limit(limits=1, user_api="blas"):
-        yield
+# BLAS is held to one thread around the compiled kernels' parallel regions:
+# see emkit._engine.threads.
+_single_threaded_blas = single_threaded_blas
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,9 @@ class MixtureModel:
         Hold the weights at their initial values.
     """
 
+    # The E-step is pure and its kernels release the GIL: chunks run on all cores.
+    parallel_chunks = True
+
     def __init__(self, component, n_components, data, *, weight_concentration=None,
                  fix_weights=False):
         self.component = component
