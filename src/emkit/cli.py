@@ -50,6 +50,17 @@ class CLIError(Exception):
         self.exit_code = exit_code
 
 
+def _matplotlib_available() -> bool:
+    """Whether plots can be drawn; says so (and how to get them) when not."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("\nmatplotlib is not installed, so no plot was written "
+              "(pip install matplotlib).")
+        return False
+    return True
+
+
 # --------------------------------------------------------------------------- main
 def main(argv=None) -> int:
     """Run the ``emkit`` command line.
@@ -204,13 +215,9 @@ def run_demo(args) -> int:
 
     output_dir = Path(args.output_dir)
     path = output_dir / "faithful_clusters.png"
-    try:
+    if _matplotlib_available():
         from .plotting import save_mixture_plot
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("\nmatplotlib is not installed, so no plot was written "
-              "(pip install matplotlib).")
-    else:
+
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
             save_mixture_plot(chosen, X, path, feature_names=names,
@@ -585,13 +592,9 @@ def run_select(args) -> int:
             raise CLIError(f"cannot write {args.table}: {exc.strerror or exc}") from None
         print(f"\nTable written to {args.table}")
     if args.plot:
-        try:
+        if _matplotlib_available():
             from .plotting import save_model_selection_plot
-            import matplotlib  # noqa: F401
-        except ImportError:
-            print("\nmatplotlib is not installed, so no plot was written "
-                  "(pip install matplotlib).")
-        else:
+
             try:
                 save_model_selection_plot(result, args.plot,
                                           title=f"{Path(args.csv).name}: "
