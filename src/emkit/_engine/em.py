@@ -100,7 +100,7 @@ class FitResult:
         if self.degenerate != other.degenerate:
             return not self.degenerate
         if not np.isfinite(other.objective):
-            return np.isfinite(self.objective) or False
+            return bool(np.isfinite(self.objective))
         return self.objective > other.objective
 
 

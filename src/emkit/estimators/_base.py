@@ -46,7 +46,7 @@ class EMFitMixin:
                 DegenerateFitWarning,
                 stacklevel=3,
             )
-        if not self.converged_:
+        if not self.converged_ and not result.degenerate:
             warnings.warn(
                 f"EM did not converge in max_iter={self.max_iter} iterations; increase "
                 f"max_iter or tol, or check the data.",
