@@ -30,7 +30,7 @@ import functools
 
 import numpy as np
 
-from ..kernels.gaussian import log_density_from_quadratic, upper_features
+from ..kernels.gaussian import log_density_from_quadratic
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -41,14 +41,12 @@ __all__ = [
     "quadratic_plan",
     "log_gaussian_from_features",
     "precision_cholesky",
-    "covariances_from_precision_cholesky",
     "expand_covariances",
     "split_moments",
     "gaussian_m_step",
     "scatter_about",
     "component_means",
     "safe_counts",
-    "log_gaussian_density",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -66,34 +64,23 @@ def feature_width(kernel: str, n_features: int) -> int:
     return {"full": D * (D + 1) // 2 + D, "diag": 2 * D, "spherical": 1 + D}[kernel]
 
 
-def chunk_features(centered: np.ndarray, kernel: str, out: np.ndarray | None = None) -> np.ndarray:
-    """Feature map F(x) of a centred chunk (see the module docstring).
+def chunk_features(centered: np.ndarray, kernel: str) -> np.ndarray:
+    """Feature map F(x) of a centred chunk (see the module docstring), one row per sample.
+
+    A (n, width) view of :func:`chunk_features_transposed`, which is the
+    layout the fit itself uses.
 
     Parameters
     ----------
     centered : ndarray of shape (n, D)
         Samples minus the data centre, float32 or float64.
     kernel : {"full", "diag", "spherical"}
-    out : ndarray of shape (n, width), optional
-        Buffer to fill, to avoid re-allocating per chunk.
 
     Returns
     -------
     features : ndarray of shape (n, width), same dtype as ``centered``
     """
-    n, D = centered.shape
-    width = feature_width(kernel, D)
-    if out is None or out.shape[0] < n or out.shape[1] != width or out.dtype != centered.dtype:
-        out = np.empty((n, width), dtype=centered.dtype)
-    features = out[:n]
-    if kernel == "full":
-        return upper_features(centered, features)
-    if kernel == "diag":
-        np.multiply(centered, centered, out=features[:, :D])
-    else:
-        np.einsum("ij,ij->i", centered, centered, out=features[:, 0])
-    features[:, -D:] = centered
-    return features
+    return chunk_features_transposed(centered, kernel).T
 
 
 @functools.lru_cache(maxsize=64)
@@ -277,16 +264,6 @@ def precision_cholesky(covariances, covariance_type, *, floor=1e-300):
     return prec_chol, stack
 
 
-def covariances_from_precision_cholesky(prec_chol, covariance_type):
-    """Covariances from precision Cholesky factors (for ``precisions_init``)."""
-    if covariance_type in ("diag", "spherical"):
-        return 1.0 / prec_chol**2
-    stack = prec_chol[None] if covariance_type == "tied" else prec_chol
-    precisions = stack @ np.swapaxes(stack, 1, 2)
-    covariances = np.linalg.inv(precisions)
-    return covariances[0] if covariance_type == "tied" else covariances
-
-
 def expand_covariances(covariances, covariance_type, n_components, n_features):
     """Covariances as a (K, D, D) stack whatever the type."""
     K, D = n_components, n_features
@@ -407,20 +384,6 @@ def _n_features_from_width(width, kernel):
         return width - 1
     # width = D(D+1)/2 + D = D(D+3)/2
     return int(round((-3 + np.sqrt(9 + 8 * width)) / 2))
-
-
-def log_gaussian_density(X, means, prec_chol, covariance_type):
-    """Log N(x | mu_k, Sigma_k) for every sample and component, shape (n, K).
-
-    A convenience for small inputs (scoring, HMM emissions): centres on the
-    mean of ``X`` and uses the same feature kernel as the fit.
-    """
-    X = np.asarray(X)
-    center = X.mean(axis=0, dtype=np.float64)
-    centered = X - center.astype(X.dtype)
-    kernel = kernel_of(covariance_type)
-    weights, offsets, log_norm = quadratic_plan(means - center, prec_chol, covariance_type, X.dtype)
-    return log_gaussian_from_features(chunk_features(centered, kernel), weights, offsets, log_norm)
 
 
 class GaussianComponent:

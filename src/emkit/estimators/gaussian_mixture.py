@@ -19,7 +19,6 @@ from .._validation import check_parameter_array, check_sample_weight, validate_s
 from ..components.gaussian import (
     COVARIANCE_TYPES,
     GaussianComponent,
-    covariances_from_precision_cholesky,
     expand_covariances,
     feature_width,
     kernel_of,

@@ -1,9 +1,9 @@
-"""Compiled row-wise passes of the Gaussian E-step.
+"""Compiled row-wise pass of the Gaussian E-step.
 
 The E-step's heavy products are BLAS matrix products (see
 :mod:`emkit.components.gaussian`); what is left is row-wise work over the
-(n, K) and (n, width) arrays. Written as numpy expressions it takes a dozen
-passes over memory; here each is one pass that keeps a row in registers.
+(n, K) quadratic forms. Written as numpy expressions it takes several passes
+over memory; here it is one pass that keeps a row in registers.
 Serial on purpose, between multi-threaded BLAS products (see
 :mod:`emkit.kernels.mixture`). All functions take plain arrays (float32 or float64).
 """
@@ -13,40 +13,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["upper_features", "log_density_from_quadratic"]
-
-
-@numba.njit(cache=True, nogil=True)
-def _upper_features(centered, out):
-    n, D = centered.shape
-    for row in range(n):
-        column = 0
-        for i in range(D):
-            xi = centered[row, i]
-            for j in range(i, D):
-                out[row, column] = xi * centered[row, j]
-                column += 1
-        for i in range(D):
-            out[row, column + i] = centered[row, i]
-
-
-def upper_features(centered, out=None):
-    """Upper triangle of ``x x^T`` then ``x`` for every row, shape (n, D(D+1)/2 + D).
-
-    Parameters
-    ----------
-    centered : ndarray of shape (n, D)
-    out : ndarray of shape (n, D(D+1)/2 + D), optional
-
-    Returns
-    -------
-    features : ndarray, same dtype as ``centered``
-    """
-    n, D = centered.shape
-    if out is None:
-        out = np.empty((n, D * (D + 1) // 2 + D), dtype=centered.dtype)
-    _upper_features(np.ascontiguousarray(centered), out)
-    return out
+__all__ = ["log_density_from_quadratic"]
 
 
 @numba.njit(cache=True, nogil=True)
