@@ -100,3 +100,48 @@ def check_parameter_array(value, shape, name, *, positive=False, simplex=False):
                 f"{name} must sum to 1; it sums to {array.sum():.6g}. Normalise it first."
             )
     return array
+
+
+def check_gaussian_scale(X, scales, name="X"):
+    """Reject data whose Gaussian parameters float64 cannot hold.
+
+    A Gaussian fit needs variances and precisions of the data's spread, so a
+    feature whose spread is below about 1e-140 (variance 1e-280) or above
+    1e140 would underflow or overflow into a NaN model. Such data are
+    rejected by name; anything in between fits exactly as a rescaled copy would.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated finite (or NaN for missing) data.
+    scales : FeatureScales
+        Its measured scales (:func:`emkit.components.gaussian.feature_scales`).
+    name : str
+        The argument's name in messages.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, the feature and the fix (rescale).
+    """
+    from .components.gaussian import MAX_SPREAD, MIN_SPREAD
+
+    spreads = (np.sqrt(scales.local_variance) if scales.local_scale is None
+               else scales.local_scale)
+    with np.errstate(invalid="ignore"):
+        magnitudes = np.nanmax(np.abs(np.asarray(X, dtype=np.float64)), axis=0) \
+            if X.shape[0] else np.zeros(X.shape[1])
+    too_small = (~scales.constant) & (spreads < MIN_SPREAD)
+    too_large = (spreads > MAX_SPREAD) | (np.nan_to_num(magnitudes) > MAX_SPREAD)
+    for bad, size in ((too_small, "small"), (too_large, "large")):
+        if bad.any():
+            feature = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"Input {name} is too {size} in scale to fit Gaussian components in float64: "
+                f"feature {feature} has spread {spreads[feature]:.3g} and magnitude "
+                f"{magnitudes[feature]:.3g}, so its variances or precisions would underflow "
+                f"or overflow. Rescale {name} (e.g. divide each feature by its standard "
+                f"deviation, or use sklearn.preprocessing.StandardScaler) before fitting; "
+                f"spreads between {MIN_SPREAD:.0e} and {MAX_SPREAD:.0e} fit exactly as a "
+                f"rescaled copy would."
+            )

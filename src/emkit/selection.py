@@ -60,7 +60,7 @@ MCLUST_TOL = 1e-5
 # default, 1e-5 of the data's variance, would re-seed small legitimate
 # components that mclust keeps). No weight floor either: mclust keeps tiny
 # components.
-_COLLAPSE_OPTIONS = {"collapse_ratio": 1e-12, "min_count": 0.0}
+_COLLAPSE_OPTIONS = {"min_count": 0.0}
 
 
 def _structures_for(covariance_types, n_features):

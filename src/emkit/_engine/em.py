@@ -72,6 +72,10 @@ class FitResult:
         Number of M-steps taken.
     n_repairs : int
         Collapsed components re-seeded during the run.
+    repairs : list of int
+        Iterations (indices into ``history``) whose parameters came from a
+        re-seed: the objective may fall there, as a re-seed leaves the EM path
+        on purpose; between them it never decreases.
     degenerate : bool
         True when collapse persisted after the allowed repairs.
     decreases : list of (int, float)
@@ -88,6 +92,7 @@ class FitResult:
     converged: bool
     n_iter: int
     n_repairs: int = 0
+    repairs: list = field(default_factory=list)
     degenerate: bool = False
     decreases: list = field(default_factory=list)
     init_index: int = 0
@@ -148,6 +153,7 @@ class _Run:
         self.monitor.record(loglik + model.log_prior(params))
         self.n_iter = 0
         self.n_repairs = 0
+        self.repairs = []
         self.converged = False
         self.degenerate = False
 
@@ -173,6 +179,7 @@ class _Run:
             objective = loglik + model.log_prior(new_params)
             if n_repaired:
                 self.n_repairs += n_repaired
+                self.repairs.append(len(self.monitor.history))
                 # A re-seed moves the parameters off the EM path on purpose, so
                 # the objective may jump down here: that is not an M-step failure.
                 self.monitor.history.append(float(objective))
@@ -188,7 +195,7 @@ class _Run:
         return FitResult(
             params=self.params, objective=self.objective, history=self.monitor.history,
             converged=self.converged, n_iter=self.n_iter, n_repairs=self.n_repairs,
-            degenerate=self.degenerate, decreases=self.monitor.decreases,
+            repairs=list(self.repairs), degenerate=self.degenerate, decreases=self.monitor.decreases,
             init_index=self.init_index, stats=self.stats,
         )
 

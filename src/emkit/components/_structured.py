@@ -128,7 +128,7 @@ def map_terms(structure, n_components, n_features, prior, center):
 
 
 def structured_m_step(structure, counts, moments, kernel, *, center, previous_covariances=None,
-                      prior=None, reg_covar=0.0, means_centered=None, max_inner_iter=1000,
+                      prior=None, psi=None, means_centered=None, max_inner_iter=1000,
                       inner_tol=1e-10, prior_terms=None):
     """Means and structured covariances from summed feature statistics.
 
@@ -149,18 +149,20 @@ def structured_m_step(structure, counts, moments, kernel, *, center, previous_co
         MAP estimation (Fraley & Raftery 2007, extended to all 14 structures;
         see :func:`~emkit.components._structures.covariance_mstep`). The means
         are then the posterior modes ``(sum r x + kappa loc) / (n_k + kappa)``.
-    reg_covar : float
-        Without a prior, ``reg_covar * n_k`` is added to the diagonal of every
-        scatter matrix. For VVV, EEE, VVI and VII this is exactly
-        scikit-learn's ``+ reg_covar`` on the covariance diagonal; for every
-        structure the result still obeys the structure's constraints.
+    psi : ndarray of shape (D,), optional
+        Without a prior, the diagonal of the ``reg_covar`` penalty
+        (:func:`~emkit.components.gaussian.regularization_penalty`), added to
+        every component's scatter: the exact maximiser of the penalised
+        objective, which still obeys the structure's constraints.
     means_centered : ndarray of shape (K, D), optional
         Held-fixed means (minus ``center``); the covariances are then the
         conditional maximum given them.
     max_inner_iter, inner_tol : int, float
         Inner-loop cap and tolerance (see ``covariance_mstep``).
     prior_terms : tuple, optional
-        :func:`map_terms` of ``prior``, when the caller keeps them between M-steps.
+        :func:`map_terms` of ``prior`` (or, without a prior, the penalty's
+        terms: no pseudo-counts, scatter ``diag(psi)``), when the caller
+        keeps them between M-steps.
 
     Returns
     -------
@@ -174,17 +176,20 @@ def structured_m_step(structure, counts, moments, kernel, *, center, previous_co
         # compiled call: this runs thousands of times in a selection grid.
         if prior is not None and prior_terms is None:
             prior_terms = map_terms(structure, counts.shape[0], D, prior, center)
+        elif prior is None and prior_terms is None and psi is not None and np.any(psi):
+            K = counts.shape[0]
+            prior_terms = (0.0, np.zeros(D), np.zeros(K),
+                           np.ascontiguousarray(np.broadcast_to(np.diag(psi), (K, D, D))))
         return structured_m_step_from_moments(
             STRUCTURE_CODES[structure], kernel, counts, moments, previous,
-            reg_covar=0.0 if prior is not None else reg_covar,
-            prior_terms=prior_terms if prior is not None else None,
+            reg_covar=0.0, prior_terms=prior_terms,
             max_iter=max_inner_iter, tol=inner_tol)
     # Held-fixed means: the covariance problem about them, through the
     # reference implementation (no compiled fast path needed here).
     scatter = scatter_matrices(scatter_about(counts, moments, kernel, means_centered), kernel, D)
     n_k = safe_counts(counts)
-    if prior is None and reg_covar > 0:
-        scatter = scatter + (reg_covar * n_k)[:, None, None] * np.eye(D)
+    if prior is None and psi is not None:
+        scatter = scatter + np.diag(psi)
     covariances = covariance_mstep(
         structure, n_k, scatter, previous, prior=prior, max_inner_iter=max_inner_iter,
         tol=inner_tol, means=None if prior is None else means_centered + center,

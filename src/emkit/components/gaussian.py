@@ -27,6 +27,7 @@ Every function here is pure: parameters in, arrays out.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,6 +48,9 @@ __all__ = [
     "scatter_about",
     "component_means",
     "safe_counts",
+    "FeatureScales",
+    "feature_scales",
+    "regularization_penalty",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -326,9 +330,143 @@ def scatter_about(counts, moments, kernel, means_centered):
                       + counts * np.einsum("kd,kd->k", mu, mu), 0.0)
 
 
+
+# median non-zero spacing * (number of spacings + 1) of a standard normal sample
+# (measured: 2.62 at 272 samples, 2.62 at 20,000), so a local scale is a
+# standard deviation for unimodal data.
+_SPACING_TO_STD = 2.62
+# Largest and smallest spreads whose variances and precisions float64 holds
+# with room for products of a few of them.
+MAX_SPREAD, MIN_SPREAD = 1e140, 1e-140
+
+
+@dataclass(frozen=True)
+class FeatureScales:
+    """Per-feature scales of the data that a fit needs, measured once.
+
+    Attributes
+    ----------
+    local_variance : ndarray of shape (n_features,)
+        Squared *local* scale of every feature: the median spacing of its
+        sorted distinct values times their number (over ``_SPACING_TO_STD``).
+        For one cluster it is about the variance; unlike the variance it
+        does not grow when clusters move apart (one spacing changes), and it
+        scales exactly with the data. ``reg_covar`` is relative to it.
+    resolution : ndarray of shape (n_features,)
+        Smallest non-zero spacing of every feature's values (1 for integer
+        data, tiny for continuous data). A component whose own spread is
+        below it in some feature sits on tied values.
+    constant : ndarray of bool, shape (n_features,)
+        Features with a single value: no cluster can have spread there.
+    weight_unit : float
+        What one sample weighs: counts divided by it are numbers of samples.
+    local_scale : ndarray of shape (n_features,) or None
+        The square root of ``local_variance``, measured before squaring (it
+        stays representable where the variance would not).
+    """
+
+    local_variance: np.ndarray
+    resolution: np.ndarray
+    constant: np.ndarray
+    weight_unit: float = 1.0
+    local_scale: np.ndarray | None = None
+
+
+def feature_scales(X, sample_weight=None, *, max_rows=20_000):
+    """Measure :class:`FeatureScales` of a data matrix (NaN entries ignored).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+    max_rows : int
+        Spacings are measured on an evenly strided subset of this many rows
+        (deterministic), which costs one sort per feature.
+
+    Returns
+    -------
+    FeatureScales
+    """
+    n, D = X.shape
+    if sample_weight is not None:
+        # Frequency weights: a row of weight 0 is not in the data.
+        X = X[np.asarray(sample_weight) > 0]
+        n = X.shape[0]
+    stride = max(1, -(-n // max_rows))
+    subset = np.asarray(X[::stride], dtype=np.float64)
+    local_scale = np.zeros(D)
+    resolution = np.zeros(D)
+    for d in range(D):
+        values = np.sort(subset[:, d])
+        values = values[np.isfinite(values)]
+        spacings = np.diff(values)
+        spacings = spacings[spacings > 0]
+        if spacings.size:
+            resolution[d] = spacings.min()
+            local_scale[d] = np.median(spacings) * ((spacings.size + 1) / _SPACING_TO_STD)
+    constant = local_scale <= 0
+    if constant.all():
+        # One point repeated: any positive scale is as good as another.
+        magnitude = float(np.nanmax(np.abs(subset))) if subset.size else 0.0
+        local_scale[:] = magnitude if 0 < magnitude < np.inf else 1.0
+    elif constant.any():
+        # Scale-equivariant stand-in: the geometric mean of the other features'.
+        local_scale[constant] = np.exp(np.log(local_scale[~constant]).mean())
+    resolution[constant] = local_scale[constant]
+    with np.errstate(over="ignore", under="ignore"):
+        # Out of float64's range for extreme data: check_gaussian_scale rejects those.
+        local_variance = local_scale * local_scale
+    return FeatureScales(local_variance, resolution, constant, _weight_unit(sample_weight),
+                         local_scale)
+
+
+def _weight_unit(sample_weight):
+    """What one sample weighs: 1 for integer frequency weights (a weight of 2
+    is a repeated row), else the mean positive weight (so that rescaling all
+    weights changes nothing)."""
+    if sample_weight is None:
+        return 1.0
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if np.array_equal(weights, np.round(weights)):
+        return 1.0
+    return float(weights[weights > 0].mean())
+
+
+def regularization_penalty(psi, prec_chol, layout):
+    """``-1/2 sum_k tr(Psi P_k)``: the log-density (up to a constant) of the
+    fixed penalty that ``reg_covar`` states, an inverse-Wishart-type prior
+    ``p(Sigma) ~ exp(-tr(Psi Sigma^-1) / 2)`` with ``Psi = diag(psi)``.
+
+    Its maximiser in the M-step adds ``Psi`` to every component's scatter
+    (see :func:`gaussian_m_step`), so EM with it is an exact MAP algorithm and
+    the monitored objective includes this term.
+
+    Parameters
+    ----------
+    psi : ndarray of shape (n_features,)
+    prec_chol : ndarray
+        Precision Cholesky factors in ``layout`` (full (K, D, D), tied (D, D),
+        diag (K, D), spherical (K,)).
+    layout : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    float
+    """
+    if layout in ("full", "tied"):
+        # diag(U U^T)_d = sum_j U_dj^2
+        precision_diagonal = np.square(prec_chol).sum(axis=-1)
+    elif layout == "diag":
+        precision_diagonal = np.square(prec_chol)
+    else:
+        precision_diagonal = np.square(prec_chol)[:, None] * np.ones_like(psi)
+    return -0.5 * float(np.sum(precision_diagonal * psi))
+
+
 def safe_counts(counts):
-    """Counts nudged away from zero, scikit-learn's guard for empty components."""
-    return counts + 10 * np.finfo(np.float64).eps
+    """Counts nudged away from zero, scikit-learn's guard for empty components,
+    relative to the total so that tiny frequency weights are not swamped."""
+    return counts + 10 * np.finfo(np.float64).eps * max(float(np.sum(counts)), 1e-300)
 
 
 def component_means(counts, moments, n_features):
@@ -336,8 +474,9 @@ def component_means(counts, moments, n_features):
     return moments[:, -n_features:] / safe_counts(counts)[:, None]
 
 
-def gaussian_m_step(counts, moments, covariance_type, *, reg_covar, means_centered=None):
-    """Maximum-likelihood means and covariances from summed statistics.
+def gaussian_m_step(counts, moments, covariance_type, *, psi=None, means_centered=None):
+    """Means and covariances from summed statistics (maximum likelihood, or MAP
+    under the fixed ``reg_covar`` penalty of :func:`regularization_penalty`).
 
     Parameters
     ----------
@@ -346,8 +485,10 @@ def gaussian_m_step(counts, moments, covariance_type, *, reg_covar, means_center
     moments : ndarray of shape (K, width)
         Summed ``r_nk * F(x_n - centre)``.
     covariance_type : {"full", "tied", "diag", "spherical"}
-    reg_covar : float
-        Added to the diagonal of every covariance, as in scikit-learn.
+    psi : ndarray of shape (n_features,), optional
+        Diagonal of the penalty matrix, added to every scatter (once to the
+        pooled scatter for "tied"): ``Sigma_k = (S_k + Psi) / n_k``, the exact
+        maximiser of the penalised objective. None or zeros: maximum likelihood.
     means_centered : ndarray of shape (K, D), optional
         Use these (held-fixed) means instead of estimating them; the
         covariances are then the scatter about them (the conditional maximum).
@@ -363,17 +504,20 @@ def gaussian_m_step(counts, moments, covariance_type, *, reg_covar, means_center
     if means_centered is None:
         means_centered = component_means(counts, moments, D)
     scatter = scatter_about(counts, moments, kernel, means_centered)
+    psi = np.zeros(D) if psi is None else np.asarray(psi, dtype=np.float64)
     denominators = safe_counts(counts)
+    diagonal = np.arange(D)
     if covariance_type == "full":
+        scatter[:, diagonal, diagonal] += psi
         covariances = scatter / denominators[:, None, None]
-        covariances[:, np.arange(D), np.arange(D)] += reg_covar
     elif covariance_type == "tied":
-        covariances = scatter.sum(axis=0) / denominators.sum()
-        covariances[np.arange(D), np.arange(D)] += reg_covar
+        covariances = scatter.sum(axis=0)
+        covariances[diagonal, diagonal] += psi
+        covariances /= denominators.sum()
     elif covariance_type == "diag":
-        covariances = scatter / denominators[:, None] + reg_covar
+        covariances = (scatter + psi) / denominators[:, None]
     else:
-        covariances = scatter / (denominators * D) + reg_covar
+        covariances = (scatter + psi.sum()) / (denominators * D)
     return means_centered, covariances
 
 
@@ -404,23 +548,33 @@ class GaussianComponent:
         stack and ``params["precisions_cholesky"]`` in the layout of the
         cheapest feature kernel that evaluates them (see ``layout``).
     reg_covar : float
-        Non-negative regularisation added to every covariance's diagonal
-        (for mclust structures: ``reg_covar * n_k`` added to every scatter's
-        diagonal, which keeps the structure's constraints).
+        Non-negative strength of a fixed penalty on every covariance,
+        relative to each feature's local variance (see :class:`FeatureScales`):
+        ``Psi = reg_covar * diag(local_variance) * weight_unit`` is added to
+        every component's scatter, the exact MAP step of the penalty
+        ``-1/2 tr(Psi Sigma_k^-1)`` that the objective includes (see
+        :func:`regularization_penalty`). It keeps a covariance that would be
+        singular (a feature constant within a cluster) invertible without
+        changing the answer when the data are rescaled or clusters move apart.
+        Not used under a ``prior`` (the prior regularises).
     center : ndarray of shape (n_features,)
         Data centre subtracted chunk by chunk (numerical soundness).
     dtype : numpy dtype
         Dtype of the chunk products.
+    data_covariance : ndarray of shape (n_features, n_features)
+        Covariance of the data: the broad covariance given to a re-seeded component.
     prior : NormalInverseWishart or None
         Conjugate prior on (mean, covariance) of every component (MAP).
     fixed : frozenset of str
         Parameter names ("means", "covariances") held at their current values.
-    collapse_ratio : float
-        A component whose covariance has an eigenvalue below ``collapse_ratio``
-        times the data's variance in that direction has collapsed onto a
-        lower-dimensional set (typically a few duplicate points).
-    min_count : float
-        A component holding less weight than this has collapsed too.
+    feature_scales : FeatureScales or None
+        Measured per-feature scales of the data (:func:`feature_scales`);
+        None takes them from the diagonal of ``data_covariance``.
+    min_count : float or None
+        A component explaining fewer samples than this has collapsed. None:
+        ``D + 1`` for per-component full covariances (fewer points cannot
+        support one), 2 for diagonal and spherical ones, 1 for a covariance
+        shared by all components.
 
     Attributes
     ----------
@@ -433,7 +587,7 @@ class GaussianComponent:
     param_names = ("means", "covariances")
 
     def __init__(self, covariance_type, *, reg_covar, center, dtype, data_covariance,
-                 prior=None, fixed=frozenset(), collapse_ratio=1e-5, min_count=1.0):
+                 prior=None, fixed=frozenset(), feature_scales=None, min_count=None):
         self.covariance_type = covariance_type
         self.reg_covar = float(reg_covar)
         self.center = np.asarray(center, dtype=np.float64)
@@ -443,9 +597,9 @@ class GaussianComponent:
         if covariance_type not in COVARIANCE_TYPES:
             from . import _structured
 
-            # Kept on the instance: the hot M-step and collapse test skip the
-            # import machinery (this module cannot import it at the top:
-            # _structured imports this module).
+            # Kept on the instance: the hot M-step skips the import machinery
+            # (this module cannot import it at the top: _structured imports
+            # this module).
             self._structured = _structured
             self.structure = _structured.structure_name(covariance_type, self.n_features)
             self.layout = _structured.structure_layout(self.structure)
@@ -453,14 +607,25 @@ class GaussianComponent:
         self.dtype = np.dtype(dtype)
         self.prior = prior
         self.fixed = frozenset(fixed)
-        self.collapse_ratio = collapse_ratio
-        self.min_count = float(min_count)
         self.data_covariance = np.asarray(data_covariance, dtype=np.float64)
-        # Whitening by the data covariance makes the collapse test scale-free.
-        floor = 1e-12 * max(np.trace(self.data_covariance) / self.n_features, 1e-300)
-        values, vectors = np.linalg.eigh(self.data_covariance)
-        values = np.maximum(values, floor)
-        self._whiten = vectors / np.sqrt(values)
+        if feature_scales is None:
+            variances = np.diag(self.data_covariance).copy()
+            constant = variances <= 0
+            variances[constant] = np.mean(variances[~constant]) if (~constant).any() else 1.0
+            feature_scales = FeatureScales(variances, np.zeros(self.n_features), constant)
+        self.scales = feature_scales
+        # The penalty's diagonal; a constant feature always gets one, or every
+        # covariance would be singular there (it is the same for all components).
+        strength = np.where(feature_scales.constant, max(self.reg_covar, 1e-6), self.reg_covar)
+        self.psi = (np.zeros(self.n_features) if prior is not None
+                    else strength * feature_scales.local_variance * feature_scales.weight_unit)
+        if min_count is None:
+            shared = (self.covariance_type == "tied"
+                      or (self.structure is not None and self.structure[:1] == "E"
+                          and self.layout in ("tied", "spherical")))
+            min_count = {"full": self.n_features + 1.0, "tied": 1.0}.get(
+                "tied" if shared else self.layout, 2.0)
+        self.min_count = float(min_count)
 
     # -- E-step ---------------------------------------------------------------
     def features(self, X_chunk):
@@ -504,7 +669,7 @@ class GaussianComponent:
         else:
             means_centered, covariances = gaussian_m_step(
                 counts, stats["moments"], self.covariance_type,
-                reg_covar=self.reg_covar, means_centered=fixed_means,
+                psi=self._psi_per_component(counts.shape[0]), means_centered=fixed_means,
             )
         if "covariances" in self.fixed and params is not None:
             return {
@@ -531,7 +696,7 @@ class GaussianComponent:
         means_centered, covariances = structured.structured_m_step(
             self.structure, counts, moments, self.kernel, center=self.center,
             previous_covariances=None if params is None else params.get("covariances"),
-            prior=self.prior, reg_covar=self.reg_covar, means_centered=fixed_means,
+            prior=self.prior, psi=self.psi, means_centered=fixed_means,
             prior_terms=self._map_terms(counts.shape[0]),
         )
         if keep_covariances:
@@ -542,10 +707,30 @@ class GaussianComponent:
         return {"means": means_centered + self.center, "covariances": covariances,
                 "precisions_cholesky": prec_chol}
 
+    def _psi_per_component(self, n_components):
+        """The penalty's diagonal as the M-step adds it: once per component, so
+        a covariance shared by K components ("tied") gets it K times (as
+        mclust's EEE in :meth:`_map_terms`)."""
+        return self.psi * (n_components if self.covariance_type == "tied" else 1)
+
     def _map_terms(self, n_components):
-        """The prior's pseudo-counts and scatters for an mclust structure, computed once."""
+        """The prior's (or the reg_covar penalty's) pseudo-counts and scatters
+        for an mclust structure, computed once.
+
+        The penalty is a prior with no pseudo-counts and scatter ``Psi`` for
+        every component, so the compiled MAP M-step maximises it exactly.
+        """
         if self.prior is None:
-            return None
+            if not self.psi.any():
+                return None
+            cache = self.__dict__.setdefault("_penalty_terms_cache", {})
+            if n_components not in cache:
+                D = self.n_features
+                cache[n_components] = (0.0, np.zeros(D), np.zeros(n_components),
+                                       np.ascontiguousarray(
+                                           np.broadcast_to(np.diag(self.psi),
+                                                           (n_components, D, D))))
+            return cache[n_components]
         cache = self.__dict__.setdefault("_map_terms_cache", {})
         if n_components not in cache:
             cache[n_components] = self._structured.map_terms(
@@ -556,13 +741,20 @@ class GaussianComponent:
         from .._priors_gaussian import gaussian_map_m_step
 
         return gaussian_map_m_step(counts, moments, self.covariance_type, self.prior,
-                                   center=self.center, reg_covar=self.reg_covar,
-                                   means_centered=fixed_means)
+                                   center=self.center, means_centered=fixed_means)
 
     def log_prior(self, params):
-        """Log-density of the conjugate prior at ``params`` (0 without a prior)."""
+        """Log-density of the conjugate prior at ``params``; without one, the
+        ``reg_covar`` penalty (0 when ``reg_covar`` is 0)."""
         if self.prior is None:
-            return 0.0
+            # The penalty is a prior on the covariances: held fixed, they are
+            # not estimated and it is no part of the objective.
+            if not self.psi.any() or "covariances" in self.fixed:
+                return 0.0
+            K = params["means"].shape[0]
+            shared = K if self.layout == "tied" else 1
+            return shared * regularization_penalty(self.psi, params["precisions_cholesky"],
+                                                   self.layout)
         if self.structure is not None:
             return self._structured.structured_log_prior(self.structure, params, self.prior)
         from .._priors_gaussian import gaussian_log_prior
@@ -570,35 +762,105 @@ class GaussianComponent:
         return gaussian_log_prior(params, self.covariance_type, self.prior)
 
     # -- collapse -------------------------------------------------------------
-    def collapsed(self, params, counts):
+    def collapsed(self, params, stats, *, min_count=None):
         """Boolean mask (K,) of components that collapsed onto a degenerate set.
 
-        A component has collapsed when it holds less than one sample's worth
-        of weight; when, relative to the data's own spread, one direction of
-        its covariance has shrunk to nothing (an eigenvalue below
-        ``collapse_ratio`` after whitening by the data covariance); or when it
-        holds fewer than 2(D+1) samples' worth and is thinner than
-        ``1000 * collapse_ratio``. Such a
-        component sits on a few, often duplicate, points and inflates the
-        likelihood without describing the data.
+        A collapse is judged on each component's *own* points, never against
+        the spread of the whole data set, so a tight cluster far from the
+        others is not one (its covariance is small but well supported). A
+        component has collapsed when
+
+        - it explains fewer samples than ``min_count`` (too few to support
+          its covariance, see the class parameters);
+        - or its own points have no spread, up to rounding and the data's
+          resolution, where its covariance is free to shrink: in some feature
+          (per-component shapes: full, diag, mclust's ?V? structures), in
+          every direction (per-component volume only: spherical, VEI, VEE,
+          ...), or along some direction of a full covariance (points on a
+          line or plane). Such a component sits on duplicated or tied values,
+          and its likelihood grows without bound as it shrinks: a spike, not
+          a cluster. Features constant over the whole data set are left out.
+
+        Parameters
+        ----------
+        params : dict
+            The parameters (for the layout of the covariances).
+        stats : dict
+            Summed statistics of the E-step the parameters came from
+            (``counts`` (K,) and ``moments`` (K, width)).
+        min_count : float, optional
+            Overrides the class's count rule (HMMs: 0, a state may be rare).
+
+        Returns
+        -------
+        ndarray of bool, shape (K,)
         """
-        K = counts.shape[0]
-        if self.structure is not None:
-            # One compiled call: this test runs after every M-step of a grid.
-            smallest = self._structured.whitened_smallest_eigenvalues(
-                np.ascontiguousarray(params["covariances"], dtype=np.float64),
-                np.ascontiguousarray(self._whiten))
+        counts = np.asarray(stats["counts"], dtype=np.float64)
+        moments = np.asarray(stats["moments"], dtype=np.float64)
+        D = self.n_features
+        scales = self.scales
+        min_count = self.min_count if min_count is None else min_count
+        result = counts / scales.weight_unit < min_count
+        shape_free, volume_free = self._free_to_shrink()
+        if not (shape_free or volume_free):
+            return result
+        means_centered = component_means(counts, moments, D)
+        scatter = scatter_about(counts, moments, self.kernel, means_centered)
+        denominators = safe_counts(counts)
+        varying = ~scales.constant
+        # What is indistinguishable from zero spread: a fraction of the
+        # data's resolution, or the rounding of sums of squares taken about
+        # the data centre (large for a cluster far from it).
+        floor = np.maximum(scales.resolution**2 / 1200.0,
+                           64 * np.finfo(np.float64).eps * means_centered**2)
+        if self.kernel == "full":
+            own_variance = np.diagonal(scatter, axis1=1, axis2=2) / denominators[:, None]
+        elif self.kernel == "diag":
+            own_variance = scatter / denominators[:, None]
         else:
-            covariances = expand_covariances(params["covariances"], self.covariance_type, K,
-                                             self.n_features)
-            whitened = np.swapaxes(self._whiten, 0, 1) @ covariances @ self._whiten
-            smallest = np.linalg.eigvalsh(whitened)[:, 0]
-        # Fewer than 2(D+1) samples' worth cannot pin down a D-dimensional
-        # covariance: such a component that is also very thin is a spike on a
-        # handful of (near-)collinear or duplicate points, not a cluster.
-        few_samples = counts < 2.0 * (self.n_features + 1)
-        return ((counts < self.min_count) | (smallest < self.collapse_ratio)
-                | (few_samples & (smallest < 1e3 * self.collapse_ratio)))
+            own_variance = np.broadcast_to((scatter / (denominators * D))[:, None], (counts.size, D))
+        tied = (own_variance <= floor) & varying
+        if shape_free and self.kernel != "spherical":
+            result |= tied.any(axis=1)
+            if self.kernel == "full" and varying.sum() > 1:
+                # Fewer than 2(D+1) points cannot pin down a correlation: such
+                # a component that is also nearly flat (a few points, some
+                # duplicated, close to a line) is a spike too.
+                few = counts / scales.weight_unit < 2.0 * (D + 1)
+                result |= self._collinear(scatter, tied, varying,
+                                          np.where(few, 1e-2, 1e-9))
+        else:
+            result |= tied[:, varying].all(axis=1) if varying.any() else False
+        return result
+
+    def _free_to_shrink(self):
+        """(shape_free, volume_free): can one component's covariance shrink in
+        one direction alone / as a whole without the others'? Only then does
+        its likelihood grow without bound on a degenerate set."""
+        if self.structure is None:
+            if self.covariance_type == "tied":
+                return False, False
+            return self.covariance_type != "spherical", True
+        name = self.structure
+        if len(name) == 1:            # one feature: "E" equal, "V" variable variance
+            return False, name == "V"
+        return name[1] == "V", name[0] == "V"
+
+    @staticmethod
+    def _collinear(scatter, tied, varying, thresholds):
+        """Components whose own points span less than every varying direction:
+        the smallest eigenvalue of their correlation matrix is below ``thresholds[k]``."""
+        K = scatter.shape[0]
+        result = np.zeros(K, dtype=bool)
+        for k in range(K):
+            keep = varying & ~tied[k]
+            if keep.sum() < 2:
+                continue
+            block = scatter[k][np.ix_(keep, keep)]
+            scale = np.sqrt(np.diag(block))
+            correlation = block / np.outer(scale, scale)
+            result[k] = np.linalg.eigvalsh(correlation)[0] < thresholds[k]
+        return result
 
     def reseed(self, params, component, seed_point, scale_covariance):
         """Put ``component`` back on the data: mean at ``seed_point``, a broad covariance."""

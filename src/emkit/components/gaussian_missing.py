@@ -76,6 +76,7 @@ class MissingGaussianComponent:
         self.fixed = base.fixed
         self.prior = base.prior
         self.data_covariance = getattr(base, "data_covariance", None)
+        self.scales = getattr(base, "scales", None)
 
     # -- E-step ---------------------------------------------------------------
     def features(self, X_chunk):
@@ -180,8 +181,8 @@ class MissingGaussianComponent:
     def log_prior(self, params):
         return self.base.log_prior(params)
 
-    def collapsed(self, params, counts):
-        return self.base.collapsed(params, counts)
+    def collapsed(self, params, stats, **options):
+        return self.base.collapsed(params, stats, **options)
 
     def reseed(self, params, component, seed_point, scale_covariance):
         return self.base.reseed(params, component, seed_point, scale_covariance)

@@ -19,8 +19,10 @@ class EMFitMixin:
 
     Sets ``converged_``, ``n_iter_``, ``history_`` (the objective after every
     E-step of the kept run, total over samples), ``lower_bound_`` (the last
-    objective per sample, scikit-learn's convention), ``lower_bounds_`` and
-    ``n_repairs_`` (collapsed components re-seeded during the kept run).
+    objective per sample, scikit-learn's convention), ``lower_bounds_``,
+    ``n_repairs_`` (collapsed components re-seeded during the kept run) and
+    ``repairs_`` (the indices into ``history_`` where a re-seed happened:
+    ``history_`` never decreases except at those).
     """
 
     def _store_fit_result(self, result, total_weight):
@@ -30,6 +32,7 @@ class EMFitMixin:
         self.lower_bounds_ = self.history_ / total_weight
         self.lower_bound_ = float(self.history_[-1] / total_weight)
         self.n_repairs_ = int(result.n_repairs)
+        self.repairs_ = np.asarray(result.repairs, dtype=np.intp)
         if result.decreases:
             iteration, drop = result.decreases[0]
             warnings.warn(

@@ -15,11 +15,17 @@ from sklearn.utils.validation import check_is_fitted
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
-from .._validation import check_parameter_array, check_sample_weight, validate_samples
+from .._validation import (
+    check_gaussian_scale,
+    check_parameter_array,
+    check_sample_weight,
+    validate_samples,
+)
 from ..components.gaussian import (
     COVARIANCE_TYPES,
     GaussianComponent,
     expand_covariances,
+    feature_scales,
     feature_width,
     kernel_of,
     precision_cholesky,
@@ -302,11 +308,13 @@ default="k-means++"
         warm = self.warm_start and hasattr(self, "converged_")
         X = validate_samples(self, X, reset=not warm, min_samples=self.n_components)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        scales = feature_scales(X, sample_weight)
+        check_gaussian_scale(X, scales)
         user_params = self._check_user_params(X.shape[1])
         rng = check_random_state(self.random_state)
         data = self._sample_data(X, sample_weight)
         build_model = partial(self._build_model, data, _weighted_covariance(data),
-                              self._resolved_prior(X))
+                              self._resolved_prior(X), scales=scales)
         model = build_model(fixed)
 
         if warm:
@@ -327,12 +335,12 @@ default="k-means++"
         return SampleData(X, sample_weight, chunk_size=self.chunk_size, row_bytes=row_bytes)
 
     def _build_model(self, data, data_covariance, prior, fixed_names,
-                     max_fused_samples=FUSED_MAX_SAMPLES):
+                     max_fused_samples=FUSED_MAX_SAMPLES, *, scales):
         """The engine's model: mixture weights over a configured GaussianComponent."""
         component = GaussianComponent(
             self.covariance_type, reg_covar=self.reg_covar, center=data.center,
             dtype=data.dtype, data_covariance=data_covariance, prior=prior,
-            fixed=fixed_names - {"weights"}, **self._collapse_options,
+            fixed=fixed_names - {"weights"}, feature_scales=scales, **self._collapse_options,
         )
         model_class = MixtureModel
         if (data.n_samples <= max_fused_samples and data.n_features <= FUSED_MAX_FEATURES
@@ -369,10 +377,12 @@ default="k-means++"
         data = self._sample_data(X, None)
         if data_covariance is None:
             data_covariance = _weighted_covariance(data)
+        scales = feature_scales(X)
+        check_gaussian_scale(X, scales)
         # The compiled run saves the Python between kernels at every
         # iteration, which pays on much larger data than the fused E-step alone.
         model = self._build_model(data, data_covariance, self._resolved_prior(X), frozenset(),
-                                  max_fused_samples=COMPILED_RUN_MAX_SAMPLES)
+                                  max_fused_samples=COMPILED_RUN_MAX_SAMPLES, scales=scales)
         params = model.m_step(model.stats_from_responsibilities(resp), None)
         prec_chol, covariances = self._precision_cholesky(params["covariances"], X.shape[1])
         params["covariances"], params["precisions_cholesky"] = covariances, prec_chol
@@ -400,6 +410,7 @@ default="k-means++"
         self.lower_bounds_ = self.history_ / data.total_weight
         self.lower_bound_ = float(self.history_[-1] / data.total_weight)
         self.n_repairs_ = int(result.n_repairs)
+        self.repairs_ = np.asarray(result.repairs, dtype=np.intp)
         return result
 
     def _initializations(self, X, sample_weight, data, user_params, build_model, rng):

@@ -23,11 +23,12 @@ from .._engine.threads import single_threaded_blas
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from .._engine.sequences import SequenceData, check_lengths
-from .._validation import validate_samples
+from .._validation import check_gaussian_scale, validate_samples
 from ..components.categorical import CategoricalComponent, check_symbols
 from ..components.gaussian import (
     COVARIANCE_TYPES,
     GaussianComponent,
+    feature_scales,
     expand_covariances,
     feature_width,
     kernel_of,
@@ -527,10 +528,12 @@ default="kmeans"
         if fitting:
             X_complete = _impute_center(data.X, data.center) if X_complete is None else X_complete
             prior = _resolve_gaussian_prior(self.prior, X_complete, self.n_components)
+            scales = feature_scales(data.X)
+            check_gaussian_scale(data.X, scales)
             return GaussianComponent(
                 self.covariance_type, reg_covar=self.reg_covar, center=data.center,
                 dtype=data.dtype, data_covariance=_data_covariance(data.X, data.center),
-                prior=prior, fixed=fixed)
+                prior=prior, fixed=fixed, feature_scales=scales)
         return GaussianComponent(self.covariance_type, reg_covar=0.0, center=data.center,
                                  dtype=data.dtype, data_covariance=np.eye(data.n_features))
 
@@ -718,6 +721,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
             prior = _resolve_gaussian_prior(self.prior, data.X,
                                             self.n_components * self.n_mix)
             data_covariance = _data_covariance(data.X, data.center)
+            scales = feature_scales(data.X)
+            check_gaussian_scale(data.X, scales)
             reg_covar = self.reg_covar
             weights_alpha = _check_concentration(self.weights_prior,
                                                  (self.n_components, self.n_mix),
@@ -725,14 +730,14 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
             if np.all(weights_alpha == 1.0):
                 weights_alpha = None
         else:
-            prior, reg_covar, weights_alpha = None, 0.0, None
+            prior, reg_covar, weights_alpha, scales = None, 0.0, None, None
             data_covariance = np.eye(data.n_features)
         gaussian_fixed = fixed - {"weights"}
 
         def component(covariance_type):
             return GaussianComponent(covariance_type, reg_covar=reg_covar, center=data.center,
                                      dtype=data.dtype, data_covariance=data_covariance,
-                                     prior=prior, fixed=gaussian_fixed)
+                                     prior=prior, fixed=gaussian_fixed, feature_scales=scales)
 
         return StateMixtureEmission(
             component(flat_type), self.n_components, self.n_mix,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._engine.em import FitResult
+from .._engine.em import FitResult, expectation
 from .._engine.monitor import ConvergenceMonitor
 from ..kernels.structured_gaussian import (
     LAYOUT_CODES,
@@ -109,7 +109,10 @@ class SmallGaussianMixtureModel(MixtureModel):
         weights = np.array(params["weights"], dtype=np.float64)
         factors = np.array(params["precisions_cholesky"], dtype=np.float64, order="C")
         factors = factors.reshape(K, 1, -1) if code else factors
+        # The prior's terms, or the reg_covar penalty's (a prior with no
+        # pseudo-counts), which the compiled M-step and objective use alike.
         prior_terms = component._map_terms(K)
+        has_prior = prior_terms is not None
         if prior_terms is None:
             prior_terms = (0.0, np.zeros(D), np.zeros(K), np.zeros((K, D, D)))
         kappa, loc_centered, prior_counts, prior_scatter = prior_terms
@@ -120,11 +123,12 @@ class SmallGaussianMixtureModel(MixtureModel):
             np.ascontiguousarray(data.X, dtype=np.float64), sample_weight,
             float(data.total_weight), component.center, STRUCTURE_CODES[component.structure],
             code, means, covariances, weights, factors, int(max_iter),
-            RULE_RELATIVE if relative else RULE_MONITOR, float(tol),
-            0.0 if component.prior is not None else component.reg_covar,
-            component.prior is not None, float(kappa), loc_centered, prior_counts,
-            prior_scatter, 1000, 1e-10, np.ascontiguousarray(component._whiten),
-            float(component.collapse_ratio), float(component.min_count), history)
+            RULE_RELATIVE if relative else RULE_MONITOR, float(tol), 0.0,
+            has_prior, float(kappa), loc_centered, prior_counts,
+            prior_scatter, 1000, 1e-10, np.zeros((D, D)),
+            # Only the count rule runs inside; the whole collapse test runs
+            # once on the result below (and the engine redoes a run that fails it).
+            -1.0, float(component.min_count * component.scales.weight_unit), history)
         if outcome not in (STOPPED_CONVERGED, STOPPED_MAX_ITER):
             return None
         # The engine's bookkeeping of decreases, replayed on the history.
@@ -134,6 +138,9 @@ class SmallGaussianMixtureModel(MixtureModel):
         fitted = {"weights": weights, "means": means + component.center,
                   "covariances": covariances,
                   "precisions_cholesky": factors.reshape(np.shape(params["precisions_cholesky"]))}
+        stats, _ = expectation(self, fitted, data)
+        if component.collapsed(fitted, stats).any():
+            return None
         return FitResult(params=fitted, objective=float(history[n_hist - 1]),
                          history=monitor.history, converged=outcome == STOPPED_CONVERGED,
                          n_iter=int(n_iter), decreases=monitor.decreases)

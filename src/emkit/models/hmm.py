@@ -177,10 +177,12 @@ class HiddenMarkovModel:
         if set(self.emission.param_names) <= set(self.emission.fixed):
             return params, 0
         # Unlike a mixture component, a state may rightly be rare (visited in
-        # a few steps only), so low occupancy alone is no collapse; an empty
-        # state still is, as its covariance shrinks to the regularisation.
-        occupancy = np.maximum(stats["counts"], 1.0)
-        collapsed = np.flatnonzero(collapsed_of(params, occupancy))
+        # a few steps only), so low occupancy alone is no collapse; a state
+        # whose own steps have no spread (or none at all) still is.
+        emission_stats = {"counts": stats["counts"], "moments": stats.get("moments")}
+        if emission_stats["moments"] is None:
+            return params, 0
+        collapsed = np.flatnonzero(collapsed_of(params, emission_stats, min_count=0.0))
         if collapsed.size == 0:
             return params, 0
         K = self.n_states
@@ -188,13 +190,16 @@ class HiddenMarkovModel:
         scale = data_covariance / max(K, 1) ** (2.0 / data_covariance.shape[0])
         for k in collapsed:
             params = self.emission.reseed(params, k, self._far_sample(params, rng), scale)
-            if "startprob" not in self.fixed:
+            # Made reachable again, but structural zeros (a left-right
+            # topology; EM never revives a zero) stay zero.
+            if "startprob" not in self.fixed and params["startprob"][k] > 0:
                 startprob = np.array(params["startprob"], copy=True)
                 startprob[k] = max(startprob[k], 1.0 / K)
                 params["startprob"] = startprob / startprob.sum()
             if "transmat" not in self.fixed:
                 transmat = np.array(params["transmat"], copy=True)
-                transmat[:, k] = np.maximum(transmat[:, k], 1.0 / K)
+                incoming = transmat[:, k]
+                transmat[:, k] = np.where(incoming > 0, np.maximum(incoming, 1.0 / K), 0.0)
                 params["transmat"] = transmat / transmat.sum(axis=1, keepdims=True)
         return params, int(collapsed.size)
 
@@ -379,7 +384,9 @@ class StateMixtureEmission:
             M = self.n_mix
             total = sum(self.per_state_component.log_prior({
                 "means": params["means"][k * M:(k + 1) * M],
-                "covariances": params["covariances"][k]}) for k in range(self.n_states))
+                "covariances": params["covariances"][k],
+                "precisions_cholesky": params["precisions_cholesky"][k]})
+                for k in range(self.n_states))
         if not self.fix_weights:
             total += dirichlet_log_density_rows(params["weights"], self.weights_concentration)
         return total

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._engine.em import add_stats
+from ..components.gaussian import safe_counts
 from ..kernels.mixture import normalize_rows
 
 __all__ = ["MixtureModel"]
@@ -71,7 +72,7 @@ class MixtureModel:
 
     def _weights_m_step(self, counts):
         if self.weight_concentration is None:
-            weights = counts + 10 * np.finfo(np.float64).eps
+            weights = safe_counts(counts)
         else:
             from ..priors import dirichlet_map_weights
 
@@ -90,7 +91,7 @@ class MixtureModel:
 
     def repair(self, params, stats, rng):
         """Re-seed collapsed components on poorly explained samples."""
-        collapsed = np.flatnonzero(self.component.collapsed(params, stats["counts"]))
+        collapsed = np.flatnonzero(self.component.collapsed(params, stats))
         if collapsed.size == 0:
             return params, 0
         scale = self.component.data_covariance / max(self.n_components, 1) ** (
