@@ -163,16 +163,29 @@ class _Run:
 
     @property
     def finished(self):
-        return self.converged or self.degenerate
+        return self.converged
 
     def advance(self, n_steps):
-        """Take up to ``n_steps`` EM iterations; stop early at convergence."""
+        """Take up to ``n_steps`` EM iterations; stop early at convergence.
+
+        Collapsed components are re-seeded up to ``max_repairs`` times; past
+        that the run is marked degenerate and goes on as plain EM from the
+        M-step's own parameters (an honest, if degenerate, optimum rather
+        than a fresh re-seed).
+        """
         model = self.model
         for _ in range(n_steps):
             if self.finished:
                 return
             new_params = model.m_step(self.stats, self.params)
-            new_params, n_repaired = model.repair(new_params, self.stats, self.rng)
+            n_repaired = 0
+            if not self.degenerate:
+                repaired, n_repaired = model.repair(new_params, self.stats, self.rng)
+                if n_repaired and self.n_repairs + n_repaired > self.max_repairs:
+                    self.degenerate = True
+                    n_repaired = 0
+                elif n_repaired:
+                    new_params = repaired
             self.n_iter += 1
             self.params = new_params
             self.stats, loglik = expectation(model, new_params, self.data)
@@ -182,9 +195,7 @@ class _Run:
                 self.repairs.append(len(self.monitor.history))
                 # A re-seed moves the parameters off the EM path on purpose, so
                 # the objective may jump down here: that is not an M-step failure.
-                self.monitor.history.append(float(objective))
-                if self.n_repairs > self.max_repairs:
-                    self.degenerate = True
+                self.monitor.record_jump(objective)
             else:
                 self.monitor.record(objective)
                 self.converged = self.monitor.converged

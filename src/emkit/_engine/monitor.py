@@ -44,6 +44,15 @@ class ConvergenceMonitor:
     nonmonotone_rtol: float = 1e-9
     history: list = field(default_factory=list)
     decreases: list = field(default_factory=list)
+    # Index in ``history`` where the current stretch of EM iterations began
+    # (after the last jump); convergence looks only at values from there on.
+    segment_start: int = 0
+
+    def record_jump(self, objective: float) -> None:
+        """Append the objective of parameters that did not come from an M-step
+        (a re-seed): it may be lower, and the stopping rule starts afresh."""
+        self.history.append(float(objective))
+        self.segment_start = len(self.history) - 1
 
     def record(self, objective: float) -> None:
         """Append ``objective`` and note it if it is lower than the last one."""
@@ -58,14 +67,15 @@ class ConvergenceMonitor:
     @property
     def converged(self) -> bool:
         """Whether the last gain and the projected remaining gain are below ``tol``."""
-        if len(self.history) < 2:
+        length = len(self.history) - self.segment_start
+        if length < 2:
             return False
         if not math.isfinite(self.history[-1]):
             return False
         gain = (self.history[-1] - self.history[-2]) / self.n_samples
         if abs(gain) >= self.tol:
             return False
-        if len(self.history) < 3 or gain <= 0:
+        if length < 3 or gain <= 0:
             return True
         previous_gain = (self.history[-2] - self.history[-3]) / self.n_samples
         if previous_gain <= 0:

@@ -463,6 +463,17 @@ def regularization_penalty(psi, prec_chol, layout):
     return -0.5 * float(np.sum(precision_diagonal * psi))
 
 
+def _is_flat(covariance, varying):
+    """Whether a covariance is singular relative to its own scale over ``varying``."""
+    if varying.sum() < 2:
+        return False
+    block = covariance[np.ix_(varying, varying)]
+    scale = np.sqrt(np.diag(block))
+    if not (scale > 0).all() or not np.isfinite(block).all():
+        return False
+    return bool(np.linalg.eigvalsh(block / np.outer(scale, scale))[0] < 1e-9)
+
+
 def safe_counts(counts):
     """Counts nudged away from zero, scikit-learn's guard for empty components,
     relative to the total so that tiny frequency weights are not swamped."""
@@ -614,6 +625,9 @@ class GaussianComponent:
             variances[constant] = np.mean(variances[~constant]) if (~constant).any() else 1.0
             feature_scales = FeatureScales(variances, np.zeros(self.n_features), constant)
         self.scales = feature_scales
+        # Data that are themselves flat (collinear features, fewer points than
+        # dimensions) make every component flat: no re-seed can mend that.
+        self._data_flat = _is_flat(self.data_covariance, ~feature_scales.constant)
         # The penalty's diagonal; a constant feature always gets one, or every
         # covariance would be singular there (it is the same for all components).
         strength = np.where(feature_scales.constant, max(self.reg_covar, 1e-6), self.reg_covar)
@@ -799,8 +813,11 @@ class GaussianComponent:
         moments = np.asarray(stats["moments"], dtype=np.float64)
         D = self.n_features
         scales = self.scales
+        samples = counts / scales.weight_unit
         min_count = self.min_count if min_count is None else min_count
-        result = counts / scales.weight_unit < min_count
+        # Data with fewer samples than K * min_count cannot give every
+        # component that many; re-seeding would not help, so ask for a share.
+        result = samples < min(min_count, samples.sum() / counts.size)
         shape_free, volume_free = self._free_to_shrink()
         if not (shape_free or volume_free):
             return result
@@ -822,7 +839,7 @@ class GaussianComponent:
         tied = (own_variance <= floor) & varying
         if shape_free and self.kernel != "spherical":
             result |= tied.any(axis=1)
-            if self.kernel == "full" and varying.sum() > 1:
+            if self.kernel == "full" and varying.sum() > 1 and not self._data_flat:
                 # Fewer than 2(D+1) points cannot pin down a correlation: such
                 # a component that is also nearly flat (a few points, some
                 # duplicated, close to a line) is a spike too.
