@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._engine.em import fit_em
 from .._engine.online import online_em_step, step_size
+from .._validation import reject_complex
 from ..models.lda import DocumentData, LDAModel, topic_word_expectations
 
 __all__ = ["LatentDirichletAllocation"]
@@ -271,6 +272,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         this many documents (-1: the number of documents in ``X``); the scaled
         word counts must stay representable as well. None: no scaling (batch).
         """
+        reject_complex(X, f"Input X of {whom}", "word counts")
         try:
             X = validate_data(self, X, reset=reset, accept_sparse="csr",
                               dtype=[np.float64, np.float32], ensure_all_finite=False,
