@@ -134,6 +134,9 @@ default="k-means++"
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
+        This and the four parameter arrays below have the dtype of the fitted
+        ``X``: float32 for float32 input, as in scikit-learn (the statistics
+        and the derived precisions are computed in float64, rounded once).
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
         full (K, D, D), tied (D, D), diag (K, D), spherical (K,); (K, D, D)

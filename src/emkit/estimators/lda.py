@@ -84,6 +84,14 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
     - ``n_jobs=None`` uses every core (numba threads); scikit-learn uses one.
     - ``doc_topic_prior`` may be any positive number or a vector of length
       ``n_components``.
+    - Batch mode stops on ``tol``, not on ``perp_tol``; ``evaluate_every``
+      only sets which passes print their perplexity (``verbose``).
+    - Counts too large for the bound in float64 raise a ValueError naming X
+      (scikit-learn returns NaN topics); ``bound_`` is +inf, never NaN, for
+      documents without words.
+
+    The full list, with scikit-learn's own tests that show each one, is
+    ``docs/differences.md``.
 
     Parameters
     ----------
