@@ -7,7 +7,8 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["validate_samples", "check_sample_weight", "check_parameter_array"]
+__all__ = ["validate_samples", "check_sample_weight", "check_parameter_array",
+           "reject_complex"]
 
 
 def _nonfinite_message(X, name):
@@ -145,3 +146,30 @@ def check_gaussian_scale(X, scales, name="X"):
                 f"spreads between {MIN_SPREAD:.0e} and {MAX_SPREAD:.0e} fit exactly as a "
                 f"rescaled copy would."
             )
+
+def _is_complex(value):
+    """Whether ``value`` holds complex numbers, without numpy functions on it (array-likes
+    that are not arrays may refuse them) and without converting arrays."""
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind is None and hasattr(value, "dtypes"):  # a DataFrame: one dtype per column
+        return any(getattr(dtype, "kind", None) == "c" for dtype in value.dtypes)
+    if kind is None:
+        try:
+            kind = np.asarray(value).dtype.kind
+        except (TypeError, ValueError):  # ragged or odd input: the caller's checks name it
+            return False
+    return kind == "c"
+
+
+def reject_complex(value, name, what="real numbers"):
+    """Raise a ValueError naming ``name`` if ``value`` holds complex numbers.
+
+    Converting complex input to float silently drops the imaginary part (numpy
+    only warns), so every boundary that converts must reject it first. The
+    message starts with scikit-learn's wording, which its estimator checks expect.
+    """
+    if _is_complex(value):
+        raise ValueError(
+            f"Complex data not supported: {name} has complex values; it must hold {what}. "
+            f"Pass the real part (np.real) or the magnitude (np.abs) if that is what you mean."
+        )

@@ -37,6 +37,9 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import check_array
+
+from ._validation import reject_complex
 
 __all__ = ["top_words", "topic_coherence", "TopicCoherence"]
 
@@ -63,6 +66,7 @@ class TopicCoherence(NamedTuple):
 
 def _topic_word_matrix(model):
     topic_word = getattr(model, "components_", model)
+    reject_complex(topic_word, "model (its topic-word weights)", "non-negative weights")
     topic_word = np.asarray(topic_word, dtype=np.float64)
     if topic_word.ndim != 2:
         raise ValueError(
@@ -119,12 +123,24 @@ def _document_occurrence(X, columns):
         present.data = np.minimum(present.data, 1.0)  # duplicates of one entry: still 1
         present.eliminate_zeros()
         return present
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError("X must be 2-D of shape (n_documents, n_words).")
     if not np.isfinite(X).all() or (X < 0).any():
         raise ValueError("X must hold finite, non-negative word counts.")
     return sp.csc_matrix((X[:, columns] > 0).astype(np.float64))
+
+
+def _reference_counts(X):
+    """``X`` as a float64 array or sparse matrix (any array-like: lists, DataFrames)."""
+    reject_complex(X, "X", "word counts")
+    try:
+        # Never modifies X; converts (a copy) only what is not float64 already.
+        return check_array(X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
+                           ensure_all_finite=False, ensure_min_samples=0,
+                           ensure_min_features=0, input_name="X")
+    except ValueError as error:
+        raise ValueError(
+            f"X must be a 2-D matrix of word counts of shape (n_documents, n_words), e.g. "
+            f"from CountVectorizer: {error}"
+        ) from error
 
 
 def topic_coherence(model, X, top_n=10, measure="umass"):
@@ -138,7 +154,8 @@ def topic_coherence(model, X, top_n=10, measure="umass"):
     model : fitted topic model or array-like of shape (n_topics, n_words)
     X : {array-like, sparse matrix} of shape (n_documents, n_words)
         Document-term counts (usually the training corpus for UMass, which
-        was designed for it; any reference corpus for NPMI).
+        was designed for it; any reference corpus for NPMI): an array, a list
+        of lists, a DataFrame or a sparse matrix; real, finite, non-negative.
     top_n : int, default=10
         Top words per topic that are scored.
     measure : {"umass", "npmi"}, default="umass"
@@ -152,8 +169,7 @@ def topic_coherence(model, X, top_n=10, measure="umass"):
     if measure not in _MEASURES:
         raise ValueError(f"measure must be one of {_MEASURES}; got {measure!r}.")
     topic_word = _topic_word_matrix(model)
-    if np.ndim(X) != 2 and not sp.issparse(X):
-        raise ValueError("X must be 2-D of shape (n_documents, n_words).")
+    X = _reference_counts(X)
     if X.shape[1] != topic_word.shape[1]:
         raise ValueError(
             f"X has {X.shape[1]} words (columns) but the model has {topic_word.shape[1]}; "

@@ -140,6 +140,9 @@ default="k-means++"
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
+        This and the four parameter arrays below have the dtype of the fitted
+        ``X``: float32 for float32 input, as in scikit-learn (the statistics
+        and the derived precisions are computed in float64, rounded once).
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
         full (K, D, D), tied (D, D), diag (K, D), spherical (K,); (K, D, D)
@@ -325,7 +328,7 @@ default="k-means++"
         result = fit_em(model, data, initializations, max_iter=self.max_iter, tol=self.tol,
                         random_state=rng, verbose=self.verbose,
                         screen_iter=self.screen_iter, n_refine=3)
-        self._set_params_from(result.params)
+        self._set_params_from(result.params, dtype=X.dtype)
         self._store_fit_result(result, data.total_weight)
         return self
 
@@ -401,7 +404,7 @@ default="k-means++"
             result = _run_to_relative_tol(model, data, params, relative_tol=relative_tol,
                                           max_iter=self.max_iter, random_state=rng)
         self.n_features_in_ = X.shape[1]
-        self._set_params_from(result.params)
+        self._set_params_from(result.params, dtype=X.dtype)
         # EMFitMixin._store_fit_result's attributes without its warnings
         # (warnings.catch_warnings is not thread-safe).
         self.converged_ = bool(result.converged)
@@ -448,31 +451,40 @@ default="k-means++"
         if is_structure(self.covariance_type):
             prec_chol = layout_from_full_precision_cholesky(
                 prec_chol, self._layout(self.means_.shape[1]))
+        # The engine works in float64 whatever dtype the attributes are stored in.
         return {
-            "weights": self.weights_,
-            "means": self.means_,
-            "covariances": self.covariances_,
-            "precisions_cholesky": prec_chol,
+            "weights": np.asarray(self.weights_, dtype=np.float64),
+            "means": np.asarray(self.means_, dtype=np.float64),
+            "covariances": np.asarray(self.covariances_, dtype=np.float64),
+            "precisions_cholesky": np.asarray(prec_chol, dtype=np.float64),
         }
 
-    def _set_params_from(self, params):
-        self.weights_ = np.asarray(params["weights"], dtype=np.float64)
-        self.means_ = np.asarray(params["means"], dtype=np.float64)
-        self.covariances_ = np.asarray(params["covariances"], dtype=np.float64)
-        self.precisions_cholesky_ = np.asarray(params["precisions_cholesky"], dtype=np.float64)
+    def _set_params_from(self, params, dtype=np.float64):
+        """Store the engine's parameters as the fitted attributes, in ``dtype``.
+
+        Everything is derived in float64 and rounded once at the end, so a
+        float32 fit (``dtype`` is X's, as in scikit-learn) has float32
+        attributes that are the float64 results rounded.
+        """
+        weights = np.asarray(params["weights"], dtype=np.float64)
+        means = np.asarray(params["means"], dtype=np.float64)
+        covariances = np.asarray(params["covariances"], dtype=np.float64)
+        prec_chol = np.asarray(params["precisions_cholesky"], dtype=np.float64)
         if is_structure(self.covariance_type):
-            D = self.means_.shape[1]
-            self.precisions_cholesky_ = full_precision_cholesky(
-                self.precisions_cholesky_, self._layout(D), D)
-            self.precisions_ = self.precisions_cholesky_ @ np.swapaxes(
-                self.precisions_cholesky_, 1, 2)
+            D = means.shape[1]
+            prec_chol = full_precision_cholesky(prec_chol, self._layout(D), D)
+            precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
         elif self.covariance_type == "full":
-            self.precisions_ = self.precisions_cholesky_ @ np.swapaxes(
-                self.precisions_cholesky_, 1, 2)
+            precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
         elif self.covariance_type == "tied":
-            self.precisions_ = self.precisions_cholesky_ @ self.precisions_cholesky_.T
+            precisions = prec_chol @ prec_chol.T
         else:
-            self.precisions_ = self.precisions_cholesky_**2
+            precisions = prec_chol**2
+        self.weights_ = weights.astype(dtype, copy=False)
+        self.means_ = means.astype(dtype, copy=False)
+        self.covariances_ = covariances.astype(dtype, copy=False)
+        self.precisions_cholesky_ = prec_chol.astype(dtype, copy=False)
+        self.precisions_ = precisions.astype(dtype, copy=False)
 
     @classmethod
     def from_params(cls, weights, means, covariances, covariance_type="full", **kwargs):
@@ -515,41 +527,58 @@ default="k-means++"
 
     # ------------------------------------------------------------ inference
     def _joint_log_prob(self, X):
-        """``log pi_k + log N(x | mu_k, Sigma_k)``, shape (n_samples, n_components)."""
+        """``log pi_k + log N(x | mu_k, Sigma_k)`` in float64, and X's dtype.
+
+        Returns
+        -------
+        joint : ndarray of shape (n_samples, n_components)
+        dtype : numpy dtype of the validated X (float32 or float64)
+        """
         check_is_fitted(self)
         X = validate_samples(self, X, reset=False)
-        center = self.weights_ @ self.means_
+        params = self._fitted_params()
+        center = params["weights"] @ params["means"]
         component = GaussianComponent(
             self.covariance_type, reg_covar=0.0, center=center, dtype=X.dtype,
             data_covariance=np.eye(X.shape[1]),
         )
-        params = self._fitted_params()
         plan = component.plan(params)
         with np.errstate(divide="ignore"):
-            log_weights = np.log(self.weights_)
+            log_weights = np.log(params["weights"])
         log_prob = component.log_prob(plan, component.features(X))
-        return np.asarray(log_prob, dtype=np.float64) + log_weights
+        return np.asarray(log_prob, dtype=np.float64) + log_weights, X.dtype
+
+    def _log_density(self, X):
+        """float64 log-density of every sample, and X's dtype."""
+        joint, dtype = self._joint_log_prob(X)
+        return logsumexp(joint, axis=1), dtype
 
     def score_samples(self, X):
-        """Log-density of every sample under the mixture, shape (n_samples,)."""
-        return logsumexp(self._joint_log_prob(X), axis=1)
+        """Log-density of every sample under the mixture, shape (n_samples,).
+
+        In X's dtype (float32 for float32 input, as scikit-learn does);
+        computed in float64.
+        """
+        log_density, dtype = self._log_density(X)
+        return log_density.astype(dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood per sample (weighted by ``sample_weight``)."""
-        log_density = self.score_samples(X)
+        log_density, _ = self._log_density(X)
         sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
         if sample_weight is None:
             return float(log_density.mean())
         return float(sample_weight @ log_density / sample_weight.sum())
 
     def predict_proba(self, X):
-        """Responsibilities p(k | x), shape (n_samples, n_components)."""
-        joint = self._joint_log_prob(X)
-        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+        """Responsibilities p(k | x), shape (n_samples, n_components), in X's dtype."""
+        joint, dtype = self._joint_log_prob(X)
+        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True)).astype(dtype,
+                                                                             copy=False)
 
     def predict(self, X):
         """Most probable component of every sample, shape (n_samples,)."""
-        return self._joint_log_prob(X).argmax(axis=1)
+        return self._joint_log_prob(X)[0].argmax(axis=1)
 
     def sample(self, n_samples=1, random_state=None):
         """Draw samples from the fitted mixture.
@@ -568,7 +597,9 @@ default="k-means++"
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+            # scikit-learn's wording first, so code matching its message still works.
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}; n_samples must "
+                             f"be a positive integer (the number of samples to draw).")
         rng = check_random_state(self.random_state if random_state is None else random_state)
         K, D = self.means_.shape
         counts = rng.multinomial(n_samples, self.weights_)
@@ -607,7 +638,7 @@ default="k-means++"
         return -2.0 * total_loglik + 2.0 * self._n_parameters()
 
     def _total_loglik(self, X, sample_weight):
-        log_density = self.score_samples(X)
+        log_density, _ = self._log_density(X)
         sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
         if sample_weight is None:
             return float(log_density.sum()), float(log_density.shape[0])

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._engine.em import fit_em
 from .._engine.online import online_em_step, step_size
+from .._validation import reject_complex
 from ..models.lda import DocumentData, LDAModel, topic_word_expectations
 
 __all__ = ["LatentDirichletAllocation"]
@@ -23,6 +24,26 @@ __all__ = ["LatentDirichletAllocation"]
 # scikit-learn draws initial lambda and gamma from Gamma(shape=100, scale=0.01):
 # values near 1, different enough to break the symmetry between topics.
 _INIT_SHAPE, _INIT_SCALE = 100.0, 0.01
+# Largest total word count (after partial_fit's scaling to total_samples) that
+# is accepted. The bound holds terms up to ~T log T (at most ~710 T in float64)
+# summed over topics and words; 1e300 leaves a margin of 1e8 below overflow, and
+# fits up to it are finite (tests/test_lda_validation.py).
+_MAX_TOTAL_COUNT = 1e300
+
+
+def _perplexity(bound, n_tokens):
+    """``exp(-bound / n_tokens)``; +inf for no words (scikit-learn's value then)."""
+    if n_tokens <= 0:
+        return float("inf")
+    return float(np.exp(-bound / n_tokens))
+
+
+def _progress(iteration, max_iter, perplexity=None):
+    """scikit-learn's progress line for one pass over the data."""
+    line = f"iteration: {iteration} of max_iter: {max_iter}"
+    if perplexity is not None:
+        line += f", perplexity: {perplexity:.4f}"
+    print(line)
 
 
 @contextmanager
@@ -63,6 +84,14 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
     - ``n_jobs=None`` uses every core (numba threads); scikit-learn uses one.
     - ``doc_topic_prior`` may be any positive number or a vector of length
       ``n_components``.
+    - Batch mode stops on ``tol``, not on ``perp_tol``; ``evaluate_every``
+      only sets which passes print their perplexity (``verbose``).
+    - Counts too large for the bound in float64 raise a ValueError naming X
+      (scikit-learn returns NaN topics); ``bound_`` is +inf, never NaN, for
+      documents without words.
+
+    The full list, with scikit-learn's own tests that show each one, is
+    ``docs/differences.md``.
 
     Parameters
     ----------
@@ -95,11 +124,12 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
     batch_size : int, default=128
         Documents per mini-batch (online mode and :meth:`partial_fit`).
     evaluate_every : int, default=-1
-        Online mode: compute the bound on all training documents every this
-        many passes (stored in ``history_``, printed with ``verbose``) and stop
-        when the perplexity changes by less than ``perp_tol``. 0 or negative:
-        never. Batch mode computes the bound after every pass at no extra cost
-        and stops on ``tol`` instead.
+        Print the training perplexity (with ``verbose``) every this many
+        passes; 0 or negative: never. Online mode computes the bound on all
+        training documents at these passes (stored in ``history_``) and stops
+        when the perplexity changes by less than ``perp_tol``. Batch mode
+        has the bound of every pass at no extra cost (``history_``), prints
+        it at these passes and stops on ``tol`` instead of ``perp_tol``.
     total_samples : int, default=1e6
         Number of documents in the whole corpus, for :meth:`partial_fit`
         (mini-batch statistics are scaled by ``total_samples / batch_size``).
@@ -130,7 +160,8 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         Threads of the compiled E-step; None uses numba's default (all cores),
         -1 all cores, -2 all but one.
     verbose : int, default=0
-        1: a line per fit; 2: a line per iteration.
+        Positive: scikit-learn's line per pass, ``iteration: i of max_iter: n``,
+        followed by ``, perplexity: p`` on the passes of ``evaluate_every``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial topic-word parameters and document ``gamma`` (drawn
         in the same order as scikit-learn, so equal seeds give equal starts).
@@ -140,9 +171,10 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
     components_ : ndarray of shape (n_components, n_features)
         ``lambda``, the variational Dirichlet parameters of the topics:
         pseudo-counts of each word in each topic. Normalise the rows for the
-        topic-word distributions.
+        topic-word distributions. float32 when fitted on float32 ``X`` (as
+        scikit-learn does; computed in float64 and rounded), else float64.
     exp_dirichlet_component_ : ndarray of shape (n_components, n_features)
-        ``exp(E[log beta])``.
+        ``exp(E[log beta])``, in the dtype of ``components_``.
     doc_topic_prior_ : float or ndarray of shape (n_components,)
         ``alpha``; a vector when learned (or given as one).
     topic_word_prior_ : float
@@ -154,7 +186,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         Passes over the data.
     bound_ : float
         Perplexity of the training data at the fitted parameters
-        (scikit-learn's meaning of ``bound_``).
+        (scikit-learn's meaning of ``bound_``); +inf when ``X`` has no words.
     history_ : ndarray
         The variational bound (ELBO) of the training data: batch mode after
         every E-step (the initial parameters first; never decreasing); online
@@ -241,8 +273,14 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         self.random_state = random_state
 
     # ------------------------------------------------------------ validation
-    def _check_counts(self, X, *, reset, whom):
-        """Validate a document-term count matrix; return it as CSR (never modified)."""
+    def _check_counts(self, X, *, reset, whom, scaled_to=None):
+        """Validate a document-term count matrix; return it as CSR (never modified).
+
+        ``scaled_to``: online updates scale every mini-batch's statistics to
+        this many documents (-1: the number of documents in ``X``); the scaled
+        word counts must stay representable as well. None: no scaling (batch).
+        """
+        reject_complex(X, f"Input X of {whom}", "word counts")
         try:
             X = validate_data(self, X, reset=reset, accept_sparse="csr",
                               dtype=[np.float64, np.float32], ensure_all_finite=False,
@@ -275,15 +313,38 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
             )
         if values.size and values.min() < 0:
             n_negative = int((values < 0).sum())
+            # scikit-learn's wording first, so code matching its message still works.
             raise ValueError(
-                f"Negative values in data: input X of {whom} has {n_negative} negative entr"
-                f"{'y' if n_negative == 1 else 'ies'} (minimum {values.min():g}); LDA needs "
-                f"non-negative word counts. Pass raw term counts (e.g. from CountVectorizer), "
-                f"not centred or standardised values."
+                f"Negative values in data passed to {whom}: input X has {n_negative} "
+                f"negative entr{'y' if n_negative == 1 else 'ies'} (minimum {values.min():g}); "
+                f"LDA needs non-negative word counts. Pass raw term counts (e.g. from "
+                f"CountVectorizer), not centred or standardised values."
             )
         if not sp.issparse(X):
             X = sp.csr_matrix(X)
+        total = self._largest_total_count(X, scaled_to)
+        if not total <= _MAX_TOTAL_COUNT:
+            raise ValueError(
+                f"Input X of {whom} has a total word count of {total:.3g}"
+                f"{' (mini-batch counts scaled to the corpus)' if scaled_to else ''}, too "
+                f"large for the variational bound in float64 (at most {_MAX_TOTAL_COUNT:g}). "
+                f"Pass numbers of word occurrences; if these are weights, scale them down."
+            )
         return X
+
+    def _largest_total_count(self, X, scaled_to):
+        """The largest total word count the fit's statistics will hold (float64)."""
+        # Summed in float64 whatever X's dtype: a float32 sum overflows sooner.
+        doc_totals = np.asarray(X.sum(axis=1, dtype=np.float64)).ravel()
+        total = float(doc_totals.sum())
+        if scaled_to is None or doc_totals.size == 0:
+            return total
+        n_docs = doc_totals.size
+        scaled_to = n_docs if scaled_to < 0 else scaled_to
+        starts = np.arange(0, n_docs, self.batch_size)
+        batch_totals = np.add.reduceat(doc_totals, starts)
+        batch_sizes = np.diff(np.append(starts, n_docs))
+        return max(total, float(np.max(batch_totals * (scaled_to / batch_sizes))))
 
     def _resolved_priors(self, n_features):
         K = self.n_components
@@ -305,21 +366,27 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         return doc_topic_prior, topic_word_prior
 
     # ------------------------------------------------------------ the model
-    def _model(self, *, guard_bound=True):
+    def _model(self, *, guard_bound=True, on_e_step=None):
         return LDAModel(self.topic_word_prior_,
                         learn_doc_topic_prior=self.learn_doc_topic_prior,
                         max_doc_update_iter=self.max_doc_update_iter,
                         mean_change_tol=self.mean_change_tol, doc_init=self.doc_init,
-                        guard_bound=guard_bound, random_state=self.random_state_)
+                        guard_bound=guard_bound, random_state=self.random_state_,
+                        on_e_step=on_e_step)
 
     def _params(self):
+        # The engine works in float64 whatever dtype the attributes are stored in.
         alpha = np.broadcast_to(np.asarray(self.doc_topic_prior_, dtype=np.float64),
                                 (self.n_components,))
-        return {"topic_word": self.components_, "doc_topic_prior": np.array(alpha)}
+        return {"topic_word": np.asarray(self.components_, dtype=np.float64),
+                "doc_topic_prior": np.array(alpha)}
 
-    def _set_params_from(self, params):
-        self.components_ = np.asarray(params["topic_word"], dtype=np.float64)
-        _, self.exp_dirichlet_component_ = topic_word_expectations(self.components_)
+    def _set_params_from(self, params, dtype=np.float64):
+        """Store the engine's parameters; ``components_`` and its expectation in ``dtype``."""
+        components = np.asarray(params["topic_word"], dtype=np.float64)
+        _, exp_dirichlet = topic_word_expectations(components)
+        self.components_ = components.astype(dtype, copy=False)
+        self.exp_dirichlet_component_ = exp_dirichlet.astype(dtype, copy=False)
         alpha = np.asarray(params["doc_topic_prior"], dtype=np.float64)
         if self.learn_doc_topic_prior or np.ndim(self._initial_doc_topic_prior) == 1:
             self.doc_topic_prior_ = alpha.copy()
@@ -362,27 +429,46 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         -------
         self : LatentDirichletAllocation
         """
-        X = self._check_counts(X, reset=True, whom="LatentDirichletAllocation.fit")
+        X = self._check_counts(X, reset=True, whom="LatentDirichletAllocation.fit",
+                               scaled_to=None if self.learning_method == "batch" else -1)
         self._init_latent_vars(X.shape[1])
         data = self._fit_data(X)
-        # Online EM has no monotone objective to guard (see LDAModel).
-        model = self._model(guard_bound=self.learning_method == "batch")
         with _numba_threads(self.n_jobs):
             if self.learning_method == "batch":
-                self._fit_batch(model, data)
+                self._fit_batch(data, X.dtype)
             else:
-                self._fit_online(model, data)
+                # Online EM has no monotone objective to guard (see LDAModel).
+                self._fit_online(self._model(guard_bound=False), data, X.dtype)
         return self
 
-    def _fit_batch(self, model, data):
+    def _batch_progress(self, n_tokens):
+        """``on_e_step`` callback printing scikit-learn's progress lines, or None."""
+        if not self.verbose:
+            return None
+        n_e_steps = [0]
+
+        def report(bound):
+            # E-step 0 scores the initial parameters; E-step i follows M-step i.
+            iteration = n_e_steps[0]
+            n_e_steps[0] += 1
+            if iteration == 0:
+                return
+            evaluate = self.evaluate_every > 0 and iteration % self.evaluate_every == 0
+            _progress(iteration, self.max_iter,
+                      _perplexity(bound, n_tokens) if evaluate else None)
+
+        return report
+
+    def _fit_batch(self, data, dtype):
+        model = self._model(guard_bound=True, on_e_step=self._batch_progress(data.n_tokens))
         result = fit_em(model, data, [self._params()], max_iter=self.max_iter,
-                        tol=self.tol, random_state=self.random_state_, verbose=self.verbose)
-        self._set_params_from(result.params)
+                        tol=self.tol, random_state=self.random_state_)
+        self._set_params_from(result.params, dtype)
         self.n_iter_ = int(result.n_iter)
         self.n_batch_iter_ = 1 + self.n_iter_
         self.history_ = np.asarray(result.history, dtype=np.float64)
         self.converged_ = bool(result.converged)
-        self.bound_ = float(np.exp(-result.objective / data.n_tokens))
+        self.bound_ = _perplexity(result.objective, data.n_tokens)
         if result.decreases:
             iteration, drop = result.decreases[0]
             warnings.warn(
@@ -390,7 +476,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
                 f"batch variational EM should never do that. Please report it with the data.",
                 RuntimeWarning, stacklevel=3)
 
-    def _fit_online(self, model, data):
+    def _fit_online(self, model, data, dtype):
         params = self._params()
         history = []
         last_perplexity = None
@@ -401,22 +487,21 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
             if self.evaluate_every > 0 and (pass_index + 1) % self.evaluate_every == 0:
                 bound = model.infer(params, data) + model.log_prior(params)
                 history.append(bound)
-                perplexity = float(np.exp(-bound / data.n_tokens))
+                perplexity = _perplexity(bound, data.n_tokens)
                 if self.verbose:
-                    print(f"pass {pass_index + 1} of max_iter {self.max_iter}: "
-                          f"perplexity {perplexity:.4f}")
+                    _progress(pass_index + 1, self.max_iter, perplexity)
                 if last_perplexity is not None and abs(last_perplexity - perplexity) < \
                         self.perp_tol:
                     self.converged_ = True
                     break
                 last_perplexity = perplexity
             elif self.verbose:
-                print(f"pass {pass_index + 1} of max_iter {self.max_iter}")
+                _progress(pass_index + 1, self.max_iter)
         final_bound = model.infer(params, data) + model.log_prior(params)
         history.append(final_bound)
-        self._set_params_from(params)
+        self._set_params_from(params, dtype)
         self.history_ = np.asarray(history, dtype=np.float64)
-        self.bound_ = float(np.exp(-final_bound / data.n_tokens))
+        self.bound_ = _perplexity(final_bound, data.n_tokens)
 
     def _online_pass(self, model, params, data, *, total_weight):
         """One online-EM update per mini-batch of ``data`` (in order)."""
@@ -446,7 +531,10 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         """
         first_time = not hasattr(self, "components_")
         X = self._check_counts(X, reset=first_time,
-                               whom="LatentDirichletAllocation.partial_fit")
+                               whom="LatentDirichletAllocation.partial_fit",
+                               scaled_to=float(self.total_samples))
+        # Like scikit-learn, the dtype of the first call's X is kept.
+        dtype = X.dtype if first_time else self.components_.dtype
         if first_time:
             self._init_latent_vars(X.shape[1])
         data = self._fit_data(X)
@@ -454,7 +542,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         with _numba_threads(self.n_jobs):
             params = self._online_pass(model, self._params(), data,
                                        total_weight=float(self.total_samples))
-        self._set_params_from(params)
+        self._set_params_from(params, dtype)
         return self
 
     @classmethod
@@ -494,13 +582,13 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
 
     # ------------------------------------------------------------ inference
     def _infer(self, X, whom):
-        """Validated documents and their converged ``gamma`` (from ones) and doc bound."""
+        """Validated documents, their converged ``gamma`` (from ones), doc bound, X's dtype."""
         check_is_fitted(self)
         X = self._check_counts(X, reset=False, whom=whom)
         data = self._inference_data(X)
         with _numba_threads(self.n_jobs):
             bound = self._model().infer(self._params(), data)
-        return data, bound
+        return data, bound, X.dtype
 
     def transform(self, X, *, normalize=True):
         """Topic proportions of documents.
@@ -514,19 +602,20 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         Returns
         -------
         ndarray of shape (n_documents, n_components)
+            In X's dtype (float32 for float32 input, as scikit-learn does).
         """
-        data, _ = self._infer(X, "LatentDirichletAllocation.transform")
+        data, _, dtype = self._infer(X, "LatentDirichletAllocation.transform")
         gamma = data.gamma
         if normalize:
             gamma = gamma / gamma.sum(axis=1, keepdims=True)
-        return gamma
+        return gamma.astype(dtype, copy=False)
 
     def fit_transform(self, X, y=None, *, normalize=True):
         """Fit, then return the topic proportions of ``X``, shape (n_documents, n_components)."""
         return self.fit(X, y).transform(X, normalize=normalize)
 
     def _bound(self, X, whom, sub_sampling=False):
-        data, doc_part = self._infer(X, whom)
+        data, doc_part, _ = self._infer(X, whom)
         if sub_sampling:
             doc_part *= float(self.total_samples) / data.n_docs
         return doc_part + self._model().log_prior(self._params()), data

@@ -335,6 +335,13 @@ class LDAModel:
         Source of the fresh starts.
     sklearn_digamma : bool
         Use scikit-learn's less accurate digamma in the E-step (compatibility).
+    on_e_step : callable or None
+        Called as ``on_e_step(bound)`` each time an E-step has covered every
+        document of the data (all chunks since the last :meth:`e_step_plan`),
+        with the bound the engine records for it (documents' part plus
+        ``T(lambda)``). For progress output during batch EM; the engine's loop
+        stays the one EM loop. Leave None for online EM (its mini-batches are
+        not passes over the data).
 
     Attributes
     ----------
@@ -346,7 +353,7 @@ class LDAModel:
 
     def __init__(self, topic_word_prior, *, learn_doc_topic_prior=False,
                  max_doc_update_iter=100, mean_change_tol=1e-3, doc_init="random",
-                 guard_bound=True, random_state=None, sklearn_digamma=False):
+                 guard_bound=True, random_state=None, sklearn_digamma=False, on_e_step=None):
         if doc_init not in ("random", "warm"):
             raise ValueError(f"doc_init must be 'random' or 'warm'; got {doc_init!r}.")
         self.topic_word_prior = topic_word_prior
@@ -360,7 +367,11 @@ class LDAModel:
         self.sklearn_digamma = sklearn_digamma
         self.n_guarded = 0
         self.n_docs_guarded = 0
+        self.on_e_step = on_e_step
         self._last_plan = None
+        # Documents and bound covered since the last plan (one E-step = one pass).
+        self._pass_docs = 0
+        self._pass_bound = 0.0
 
     # -- engine interface -----------------------------------------------------
     def e_step_plan(self, params):
@@ -370,6 +381,7 @@ class LDAModel:
                        np.asarray(params["doc_topic_prior"], dtype=np.float64),
                        topic_bound(topic_word, self.topic_word_prior, elog_beta=elog_beta))
         self._last_plan = plan  # log_prior(params) follows and needs T(lambda)
+        self._pass_docs, self._pass_bound = 0, plan.topic_bound
         return plan
 
     def _coordinate_ascent(self, plan, indptr, indices, counts, gamma_init, *,
@@ -434,7 +446,13 @@ class LDAModel:
         stats = {"topic_word": expected_counts, "n_docs": np.float64(new_gamma.shape[0])}
         if self.learn_doc_topic_prior:
             stats["log_theta_sum"] = dirichlet_expectation_2d(new_gamma).sum(axis=0)
-        return stats, float(bounds.sum())
+        doc_part = float(bounds.sum())
+        if self.on_e_step is not None:
+            self._pass_docs += bounds.size
+            self._pass_bound += doc_part
+            if self._pass_docs == state.n_total_docs:
+                self.on_e_step(self._pass_bound)
+        return stats, doc_part
 
     def _restore_bound(self, plan, args, previous_gamma, gamma, bounds, shortfall):
         """Replace the fewest documents' fresh results by warm-started ones.
