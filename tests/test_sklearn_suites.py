@@ -68,9 +68,8 @@ _XFAIL = {
         "compares n_init=5 with the default, i.e. with 30 restarts, which find a better "
         "optimum"),
     "test_gm__regularisation": (
-        _PENDING + "collapse test and reg_covar semantics; today emkit re-seeds collapsed "
-        "components and warns (DegenerateFitWarning) instead of raising ValueError for "
-        "reg_covar=0"),
+        "emkit re-seeds collapsed components and, when collapse persists, warns "
+        "(DegenerateFitWarning) instead of raising ValueError for reg_covar=0"),
     "test_gm__score[float32]": (
         "score() is the float64 mean of float64 log-densities; score_samples() is rounded "
         "to float32 for float32 X, so the two differ by float32 rounding (2e-7)"),
