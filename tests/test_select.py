@@ -118,7 +118,7 @@ def test_icl_matches_mclust(faithful, grid):
 
 def test_univariate_matches_mclust(faithful):
     bic = _mclust("mclust_waiting_bic.csv", "BIC")
-    result = select_model(faithful[:, 1], n_components=range(1, 7))
+    result = select_model(faithful[:, [1]], n_components=range(1, 7))
     assert result.covariance_types == ["E", "V"]
     for row in result.rows:
         key = (row["n_components"], row["covariance_type"])

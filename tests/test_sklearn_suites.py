@@ -54,11 +54,6 @@ _WORDING = ("emkit's message names the constructor argument that was passed and 
 _XFAIL = {
     "test_gm__check_weights": _WORDING + "'weights_init must have shape (2,); got (2, 1).' "
                                          "vs \"The parameter 'weights' should have the shape\"",
-    "test_gm__check_means": _WORDING + "'means_init must have shape ...' vs "
-                                       "\"The parameter 'means' should have the shape\"",
-    "test_gm__check_precisions": (
-        _PENDING + "precisions_init validation (positive-definiteness) is being reworked by "
-        "another helper; the shape message names precisions_init, not 'full precision'"),
     "test_gm__gaussian_mixture_fit_convergence_warning": (
         "warning wording: emkit's states the limit that was hit, 'EM did not converge in "
         "max_iter=1 iterations; increase max_iter or tol', scikit-learn's says 'Best "

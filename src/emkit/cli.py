@@ -458,7 +458,7 @@ def format_fit_summary(model, X, feature_names=None) -> str:
         f"iteration(s) (best of n_init={model.n_init} restarts)",
         f"  log-likelihood: {_fixed(loglik)} ({_num(loglik / n)} per sample)",
         f"  BIC: {_fixed(model.bic(X))}   AIC: {_fixed(model.aic(X))}   "
-        f"free parameters: {model._n_parameters()}",
+        f"free parameters: {model.n_parameters()}",
     ]
     if getattr(model, "n_repairs_", 0):
         lines.append(f"  collapsed components re-seeded: {model.n_repairs_}")

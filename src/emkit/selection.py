@@ -24,24 +24,33 @@ The R Journal 8, 289-317.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from sklearn.utils import check_array, check_random_state
 
 from ._engine.hierarchical import hierarchical_partitions
 from ._engine.init import INIT_METHODS, initial_responsibilities, one_hot
+from ._validation import (
+    InvalidParameterError,
+    check_choice,
+    check_gaussian_scale,
+    check_integer,
+    check_prior,
+    check_random_state,
+    check_real,
+    validate_samples,
+)
 from .components._structured import is_structure
+from .components.gaussian import feature_scales
 from .components._structures import (
     SKLEARN_ALIASES,
     STRUCTURES,
     UNIVARIATE_STRUCTURES,
     n_parameters,
 )
-from .components.gaussian import COVARIANCE_TYPES
 from .estimators.gaussian_mixture import GaussianMixture
-from .kernels.structured_gaussian import classification_log_likelihood
 
 __all__ = ["select_model", "ModelSelection", "TABLE_COLUMNS"]
 
@@ -55,12 +64,7 @@ TABLE_COLUMNS = ("n_components", "covariance_type", "log_likelihood", "n_paramet
 _CRITERIA = {"bic": BIC_MCLUST, "icl": ICL_MCLUST}
 # mclust's emControl(tol) for EM: stop when |L_t - L_{t-1}| <= tol (1 + |L_t|).
 MCLUST_TOL = 1e-5
-# Collapse test for the grid: mclust only gives up on numerically singular
-# covariances, so only (nearly) those count as collapsed here (the estimator's
-# default, 1e-5 of the data's variance, would re-seed small legitimate
-# components that mclust keeps). No weight floor either: mclust keeps tiny
-# components.
-_COLLAPSE_OPTIONS = {"min_count": 0.0}
+_VALID_TYPES = STRUCTURES + UNIVARIATE_STRUCTURES + tuple(SKLEARN_ALIASES)
 
 
 def _structures_for(covariance_types, n_features):
@@ -69,33 +73,49 @@ def _structures_for(covariance_types, n_features):
         return list(UNIVARIATE_STRUCTURES if n_features == 1 else STRUCTURES)
     if isinstance(covariance_types, str):
         covariance_types = [covariance_types]
+    if not isinstance(covariance_types, (list, tuple)):
+        raise InvalidParameterError(
+            f"covariance_types must be 'all', a covariance type name or a list of names; "
+            f"got {covariance_types!r}.")
     names = []
-    valid = set(STRUCTURES) | set(COVARIANCE_TYPES) | set(UNIVARIATE_STRUCTURES)
     for name in covariance_types:
-        if name not in valid:
-            raise ValueError(
-                f"unknown covariance type {name!r}; expected 'all' or names among "
-                f"{STRUCTURES + UNIVARIATE_STRUCTURES} or {tuple(SKLEARN_ALIASES)}.")
+        try:
+            check_choice(name, "covariance_types", _VALID_TYPES)
+        except InvalidParameterError as error:
+            raise InvalidParameterError(
+                f"unknown covariance type {name!r} in covariance_types ('all' or a list of "
+                f"names). {error}") from None
         if name in UNIVARIATE_STRUCTURES and n_features != 1:
-            raise ValueError(f"covariance type {name!r} is for one feature; X has "
-                             f"{n_features}.")
+            raise InvalidParameterError(
+                f"covariance_types: {name!r} is mclust's model for one feature; X has "
+                f"{n_features}. Use the multivariate names {STRUCTURES} (or 'all').")
         if name not in names:
             names.append(name)
     if not names:
-        raise ValueError("covariance_types is empty.")
+        raise InvalidParameterError("covariance_types is empty; pass 'all' or at least one "
+                                    "covariance type name.")
     return names
 
 
 def _components_list(n_components, n_samples):
-    if isinstance(n_components, (int, np.integer)):
-        n_components = [n_components]
-    values = sorted({int(k) for k in n_components})
-    if not values or values[0] < 1:
-        raise ValueError(f"n_components must hold integers >= 1; got {n_components!r}.")
-    if values[-1] > n_samples:
-        raise ValueError(f"n_components goes up to {values[-1]} but X has only "
-                         f"{n_samples} samples.")
-    return values
+    values = n_components
+    if isinstance(values, numbers.Number) or isinstance(values, (str, bytes)) or not (
+            np.iterable(values)):
+        values = [values]
+    try:
+        checked = sorted({check_integer(k, "n_components", minimum=1) for k in values})
+    except InvalidParameterError:
+        raise InvalidParameterError(
+            f"n_components must be an integer >= 1 or a list of them (e.g. range(1, 10)); "
+            f"got {n_components!r}.") from None
+    if not checked:
+        raise InvalidParameterError("n_components is empty; pass at least one number of "
+                                    "components, e.g. range(1, 10).")
+    if checked[-1] > n_samples:
+        raise InvalidParameterError(
+            f"n_components goes up to {checked[-1]} but X has only {n_samples} samples; "
+            f"each component needs at least one sample.")
+    return checked
 
 
 def _initial_responsibilities(X, components, init_params, random_state):
@@ -104,25 +124,7 @@ def _initial_responsibilities(X, components, init_params, random_state):
         # One agglomeration, cut at every G (mclust's hc + hclass).
         partitions = hierarchical_partitions(X, components, random_state=random_state)
         return {G: one_hot(partitions[G], G) for G in components}
-    if init_params not in INIT_METHODS:
-        raise ValueError(f"init_params must be one of {INIT_METHODS}; got {init_params!r}.")
     return {G: initial_responsibilities(X, G, init_params, random_state) for G in components}
-
-
-def _criteria(estimator, X):
-    """(log-likelihood, sum_n log max_k z_nk) of a fitted estimator on X, in one
-    compiled pass over the data."""
-    K, D = estimator.means_.shape
-    factors = estimator._fitted_params()["precisions_cholesky"]
-    layout = estimator._layout(D)
-    if layout == "tied":
-        factors, layout = np.broadcast_to(factors, (K, D, D)), "full"
-    center = X.mean(axis=0)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(estimator.weights_)
-    return classification_log_likelihood(
-        X, center, np.ascontiguousarray(estimator.means_ - center),
-        np.ascontiguousarray(factors, dtype=np.float64), layout, log_weights)
 
 
 def _fit_cell(X, data_covariance, resp, G, covariance_type, settings):
@@ -133,16 +135,17 @@ def _fit_cell(X, data_covariance, resp, G, covariance_type, settings):
                                 reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
                                 prior=settings["prior"],
                                 random_state=settings["random_state"])
-    estimator._collapse_options = _COLLAPSE_OPTIONS
     row = {"n_components": G, "covariance_type": covariance_type}
     try:
-        result = estimator._fit_from_responsibilities(X, resp, data_covariance,
-                                                      relative_tol=settings["relative_tol"])
+        # mclust's collapse rule: only numerically singular covariances count.
+        result = estimator.fit_from_responsibilities(
+            X, resp, data_covariance=data_covariance, relative_tol=settings["relative_tol"],
+            collapse="singular")
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as error:
         row.update(_empty_row(estimator, G, X.shape[1]), status=f"failed: {error}")
         return row, None
-    loglik, log_max_z = _criteria(estimator, X)
-    n_parameters = estimator._n_parameters()
+    loglik, log_max_z = estimator.icl_terms(X)
+    n_parameters = estimator.n_parameters()
     penalty = n_parameters * math.log(n)
     if result.degenerate or not np.isfinite(loglik):
         # mclust reports NA for a fit whose covariances became singular.
@@ -182,7 +185,10 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", *, criter
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features) or (n_samples,)
+    X : array-like of shape (n_samples, n_features)
+        At least 2 samples. One feature is a column, shape (n_samples, 1): a
+        1-D array is rejected, as by ``best_estimator_.predict`` and every
+        scikit-learn estimator (pass ``x.reshape(-1, 1)``).
     n_components : int or iterable of int, default=range(1, 10)
         The numbers of components G tried (mclust's ``G = 1:9``).
     covariance_types : "all", str or list of str, default="all"
@@ -234,14 +240,28 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", *, criter
     >>> result.best_params_
     {'n_components': 3, 'covariance_type': 'EEE'}
     """
-    if criterion not in _CRITERIA:
-        raise ValueError(f"criterion must be 'bic' or 'icl'; got {criterion!r}.")
-    X = check_array(X, dtype=np.float64, ensure_2d=False, ensure_min_samples=2, order="C")
-    if X.ndim == 1:  # one feature, as mclust accepts a vector
-        X = X[:, None]
+    # Everything is checked here, before any fit, so that a bad argument is
+    # named instead of failing every cell of the grid.
+    check_choice(criterion, "criterion", tuple(_CRITERIA))
+    X = validate_samples(None, X, reset=True, min_samples=2,
+                         min_samples_reason="model selection compares fits of at least two "
+                                            "samples")
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    check_gaussian_scale(X, feature_scales(X))
     n, D = X.shape
     components = _components_list(n_components, n)
     structures = _structures_for(covariance_types, D)
+    check_prior(prior, D)
+    check_choice(init_params, "init_params", INIT_METHODS)
+    tol = check_real(tol, "tol", minimum=0.0, hint=f"mclust's default is tol={MCLUST_TOL}.")
+    max_iter = check_integer(max_iter, "max_iter", minimum=0)
+    reg_covar = check_real(reg_covar, "reg_covar", minimum=0.0,
+                           hint="mclust adds none (reg_covar=0).")
+    n_jobs = check_integer(n_jobs, "n_jobs", allow_none=True)
+    if n_jobs is not None and n_jobs < 1 and n_jobs != -1:
+        raise InvalidParameterError(
+            f"n_jobs must be None, a number of threads >= 1, or -1 for every core; got "
+            f"{n_jobs}.")
     rng = check_random_state(random_state)
     starts = _initial_responsibilities(X, components, init_params, rng)
     centered = X - X.mean(axis=0)

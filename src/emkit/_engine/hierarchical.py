@@ -59,6 +59,24 @@ __all__ = ["hierarchical_partition", "hierarchical_partitions", "hc_merges", "hc
 _USES = ("VARS", "STD", "PCR", "PCS", "SPH", "SVD")
 
 
+def _power_of_two_scaled(A, axis=None):
+    """``A`` divided by a power of two near its largest magnitude (per column for axis=0).
+
+    Scaling by a power of two is exact in floating point, so every later
+    sum, product, square root and quotient gives bit for bit the result of
+    the unscaled arithmetic, wherever that does not underflow or overflow;
+    and on the scaled values (magnitudes below 1) squares cannot underflow
+    to zero or overflow to infinity, at any scale of the data (1e-300 data
+    squared underflows to 0; 1e300 data squared overflows). The scale-free
+    steps below (standardising, whitening, posterior classification) thus
+    do not depend on the data's units.
+    """
+    with np.errstate(invalid="ignore"):
+        largest = np.max(np.abs(A), axis=axis, keepdims=axis is not None)
+    _, exponent = np.frexp(np.where(np.isfinite(largest), largest, 0.0))
+    return np.ldexp(A, -exponent)
+
+
 def hc_transform(X, use: str = "SVD"):
     """Transform the data as ``mclust::hc(..., use=use)`` does before clustering.
 
@@ -79,7 +97,9 @@ def hc_transform(X, use: str = "SVD"):
 
     def standardise(A):
         # R's scale(): centre and divide by the sample sd (n - 1); drop
-        # columns that are not finite afterwards (constant columns).
+        # columns that are not finite afterwards (constant columns). The
+        # exact power-of-two rescaling keeps the squares in range.
+        A = _power_of_two_scaled(A, axis=0)
         sd = A.std(axis=0, ddof=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             Z = (A - A.mean(axis=0)) / sd
@@ -99,7 +119,8 @@ def hc_transform(X, use: str = "SVD"):
         Z = Z @ Vt.T
         return Z[:, np.all(np.isfinite(Z), axis=0)]
     if use == "SPH":
-        Z = X - X.mean(axis=0)
+        Z = _power_of_two_scaled(X)  # whitened: the scale drops out
+        Z = Z - Z.mean(axis=0)
         Sigma = Z.T @ Z / n
         _, s, Vt = np.linalg.svd(Sigma)
         Z = Z @ Vt.T / np.sqrt(s)
@@ -130,6 +151,11 @@ def hc_merges(Z, alpha: float = 1.0):
     """
     Z = np.ascontiguousarray(Z, dtype=float)
     n, p = Z.shape
+    if p == 0 or not np.all(np.isfinite(Z)):
+        raise ValueError(
+            f"Z must be a finite array with at least one column; got shape {Z.shape}. "
+            f"(After hc_transform, constant columns are dropped: data whose every "
+            f"column is constant cannot be clustered.)")
     Zc = Z - Z.mean(axis=0)
     alpha = max(alpha * float(np.sum(Zc * Zc)) / (n * p), np.finfo(float).eps)
     merges = np.empty((max(n - 1, 0), 2), dtype=np.int64)
@@ -347,7 +373,10 @@ def qclass(x, k: int):
     -------
     labels : ndarray, shape (n_samples,), ints 0..k-1
     """
-    x = np.asarray(x, dtype=float).ravel()
+    # The quantiles and the margin eps scale exactly with the data; at 1e-300
+    # the unscaled standard deviation would underflow to 0 and the largest
+    # points would fall outside every class.
+    x = _power_of_two_scaled(np.asarray(x, dtype=float).ravel())
     eps = x.std(ddof=1) * np.sqrt(np.finfo(float).eps) if x.size > 1 else 0.0
     q = np.array([np.nan])
     m = k
@@ -372,6 +401,10 @@ def qclass(x, k: int):
 def _classify_rest(X, sub_idx, sub_labels, K):
     """Assign every row to a VVV Gaussian fitted to each subset cluster (hard E-step)."""
     n, p = X.shape
+    # The classification is unchanged by a common rescaling (the log
+    # determinants shift every component alike); rescaling keeps the
+    # covariances in range.
+    X = _power_of_two_scaled(X)
     logp = np.empty((n, K))
     tot_var = np.cov(X[sub_idx].T).reshape(p, p)
     ridge = 1e-6 * np.trace(tot_var) / p + np.finfo(float).tiny
@@ -457,9 +490,19 @@ def hierarchical_partition(
         sub_labels = hierarchical_partition(X[sub], K, model=model, use=use,
                                             max_samples=max_samples)
         return _relabel_first_appearance(_classify_rest(X, sub, sub_labels, K))
-    Z = hc_transform(X, use)
-    merges, _ = hc_merges(Z)
+    merges, _ = hc_merges(_transformed(X, use))
     return _cut(merges, n, K)
+
+
+def _transformed(X, use):
+    """hc_transform(X, use), refusing data with no varying column (nothing to agglomerate)."""
+    Z = hc_transform(X, use)
+    if Z.shape[1] == 0:
+        raise ValueError(
+            "X has no varying feature: every column is constant, so the hierarchical "
+            "start has nothing to split. Use one component, or check the data (all "
+            "samples are the same point).")
+    return Z
 
 
 def hierarchical_partitions(X, n_components_list, *, model: str = "VVV", use: str = "SVD",
@@ -480,7 +523,7 @@ def hierarchical_partitions(X, n_components_list, *, model: str = "VVV", use: st
         X = X[:, None]
     n, p = X.shape
     ks = [int(k) for k in n_components_list]
-    if p == 1 or n > max_samples or model.upper() != "VVV":
+    if p == 1 or n > max_samples or model.upper() != "VVV" or all(k == 1 for k in ks):
         return {k: hierarchical_partition(X, k, model=model, use=use, max_samples=max_samples,
                                           random_state=random_state) for k in ks}
     for k in ks:
@@ -488,5 +531,5 @@ def hierarchical_partitions(X, n_components_list, *, model: str = "VVV", use: st
             raise ValueError(f"n_components must be in [1, n_samples={n}], got {k}")
     if not np.all(np.isfinite(X)):
         raise ValueError("X contains non-finite values")
-    merges, _ = hc_merges(hc_transform(X, use))
+    merges, _ = hc_merges(_transformed(X, use))
     return {k: _cut(merges, n, k) for k in ks}

@@ -475,9 +475,10 @@ def _is_flat(covariance, varying):
 
 
 def safe_counts(counts):
-    """Counts nudged away from zero, scikit-learn's guard for empty components,
-    relative to the total so that tiny frequency weights are not swamped."""
-    return counts + 10 * np.finfo(np.float64).eps * max(float(np.sum(counts)), 1e-300)
+    """Counts kept away from zero (scikit-learn's guard for empty components),
+    as a floor relative to the total so that tiny frequency weights are not
+    swamped and non-empty components are not biased."""
+    return np.maximum(counts, 10 * np.finfo(np.float64).eps * max(float(np.sum(counts)), 1e-300))
 
 
 def component_means(counts, moments, n_features):

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from functools import partial
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
 from .._validation import (
+    InvalidParameterError,
+    check_bool,
+    check_choice,
+    check_covariance_parameter,
     check_gaussian_scale,
+    check_integer,
     check_parameter_array,
+    check_prior,
+    check_random_state,
+    check_real,
     check_sample_weight,
     validate_samples,
 )
@@ -40,6 +46,7 @@ from ..components._structured import (
     structure_name,
 )
 from ..components._structures import n_parameters as _structure_n_parameters
+from ..kernels.structured_gaussian import classification_log_likelihood
 from ..models._small_gaussian_mixture import (
     FUSED_MAX_FEATURES,
     FUSED_MAX_SAMPLES,
@@ -53,8 +60,16 @@ __all__ = ["GaussianMixture"]
 _PARAM_NAMES = ("weights", "means", "covariances")
 # hierarchical_partition clusters a random subset above this many samples.
 _HIERARCHICAL_MAX_SAMPLES = 2000
-# _fit_from_responsibilities runs EM in one compiled call up to this many samples.
+# fit_from_responsibilities runs EM in one compiled call up to this many samples.
 COMPILED_RUN_MAX_SAMPLES = 50_000
+# GaussianComponent's collapse test per fit_from_responsibilities(collapse=...):
+# "default" is the estimator's; "singular" is mclust's, which only gives up on
+# numerically singular covariances (the default, 1e-5 of the data's variance,
+# would re-seed small legitimate components that mclust keeps), with no weight
+# floor (mclust keeps tiny components).
+# "singular": mclust keeps tiny components, so no count rule; a component
+# whose own points have no spread is still a spike (see GaussianComponent.collapsed).
+_COLLAPSE_RULES = {"default": {}, "singular": {"min_count": 0.0}}
 
 
 def _weighted_covariance(data: SampleData) -> np.ndarray:
@@ -167,30 +182,6 @@ default="k-means++"
     # Use the one-pass compiled E-step on small data (see
     # emkit.models._small_gaussian_mixture); a class switch for benchmarks.
     _fused_e_step = True
-    # GaussianComponent's collapse test; select_model relaxes it to mclust's
-    # (only numerically singular covariances fail).
-    _collapse_options = {}
-
-    _parameter_constraints = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions(set(COVARIANCE_TYPES) | set(MCLUST_COVARIANCE_TYPES))],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions(set(INIT_METHODS))],
-        "weights_init": ["array-like", None],
-        "means_init": ["array-like", None],
-        "precisions_init": ["array-like", None],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "prior": [None, StrOptions({"default"}), object],
-        "weight_concentration": [Interval(Real, 0.0, None, closed="neither"), "array-like", None],
-        "fixed": [tuple, list],
-        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
-        "screen_iter": [Interval(Integral, 1, None, closed="left"), None],
-    }
 
     def __init__(
         self,
@@ -234,7 +225,6 @@ default="k-means++"
         self.screen_iter = screen_iter
 
     # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Estimate the parameters by EM.
 
@@ -257,45 +247,70 @@ default="k-means++"
         """Fit, then return the most probable component of every sample, shape (n_samples,)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
+    def _validate_hyperparameters(self):
+        """Check every constructor parameter with the shared validators (emkit._validation)."""
+        check_integer(self.n_components, "n_components", minimum=1)
+        check_choice(self.covariance_type, "covariance_type",
+                     COVARIANCE_TYPES + MCLUST_COVARIANCE_TYPES)
+        check_real(self.tol, "tol", minimum=0.0, hint="A typical value is tol=1e-6.")
+        check_real(self.reg_covar, "reg_covar", minimum=0.0,
+                   hint="A typical value is reg_covar=1e-6.")
+        check_integer(self.max_iter, "max_iter", minimum=0)
+        check_integer(self.n_init, "n_init", minimum=1)
+        check_choice(self.init_params, "init_params", INIT_METHODS)
+        check_random_state(self.random_state, build=False)
+        check_bool(self.warm_start, "warm_start")
+        check_integer(self.verbose, "verbose", minimum=0, allow_bool=True)
+        check_prior(self.prior, None)
+        if self.weight_concentration is not None:
+            if np.ndim(self.weight_concentration) == 0:
+                check_real(self.weight_concentration, "weight_concentration", minimum=0.0,
+                           inclusive=False, hint="1 is a flat Dirichlet prior.")
+            else:
+                check_parameter_array(self.weight_concentration, (self.n_components,),
+                                      "weight_concentration", positive=True)
+        self._resolved_fixed()
+        check_integer(self.chunk_size, "chunk_size", minimum=1, allow_none=True)
+        check_integer(self.screen_iter, "screen_iter", minimum=1, allow_none=True)
+
     def _resolved_fixed(self):
+        if isinstance(self.fixed, str) or not isinstance(self.fixed, (tuple, list)):
+            raise InvalidParameterError(
+                f"fixed must be a tuple of parameter names, e.g. fixed=('means',); got "
+                f"{self.fixed!r}.")
         fixed = frozenset(self.fixed)
         unknown = fixed - set(_PARAM_NAMES)
         if unknown:
-            raise ValueError(
-                f"fixed may only name {_PARAM_NAMES}; got unknown name(s) {sorted(unknown)}."
+            raise InvalidParameterError(
+                f"fixed may only name {_PARAM_NAMES}; got unknown name(s) "
+                f"{sorted(map(repr, unknown))}."
             )
         return fixed
 
     def _resolved_prior(self, X):
-        if self.prior is None:
+        prior = check_prior(self.prior, X.shape[1])
+        if prior is None:
             return None
-        from ..priors import NormalInverseWishart, default_prior
+        if isinstance(prior, str):
+            from ..priors import default_prior
 
-        if isinstance(self.prior, str):
             return default_prior(X, self.n_components)
-        if not isinstance(self.prior, NormalInverseWishart):
-            raise ValueError(
-                "prior must be None, 'default' or an emkit.priors.NormalInverseWishart; "
-                f"got {type(self.prior).__name__}."
-            )
-        if np.shape(self.prior.loc) != (X.shape[1],):
-            raise ValueError(
-                f"prior has dimension {np.shape(self.prior.loc)[0]} but X has "
-                f"{X.shape[1]} features."
-            )
-        return self.prior
+        return prior
 
     def _check_user_params(self, n_features):
         K, D = self.n_components, n_features
         user = {}
         if self.weights_init is not None:
             user["weights"] = check_parameter_array(self.weights_init, (K,), "weights_init",
-                                                    simplex=True)
+                                                    simplex=True, label="weights")
         if self.means_init is not None:
-            user["means"] = check_parameter_array(self.means_init, (K, D), "means_init")
+            user["means"] = check_parameter_array(self.means_init, (K, D), "means_init",
+                                                  label="means")
         if self.precisions_init is not None:
-            shape = _covariance_shape(self.covariance_type, K, D)
-            precisions = check_parameter_array(self.precisions_init, shape, "precisions_init")
+            precisions = check_covariance_parameter(
+                self.precisions_init, _covariance_shape(self.covariance_type, K, D),
+                "precisions_init", covariance_type=self.covariance_type,
+                layout=self._layout(D), kind="precision")
             user["covariances"] = _covariances_from_precisions(
                 precisions, "full" if is_structure(self.covariance_type) else self.covariance_type)
         return user
@@ -307,6 +322,7 @@ default="k-means++"
         return structure_layout(structure_name(self.covariance_type, n_features))
 
     def _fit(self, X, sample_weight):
+        self._validate_hyperparameters()
         fixed = self._resolved_fixed()
         warm = self.warm_start and hasattr(self, "converged_")
         X = validate_samples(self, X, reset=not warm, min_samples=self.n_components)
@@ -338,12 +354,13 @@ default="k-means++"
         return SampleData(X, sample_weight, chunk_size=self.chunk_size, row_bytes=row_bytes)
 
     def _build_model(self, data, data_covariance, prior, fixed_names,
-                     max_fused_samples=FUSED_MAX_SAMPLES, *, scales):
+                     max_fused_samples=FUSED_MAX_SAMPLES, collapse="default", *, scales):
         """The engine's model: mixture weights over a configured GaussianComponent."""
         component = GaussianComponent(
             self.covariance_type, reg_covar=self.reg_covar, center=data.center,
             dtype=data.dtype, data_covariance=data_covariance, prior=prior,
-            fixed=fixed_names - {"weights"}, feature_scales=scales, **self._collapse_options,
+            fixed=fixed_names - {"weights"}, feature_scales=scales,
+            **_COLLAPSE_RULES[collapse],
         )
         model_class = MixtureModel
         if (data.n_samples <= max_fused_samples and data.n_features <= FUSED_MAX_FEATURES
@@ -355,28 +372,52 @@ default="k-means++"
                            weight_concentration=self.weight_concentration,
                            fix_weights="weights" in fixed_names)
 
-    def _fit_from_responsibilities(self, X, resp, data_covariance=None, relative_tol=None):
-        """One EM run started from given responsibilities, for :func:`emkit.select_model`.
+    def fit_from_responsibilities(self, X, resp, *, data_covariance=None, relative_tol=None,
+                                  collapse="default"):
+        """One EM run that starts with an M-step from given responsibilities.
 
-        ``X`` must be validated already (float array, finite); no restarts,
-        no warnings (the caller reads ``converged_``, ``n_repairs_`` and the
-        returned result), and safe to call from several threads at once.
+        R mclust's ``me()``: no restarts and no warnings (the caller reads
+        ``converged_``, ``n_repairs_`` and the returned result), and safe to
+        call from several threads at once on different estimators.
+        :func:`emkit.select_model` fits every cell of its grid this way.
+        ``n_init``, ``init_params``, ``*_init``, ``fixed`` and ``warm_start``
+        are not used.
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
-        resp : ndarray of shape (n_samples, n_components)
-            Initial responsibilities, e.g. a one-hot partition.
+        X : array-like of shape (n_samples, n_features)
+        resp : array-like of shape (n_samples, n_components)
+            Initial responsibilities, e.g. a one-hot partition: non-negative,
+            each row summing to 1.
         data_covariance : ndarray of shape (n_features, n_features), optional
-            Covariance of ``X`` about its mean, when the caller has it.
+            Covariance of ``X`` about its mean, when the caller has it (it
+            scales the collapse test).
         relative_tol : float, optional
             Stop as R mclust does, when ``|L_t - L_{t-1}| <= relative_tol *
             (1 + |L_t|)`` (``emControl(tol)``), instead of by ``self.tol``.
+        collapse : {"default", "singular"}, default="default"
+            When a component counts as collapsed (and is re-seeded): the
+            estimator's test, or mclust's, which only gives up on
+            numerically singular covariances.
 
         Returns
         -------
         result : FitResult
+            The engine's record of the run (``history``, ``degenerate``,
+            ``n_repairs``, ...); the fitted attributes are set as by ``fit``.
         """
+        self._validate_hyperparameters()
+        check_choice(collapse, "collapse", tuple(_COLLAPSE_RULES))
+        if relative_tol is not None:
+            check_real(relative_tol, "relative_tol", minimum=0.0)
+        X = validate_samples(self, X, reset=True, min_samples=self.n_components)
+        resp = check_parameter_array(resp, (X.shape[0], self.n_components), "resp")
+        if (resp < 0).any() or not np.allclose(resp.sum(axis=1), 1.0, atol=1e-6):
+            raise ValueError("resp must hold non-negative responsibilities whose rows sum "
+                             "to 1 (e.g. a one-hot partition).")
+        if data_covariance is not None:
+            data_covariance = check_parameter_array(
+                data_covariance, (X.shape[1], X.shape[1]), "data_covariance")
         data = self._sample_data(X, None)
         if data_covariance is None:
             data_covariance = _weighted_covariance(data)
@@ -385,7 +426,8 @@ default="k-means++"
         # The compiled run saves the Python between kernels at every
         # iteration, which pays on much larger data than the fused E-step alone.
         model = self._build_model(data, data_covariance, self._resolved_prior(X), frozenset(),
-                                  max_fused_samples=COMPILED_RUN_MAX_SAMPLES, scales=scales)
+                                  max_fused_samples=COMPILED_RUN_MAX_SAMPLES,
+                                  collapse=collapse, scales=scales)
         params = model.m_step(model.stats_from_responsibilities(resp), None)
         prec_chol, covariances = self._precision_cholesky(params["covariances"], X.shape[1])
         params["covariances"], params["precisions_cholesky"] = covariances, prec_chol
@@ -403,7 +445,6 @@ default="k-means++"
         elif result is None:
             result = _run_to_relative_tol(model, data, params, relative_tol=relative_tol,
                                           max_iter=self.max_iter, random_state=rng)
-        self.n_features_in_ = X.shape[1]
         self._set_params_from(result.params, dtype=X.dtype)
         # EMFitMixin._store_fit_result's attributes without its warnings
         # (warnings.catch_warnings is not thread-safe).
@@ -506,17 +547,19 @@ default="k-means++"
             With ``weights_``, ``means_``, ``covariances_`` and the precisions set,
             so ``predict_proba``, ``score_samples`` and ``sample`` work.
         """
-        means = np.asarray(means, dtype=np.float64)
-        if means.ndim != 2:
-            raise ValueError("means must have shape (n_components, n_features).")
-        K, D = means.shape
+        means_shape = np.shape(means)
+        if len(means_shape) != 2 or 0 in means_shape:
+            raise ValueError(f"means must have shape (n_components, n_features); got "
+                             f"{means_shape}. For one feature pass a column, e.g. "
+                             f"np.reshape(means, (-1, 1)).")
+        K, D = means_shape
+        means = check_parameter_array(means, (K, D), "means")
         model = cls(n_components=K, covariance_type=covariance_type, **kwargs)
-        shape = _covariance_shape(covariance_type, K, D)
-        if shape is None:
-            raise ValueError(f"covariance_type must be one of "
-                             f"{COVARIANCE_TYPES + MCLUST_COVARIANCE_TYPES}.")
+        model._validate_hyperparameters()
         weights = check_parameter_array(weights, (K,), "weights", simplex=True)
-        covariances = check_parameter_array(covariances, shape, "covariances")
+        covariances = check_covariance_parameter(
+            covariances, _covariance_shape(covariance_type, K, D), "covariances",
+            covariance_type=covariance_type, layout=model._layout(D), kind="covariance")
         prec_chol, covariances = model._precision_cholesky(covariances, D)
         model._set_params_from({"weights": weights, "means": means, "covariances": covariances,
                                 "precisions_cholesky": prec_chol})
@@ -596,10 +639,12 @@ default="k-means++"
             The component each sample came from, sorted as scikit-learn does.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            # scikit-learn's wording first, so code matching its message still works.
-            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}; n_samples must "
-                             f"be a positive integer (the number of samples to draw).")
+        if (isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, Integral)
+                or n_samples < 1):
+            # "Invalid value for 'n_samples'" is scikit-learn's wording.
+            raise InvalidParameterError(
+                f"Invalid value for 'n_samples': {n_samples!r}; n_samples must be an "
+                f"integer >= 1.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
         K, D = self.means_.shape
         counts = rng.multinomial(n_samples, self.weights_)
@@ -610,9 +655,17 @@ default="k-means++"
         labels = np.repeat(np.arange(K), counts)
         return np.vstack(samples), labels
 
-    def _n_parameters(self):
-        """Free parameters, counted as scikit-learn does (as mclust does for its names;
-        both counts agree on the four scikit-learn structures)."""
+    def n_parameters(self):
+        """Free parameters of the fitted mixture, as counted by ``bic`` and ``aic``.
+
+        Counted as scikit-learn does (as mclust does for its names; both
+        counts agree on the four scikit-learn structures).
+
+        Returns
+        -------
+        int
+        """
+        check_is_fitted(self)
         K, D = self.means_.shape
         if is_structure(self.covariance_type):
             return _structure_n_parameters(self.covariance_type, K, D)
@@ -624,18 +677,53 @@ default="k-means++"
         }[self.covariance_type]
         return int(covariance_parameters + K * D + K - 1)
 
+    def _n_parameters(self):
+        """scikit-learn's private name for :meth:`n_parameters` (its tests call it)."""
+        return self.n_parameters()
+
+    def icl_terms(self, X):
+        """The two data terms of BIC and ICL, in one compiled pass over ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_likelihood : float
+            ``sum_n log p(x_n)``.
+        log_max_responsibility : float
+            ``sum_n log max_k p(k | x_n)``, the classification term of ICL
+            (Biernacki, Celeux & Govaert 2000): mclust's ``ICL = BIC + 2 *
+            log_max_responsibility`` (higher is better).
+        """
+        check_is_fitted(self)
+        X = np.asarray(validate_samples(self, X, reset=False), dtype=np.float64)
+        K, D = self.means_.shape
+        factors = self._fitted_params()["precisions_cholesky"]
+        layout = self._layout(D)
+        if layout == "tied":
+            factors, layout = np.broadcast_to(factors, (K, D, D)), "full"
+        center = X.mean(axis=0)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights_)
+        loglik, log_max_z = classification_log_likelihood(
+            np.ascontiguousarray(X), center, np.ascontiguousarray(self.means_ - center),
+            np.ascontiguousarray(factors, dtype=np.float64), layout, log_weights)
+        return float(loglik), float(log_max_z)
+
     def bic(self, X, sample_weight=None):
         """Bayesian information criterion (scikit-learn's sign: lower is better).
 
         ``-2 log L + n_parameters * log(n)`` with ``n`` the total sample weight.
         """
         total_loglik, total_weight = self._total_loglik(X, sample_weight)
-        return -2.0 * total_loglik + self._n_parameters() * np.log(total_weight)
+        return -2.0 * total_loglik + self.n_parameters() * np.log(total_weight)
 
     def aic(self, X, sample_weight=None):
         """Akaike information criterion (lower is better): ``-2 log L + 2 n_parameters``."""
         total_loglik, _ = self._total_loglik(X, sample_weight)
-        return -2.0 * total_loglik + 2.0 * self._n_parameters()
+        return -2.0 * total_loglik + 2.0 * self.n_parameters()
 
     def _total_loglik(self, X, sample_weight):
         log_density, _ = self._log_density(X)
