@@ -1373,20 +1373,23 @@ tol, random_state, warm_start, verbose
         return X
 
     def _emission(self, data, fixed, *, fitting):
-        prior = None
-        if fitting and self.lambdas_prior is not None:
+        prior = self._rates_prior() if fitting else None
+        if prior is not None:
             from ..priors import Gamma
 
-            if not isinstance(self.lambdas_prior, Gamma):
+            if not isinstance(prior, Gamma):
                 raise ValueError("lambdas_prior must be None or an emkit.priors.Gamma; got "
-                                 f"{type(self.lambdas_prior).__name__}. (hmmlearn's "
-                                 f"lambdas_prior, lambdas_weight are that Gamma's shape and "
-                                 f"rate; {_COMPAT_HINT})")
-            if self.lambdas_prior.shape < 1:
+                                 f"{type(prior).__name__}. (hmmlearn's lambdas_prior and "
+                                 f"lambdas_weight are not a per-state Gamma prior; "
+                                 f"{_COMPAT_HINT})")
+            if prior.shape < 1:
                 raise ValueError("lambdas_prior needs shape >= 1 (shape - 1 prior events); "
                                  "below 1 the posterior is unbounded at 0.")
-            prior = self.lambdas_prior
         return PoissonComponent(data.n_features, prior=prior, fixed=fixed)
+
+    def _rates_prior(self):
+        """The Gamma prior on the rates (None: maximum likelihood)."""
+        return self.lambdas_prior
 
     def _initial_emission(self, data, rng):
         K = self.n_components
