@@ -86,7 +86,8 @@ def test_more_states_than_samples_is_named(estimator, X):
         estimator.fit(X)
 
 
-@pytest.mark.parametrize("estimator", [CategoricalHMM(2, n_init=1), PoissonHMM(2, n_init=1)])
+@pytest.mark.parametrize("estimator", [CategoricalHMM(2, n_init=1), PoissonHMM(2, n_init=1),
+                                       GaussianHMM(2, n_init=1), GMMHMM(2, n_init=1)])
 def test_complex_input_is_rejected_not_truncated(estimator):
     X = np.array([[0], [1], [1 + 1j], [2]] * 5)
     with pytest.raises(ValueError, match="complex"):

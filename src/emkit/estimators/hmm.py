@@ -699,6 +699,7 @@ default="kmeans"
     _attribute_names = ("means_", "covariances_")
 
     def _validate_X(self, X, *, reset):
+        check_real(X)
         X = validate_samples(self, X, reset=reset, allow_nan=True)
         if np.isinf(X).any():
             raise ValueError("Input X contains infinity; observations must be finite "
@@ -942,6 +943,7 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         self.covariances_ = np.array(value, dtype=np.float64, copy=True)
 
     def _validate_X(self, X, *, reset):
+        check_real(X)
         X = validate_samples(self, X, reset=reset, allow_nan=True)
         if np.isnan(X).any():
             raise ValueError("Input X contains NaN; GMMHMM does not marginalise missing "
