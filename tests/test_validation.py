@@ -376,7 +376,7 @@ ENTRY_POINTS = {
 }
 # Outside this part of issue 8 (their validation belongs to the HMM and LDA
 # work); strict, so that the marker is removed once they name X.
-_NOT_YET = {("PoissonHMM.fit", "complex"),
+_NOT_YET = {
             ("LatentDirichletAllocation.fit", "empty"),
             ("LatentDirichletAllocation.fit", "3-D")}
 BAD_INPUTS = {

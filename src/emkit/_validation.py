@@ -653,3 +653,89 @@ def reject_complex(value, name, what="real numbers"):
             f"Complex data not supported: {name} has complex values; it must hold {what}. "
             f"Pass the real part (np.real) or the magnitude (np.abs) if that is what you mean."
         )
+
+
+# ---------------------------------------------------------------------------
+# Hyper-parameters, sequence lengths and model parameters (HMMs; general use)
+# ---------------------------------------------------------------------------
+__all__ += ["check_lengths_bounded", "check_probability_rows", "check_covariances"]
+
+
+def check_lengths_bounded(lengths, n_samples, name="lengths"):
+    """Reject sequence lengths that exceed ``n_samples`` before anything sums them.
+
+    Every length is positive and they must add up to ``n_samples``, so none
+    can exceed it; checking that first means the sum cannot overflow int64
+    (``[2**62] * 4`` would otherwise wrap around to a plausible total).
+    Returns ``lengths`` unchanged; the full check follows.
+    """
+    if lengths is None:
+        return None
+    array = np.asarray(lengths)
+    if array.size and np.issubdtype(array.dtype, np.number) \
+            and not np.issubdtype(array.dtype, np.complexfloating):
+        with np.errstate(invalid="ignore"):
+            too_long = array > n_samples
+        if np.any(too_long):
+            raise ValueError(f"{name} contains a sequence length of {array[too_long].flat[0]} "
+                             f"but X has only {n_samples} samples; the lengths must add up "
+                             f"to X.shape[0].")
+    return lengths
+
+
+def check_probability_rows(value, shape, name):
+    """Probability vectors (rows along the last axis) of the given shape, as float64.
+
+    Rows must be finite, non-negative and sum to 1 within 1e-6; rows off by
+    more than round-off are renormalised, the others kept bit for bit (so a
+    parameter held fixed stays exactly what the user gave). The message
+    names ``name``.
+    """
+    try:
+        array = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of probabilities of shape "
+                         f"{tuple(shape)}.") from None
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")
+    if not np.isfinite(array).all() or (array < 0).any():
+        raise ValueError(f"{name} must hold finite non-negative probabilities.")
+    sums = array.sum(axis=-1)
+    if not np.allclose(sums, 1.0, rtol=0.0, atol=1e-6):
+        raise ValueError(f"{name} must sum to 1 along its last axis; got sums "
+                         f"{np.round(sums, 6).tolist()}. Normalise it first.")
+    off = np.abs(sums - 1.0) > 1e-12
+    if np.any(off):
+        array = np.where(off[..., None], array / sums[..., None], array)
+    return array
+
+
+_COVARIANCE_LAYOUTS = {"full": "(n_components, n_features, n_features)",
+                       "tied": "(n_features, n_features)",
+                       "diag": "(n_components, n_features)",
+                       "spherical": "(n_components,)"}
+
+
+def check_covariances(value, covariance_type, n_components, n_features, name="covariances"):
+    """Covariance parameters in the compact layout of ``covariance_type``, validated.
+
+    full (K, D, D), tied (D, D), diag (K, D), spherical (K,): the rules of
+    :func:`check_covariance_parameter` (finite, variances strictly positive,
+    matrices symmetric and positive definite). Nothing is repaired: a negative
+    variance is an error, not a tiny one.
+
+    Returns
+    -------
+    ndarray, float64 copy (matrices exactly symmetrised)
+    """
+    if covariance_type not in _COVARIANCE_LAYOUTS:
+        raise ValueError(f"covariance_type must be one of {tuple(_COVARIANCE_LAYOUTS)}; "
+                         f"got {covariance_type!r}.")
+    K, D = n_components, n_features
+    shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[
+        covariance_type]
+    array = check_covariance_parameter(value, shape, name, covariance_type=covariance_type,
+                                       layout=covariance_type)
+    if covariance_type in ("diag", "spherical"):
+        return array
+    return 0.5 * (array + np.swapaxes(array, -1, -2))

@@ -17,13 +17,22 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.exceptions import NotFittedError
 
 from .._engine.threads import single_threaded_blas
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from .._engine.sequences import SequenceData, check_lengths
-from .._validation import check_gaussian_scale, validate_samples
+from .._validation import (
+    check_covariances,
+    check_gaussian_scale,
+    check_integer,
+    check_lengths_bounded,
+    check_parameter_array,
+    check_probability_rows,
+    reject_complex,
+    validate_samples,
+)
 from ..components.categorical import CategoricalComponent, check_symbols
 from ..components.gaussian import (
     COVARIANCE_TYPES,
@@ -68,33 +77,129 @@ def _check_concentration(value, shape, name):
     return array
 
 
-def _check_simplex_rows(value, shape, name):
-    array = np.array(value, dtype=np.float64, copy=True)
-    if array.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")
-    if not np.isfinite(array).all() or (array < 0).any():
-        raise ValueError(f"{name} must hold finite non-negative probabilities.")
-    sums = array.sum(axis=-1)
-    if not np.allclose(sums, 1.0, atol=1e-6):
-        raise ValueError(f"{name} must sum to 1 along its last axis; got sums {sums}. "
-                         f"Normalise it first.")
-    return array / sums[..., None]
+# hmmlearn's constructor names that emkit spells differently, and what to use.
+_COMPAT_HINT = ("emkit.compat.hmmlearn has classes with hmmlearn's signatures that build "
+                "emkit models.")
+_HMMLEARN_NAMES = {
+    "n_iter": "max_iter",
+    "min_covar": "reg_covar (added to every covariance at each M-step; hmmlearn's "
+                 "min_covar only enters its initialisation)",
+    "params": "fixed, a tuple naming the parameters held at their starting values, e.g. "
+              "fixed=('startprob',) for hmmlearn's params='tmc'",
+    "implementation": "nothing: emkit's forward-backward is always scaled, so drop it",
+    "means_prior": "prior=emkit.priors.NormalInverseWishart(...)",
+    "means_weight": "prior=emkit.priors.NormalInverseWishart(...)",
+    "covars_prior": "prior=emkit.priors.NormalInverseWishart(...)",
+    "covars_weight": "prior=emkit.priors.NormalInverseWishart(...)",
+    "lambdas_weight": "lambdas_prior=emkit.priors.Gamma(shape, rate)",
+    "n_trials": "nothing: emkit has no MultinomialHMM",
+}
+_HMMLEARN_LETTERS = set("stmcwel")
 
 
-def _check_array(value, shape, name, *, positive=False):
-    array = np.array(value, dtype=np.float64, copy=True)
-    if array.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}.")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} must be finite.")
-    if positive and (array <= 0).any():
-        raise ValueError(f"{name} must be strictly positive.")
+def _reject_hmmlearn_arguments(cls, args, kwargs):
+    """TypeError/ValueError naming the emkit equivalent of hmmlearn-only arguments."""
+    import inspect
+
+    positional = [p for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+                  if p.kind == p.POSITIONAL_OR_KEYWORD]
+    if len(args) > len(positional):
+        raise TypeError(
+            f"{cls.__name__} takes only {', '.join(p.name for p in positional)} positionally; "
+            f"pass the others by keyword (e.g. covariance_type='full'). hmmlearn's "
+            f"positional order is not emkit's: {_COMPAT_HINT}")
+    known = set(inspect.signature(cls.__init__).parameters)
+    for name in kwargs:
+        if name in _HMMLEARN_NAMES and name not in known:
+            raise TypeError(f"{cls.__name__} has no parameter {name!r} (that is hmmlearn's "
+                            f"name); use {_HMMLEARN_NAMES[name]}. {_COMPAT_HINT}")
+    if "init_params" in kwargs:
+        _reject_letter_code(cls.__name__, kwargs["init_params"])
+
+
+def _reject_letter_code(class_name, init_params):
+    if isinstance(init_params, str) and set(init_params) <= _HMMLEARN_LETTERS:
+        raise ValueError(
+            f"{class_name}(init_params={init_params!r}) looks like an hmmlearn letter code; "
+            f"emkit's init_params names the initialisation method (e.g. 'kmeans'). To start "
+            f"from parameters you set, use from_params(...) or assign the attributes and fit "
+            f"with warm_start=True; to hold parameters fixed, use fixed=(...). "
+            f"{_COMPAT_HINT}")
+
+
+def compact_covariances(value, covariance_type, n_components, name="covars_"):
+    """Covariances in the compact layout of ``covariance_type`` from any layout hmmlearn uses.
+
+    Accepted: the compact layout itself (full (K, D, D), tied (D, D), diag
+    (K, D), spherical (K,)) as hmmlearn's ``covars_`` setter takes it; full
+    (K, D, D) matrices as its getter returns them (diagonal for "diag",
+    identical for "tied", scaled identities for "spherical"); for spherical
+    also hmmlearn's internal (K, D) tiling and any array of K values (it
+    ravels them). Values are validated when the model is used.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``covariance_type``, or full matrices that do not have
+        the structure of ``covariance_type``.
+    """
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got "
+                         f"{covariance_type!r}.")
+    try:
+        array = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array.") from None
+    K = n_components
+    stacked = array.ndim == 3 and array.shape[0] == K and array.shape[1] == array.shape[2]
+    if covariance_type == "tied" and stacked:
+        if not np.allclose(array, array[:1]):
+            raise ValueError(f"{name}: covariance_type='tied' needs one matrix shared by all "
+                             f"states; got {K} different ones.")
+        return array[0]
+    if covariance_type == "diag" and stacked:
+        off_diagonal = array - np.einsum("kd,de->kde", np.diagonal(array, axis1=1, axis2=2),
+                                         np.eye(array.shape[1]))
+        if np.any(off_diagonal != 0):
+            raise ValueError(f"{name}: covariance_type='diag' needs diagonal matrices (or the "
+                             f"(n_components, n_features) variances); got non-zero "
+                             f"off-diagonal entries.")
+        return np.diagonal(array, axis1=1, axis2=2).copy()
+    if covariance_type == "spherical":
+        if stacked and array.shape[1] > 1:
+            diagonal = np.diagonal(array, axis1=1, axis2=2)
+            if not np.allclose(array, diagonal[:, :1, None] * np.eye(array.shape[1])):
+                raise ValueError(f"{name}: covariance_type='spherical' needs scaled identity "
+                                 f"matrices (or n_components variances).")
+            return diagonal[:, 0].copy()
+        if array.ndim == 2 and array.shape[0] == K and array.shape[1] > 1:
+            if not np.allclose(array, array[:, :1]):
+                raise ValueError(f"{name}: covariance_type='spherical' needs one variance per "
+                                 f"state; got different variances per feature.")
+            return array[:, 0].copy()
+        if array.size == K:
+            return array.reshape(K)
     return array
 
 
-def _covariance_shape(covariance_type, K, D):
-    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[
-        covariance_type]
+def _check_mixture_covariances(value, covariance_type, K, M, D, name):
+    """GMMHMM covariances in hmmlearn's layout, validated: spherical (K, M), diag
+    (K, M, D), full (K, M, D, D), tied (K, D, D) (one matrix per state)."""
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got "
+                         f"{covariance_type!r}.")
+    shape = {"spherical": (K, M), "diag": (K, M, D), "full": (K, M, D, D),
+             "tied": (K, D, D)}[covariance_type]
+    array = np.asarray(value)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} for covariance_type="
+                         f"{covariance_type!r} (n_components={K}, n_mix={M}, n_features={D}); "
+                         f"got {array.shape}.")
+    if covariance_type == "tied":
+        return check_covariances(array, "full", K, D, name)
+    flat = check_covariances(array.reshape((K * M,) + shape[2:]), covariance_type, K * M, D,
+                             name)
+    return flat.reshape(shape)
 
 
 def _n_covariance_parameters(covariance_type, K, D):
@@ -139,16 +244,40 @@ def _impute_center(X, center):
 class _BaseHMM(EMFitMixin, BaseEstimator):
     """Baum-Welch on the EM engine; subclasses supply the emission family.
 
+    The fitted state is the public attributes (``startprob_``, ``transmat_``
+    and the emission's, listed in ``_attribute_names``); everything derived
+    from them (log-probabilities, Cholesky factors, kernel plans) is
+    recomputed and validated at every use, so a model built by assigning the
+    attributes works like a fitted one.
+
     Subclass hooks: ``_validate_X``, ``_emission`` (the component for a data
     set), ``_initial_emission`` (starting emission parameters and the state
-    labels they came from), ``_emission_params`` / ``_set_emission_params``
-    (fitted attributes <-> the component's parameter dict),
+    labels they came from), ``_emission_params`` (validated attributes -> the
+    component's parameter dict) / ``_set_emission_params`` (the reverse),
     ``_n_emission_parameters``, ``_sample_emissions``, ``_emission_names``
-    (public names accepted in ``fixed``) and ``_internal_names``.
+    (public names accepted in ``fixed``), ``_internal_names`` and
+    ``_attribute_names``. Adapters (emkit.compat.hmmlearn) may also override
+    ``_init_method``, ``_per_sample_tol`` and ``_starting_params``.
     """
 
     _emission_names: tuple = ()
     _internal_names: dict = {}
+    _attribute_names: tuple = ()
+    # adapters whose constructors take hmmlearn's names set this
+    _hmmlearn_signature = False
+
+    def __new__(cls, *args, **kwargs):
+        # Runs before __init__, so an hmmlearn-only argument gets a message
+        # naming the emkit equivalent instead of Python's "unexpected keyword".
+        if not cls._hmmlearn_signature:
+            _reject_hmmlearn_arguments(cls, args, kwargs)
+        return super().__new__(cls)
+
+    def _validate_params(self):
+        if not self._hmmlearn_signature:
+            _reject_letter_code(type(self).__name__, getattr(self, "init_params", None))
+        check_integer(self.n_components, "n_components", minimum=1)
+        super()._validate_params()
 
     _common_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -186,21 +315,36 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         fixed = self._resolved_fixed()
         warm = self.warm_start and hasattr(self, "startprob_")
         X = self._validate_X(X, reset=not warm)
-        lengths = check_lengths(lengths, X.shape[0])
+        if X.shape[0] < self.n_components:
+            raise ValueError(f"X has {X.shape[0]} samples but n_components="
+                             f"{self.n_components}; a state needs at least one sample. Pass "
+                             f"more samples or fewer states.")
+        lengths = _checked_lengths(lengths, X.shape[0])
         rng = check_random_state(self.random_state)
         data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
         model = self._model(data, fixed, fitting=True)
-        if warm:
-            initializations = [self._fitted_params()]
-        else:
-            initializations = self._initializations(data, rng)
+        initializations = self._starting_params(data, rng, warm=warm)
         with _single_threaded_blas():
             result = fit_em(model, data, initializations, max_iter=self.max_iter,
-                            tol=self.tol, random_state=rng, verbose=self.verbose,
-                            screen_iter=self.screen_iter, n_refine=3)
+                            tol=self._per_sample_tol(data), random_state=rng,
+                            verbose=self.verbose, screen_iter=self.screen_iter, n_refine=3)
         self._set_params_from(result.params)
         self._store_fit_result(result, data.total_weight)
         return self
+
+    def _starting_params(self, data, rng, *, warm):
+        """The starting parameter dicts: the current attributes when warm, else restarts."""
+        if warm:
+            return [self._fitted_params()]
+        return self._initializations(data, rng)
+
+    def _per_sample_tol(self, data):
+        """The engine's threshold on the per-sample objective."""
+        return self.tol
+
+    def _init_method(self):
+        """Name of the initialisation method (see emkit._engine.init)."""
+        return self.init_params
 
     def _resolved_fixed(self):
         allowed = _TRANSITION_NAMES + self._emission_names
@@ -249,7 +393,21 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
 
     # ------------------------------------------------------------ parameters
     def _fitted_params(self):
-        params = {"startprob": self.startprob_, "transmat": self.transmat_}
+        """The public attributes, validated, as the model's parameter dict.
+
+        Raises NotFittedError when an attribute is missing and ValueError
+        (naming the attribute) when one has the wrong shape or values.
+        """
+        names = ("startprob_", "transmat_") + self._attribute_names
+        missing = [name for name in names if not hasattr(self, name)]
+        if missing:
+            raise NotFittedError(
+                f"This {type(self).__name__} has no {', '.join(missing)}. Call fit first, or "
+                f"build the model with from_params(...) or by assigning "
+                f"{', '.join(names)}.")
+        K = check_integer(self.n_components, "n_components", minimum=1)
+        params = {"startprob": check_probability_rows(self.startprob_, (K,), "startprob_"),
+                  "transmat": check_probability_rows(self.transmat_, (K, K), "transmat_")}
         params.update(self._emission_params())
         return params
 
@@ -260,20 +418,24 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
 
     def _set_transitions(self, startprob, transmat):
         K = self.n_components
-        self.startprob_ = _check_simplex_rows(startprob, (K,), "startprob")
-        self.transmat_ = _check_simplex_rows(transmat, (K, K), "transmat")
+        self.startprob_ = check_probability_rows(startprob, (K,), "startprob")
+        self.transmat_ = check_probability_rows(transmat, (K, K), "transmat")
         self.converged_ = True
         self.n_iter_ = 0
 
     # ------------------------------------------------------------ inference
     def _chunks_log_emission(self, X, lengths):
         """Yield ``(log_emission, lengths, log_startprob, log_transmat)`` per chunk."""
-        check_is_fitted(self, "startprob_")
+        params = self._fitted_params()
         X = self._validate_X(X, reset=False)
-        lengths = check_lengths(lengths, X.shape[0])
+        n_features = _params_n_features(params)
+        if n_features is not None and X.shape[1] != n_features:
+            raise ValueError(f"X has {X.shape[1]} features but the model's parameters have "
+                             f"{n_features}.")
+        lengths = _checked_lengths(lengths, X.shape[0])
         data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
         model = self._model(data, frozenset(), fitting=False)
-        emission_plan, log_startprob, log_transmat = model.e_step_plan(self._fitted_params())
+        emission_plan, log_startprob, log_transmat = model.e_step_plan(params)
         for X_chunk, chunk_lengths in data.chunks():
             log_emission, _ = model.log_emission(emission_plan, X_chunk)
             yield log_emission, chunk_lengths, log_startprob, log_transmat
@@ -351,23 +513,25 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         X : ndarray of shape (n_samples, n_features)
         states : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "startprob_")
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        params = self._fitted_params()
+        n_samples = check_integer(n_samples, "n_samples", minimum=1)
         rng = check_random_state(self.random_state if random_state is None else random_state)
         K = self.n_components
         uniforms = rng.uniform(size=n_samples)
-        transmat_cdf = np.cumsum(self.transmat_, axis=1)
+        transmat_cdf = np.cumsum(params["transmat"], axis=1)
         states = np.empty(n_samples, dtype=np.int64)
         if currstate is None:
-            state = int(np.searchsorted(np.cumsum(self.startprob_), uniforms[0], side="right"))
+            state = int(np.searchsorted(np.cumsum(params["startprob"]), uniforms[0],
+                                        side="right"))
         else:
-            state = int(currstate)
+            state = check_integer(currstate, "currstate", minimum=0)
+            if state >= K:
+                raise ValueError(f"currstate must be a state in 0..{K - 1}; got {state}.")
         states[0] = min(state, K - 1)
         for t in range(1, n_samples):
             state = int(np.searchsorted(transmat_cdf[states[t - 1]], uniforms[t], side="right"))
             states[t] = min(state, K - 1)
-        return self._sample_emissions(states, rng), states
+        return self._sample_emissions(params, states, rng), states
 
     # ------------------------------------------------------- model selection
     def _n_parameters(self):
@@ -403,6 +567,19 @@ def _label_transition_counts(resp, lengths):
     not_last[ends - 1] = False
     steps = np.flatnonzero(not_last)
     return resp[starts].sum(axis=0), resp[steps].T @ resp[steps + 1]
+
+
+def _checked_lengths(lengths, n_samples):
+    """Sequence lengths validated; bounded first so their int64 sum cannot overflow."""
+    return check_lengths(check_lengths_bounded(lengths, n_samples), n_samples)
+
+
+def _params_n_features(params):
+    """Number of features the parameters describe (None for categorical symbols)."""
+    for name in ("means", "rates"):
+        if name in params:
+            return int(np.shape(params[name])[-1])
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -467,11 +644,22 @@ default="kmeans"
     covariances_ : ndarray
         full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
     covars_ : ndarray of shape (K, D, D)
-        hmmlearn's layout: the full covariance matrix of every state.
+        As in hmmlearn: reading gives the full covariance matrix of every
+        state; assigning accepts the compact layout of ``covariance_type``
+        (that of ``covariances_``, hmmlearn's setter) or full matrices, and
+        sets ``covariances_``.
     precisions_cholesky_ : ndarray, layout of ``covariances_``
+        Derived from ``covariances_`` when read.
     converged_, n_iter_, history_, lower_bound_, n_repairs_, n_features_in_
         See :class:`emkit.GaussianMixture`. ``history_`` is the total
         log-likelihood (log-posterior with priors) after every E-step.
+
+    Notes
+    -----
+    A model can be built without fitting by assigning ``startprob_``,
+    ``transmat_``, ``means_`` and ``covars_`` (or ``covariances_``); they are
+    validated (shapes, probability rows, positive-definite covariances) when
+    the model is used.
     """
 
     _emission_names = ("means", "covariances")
@@ -510,15 +698,47 @@ default="kmeans"
         tags.input_tags.allow_nan = True  # missing entries are marginalised
         return tags
 
+    _attribute_names = ("means_", "covariances_")
+
     def _validate_X(self, X, *, reset):
+        reject_complex(X, "X")
         X = validate_samples(self, X, reset=reset, allow_nan=True)
         if np.isinf(X).any():
             raise ValueError("Input X contains infinity; observations must be finite "
                              "numbers or NaN (missing).")
-        if reset and X.shape[0] < self.n_components:
-            raise ValueError(f"X has {X.shape[0]} samples but n_components="
-                             f"{self.n_components}; pass more samples or fewer states.")
+        if reset:
+            unobserved = np.flatnonzero(np.isnan(X).all(axis=0))
+            if unobserved.size:
+                raise ValueError(
+                    f"Input X has no observed value in feature(s) {unobserved.tolist()} "
+                    f"(all NaN); their means and variances cannot be estimated. Drop those "
+                    f"columns or impute them.")
         return X
+
+    @property
+    def covars_(self):
+        """Full covariance matrices, shape (K, D, D) (hmmlearn's getter)."""
+        K = self.n_components
+        if self.covariance_type == "spherical":
+            if not hasattr(self, "means_"):
+                raise AttributeError("covars_ of a spherical GaussianHMM needs means_ (for "
+                                     "n_features); assign means_ first.")
+            D = np.shape(self.means_)[-1]
+        else:
+            D = np.shape(self.covariances_)[-1]
+        covariances = check_covariances(self.covariances_, self.covariance_type, K, D,
+                                        "covars_")
+        return expand_covariances(covariances, self.covariance_type, K, D).copy()
+
+    @covars_.setter
+    def covars_(self, value):
+        self.covariances_ = compact_covariances(value, self.covariance_type,
+                                                self.n_components, "covars_")
+
+    @property
+    def precisions_cholesky_(self):
+        """Cholesky factors of the precisions, layout of ``covariances_`` (derived)."""
+        return self._emission_params()["precisions_cholesky"]
 
     def _row_bytes(self, X):
         width = feature_width(kernel_of(self.covariance_type), X.shape[1])
@@ -545,7 +765,8 @@ default="kmeans"
 
     def _initial_emission(self, data, rng):
         X_complete = _impute_center(data.X, data.center)
-        resp = initial_responsibilities(X_complete, self.n_components, self.init_params, rng)
+        resp = initial_responsibilities(X_complete, self.n_components, self._init_method(),
+                                         rng)
         init_data = data if X_complete is data.X else SequenceData(
             X_complete, data.lengths, row_bytes=self._row_bytes(X_complete))
         component = self._gaussian_component(init_data, frozenset(), fitting=True,
@@ -556,16 +777,21 @@ default="kmeans"
         return params, resp
 
     def _emission_params(self):
-        return {"means": self.means_, "covariances": self.covariances_,
-                "precisions_cholesky": self.precisions_cholesky_}
+        K = self.n_components
+        means = np.asarray(self.means_)
+        if means.ndim != 2:
+            raise ValueError(f"means_ must have shape (n_components, n_features) = ({K}, D); "
+                             f"got {means.shape}.")
+        D = means.shape[1]
+        means = check_parameter_array(means, (K, D), "means_")
+        covariances = check_covariances(self.covariances_, self.covariance_type, K, D,
+                                        "covariances_ (covars_)")
+        prec_chol, covariances = precision_cholesky(covariances, self.covariance_type)
+        return {"means": means, "covariances": covariances, "precisions_cholesky": prec_chol}
 
     def _set_emission_params(self, params):
-        K = self.n_components
         self.means_ = np.asarray(params["means"], dtype=np.float64)
         self.covariances_ = np.asarray(params["covariances"], dtype=np.float64)
-        self.precisions_cholesky_ = np.asarray(params["precisions_cholesky"], dtype=np.float64)
-        self.covars_ = expand_covariances(self.covariances_, self.covariance_type, K,
-                                          self.means_.shape[1]).copy()
 
     def _n_emission_parameters(self, fixed):
         K, D = self.means_.shape
@@ -574,13 +800,15 @@ default="kmeans"
             count += _n_covariance_parameters(self.covariance_type, K, D)
         return count
 
-    def _sample_emissions(self, states, rng):
-        K, D = self.means_.shape
+    def _sample_emissions(self, params, states, rng):
+        K, D = params["means"].shape
+        covariances = expand_covariances(params["covariances"], self.covariance_type, K, D)
         X = np.empty((states.size, D))
         for k in range(K):
             rows = np.flatnonzero(states == k)
             if rows.size:
-                X[rows] = rng.multivariate_normal(self.means_[k], self.covars_[k], rows.size)
+                X[rows] = rng.multivariate_normal(params["means"][k], covariances[k],
+                                                  rows.size)
         return X
 
     @classmethod
@@ -605,20 +833,19 @@ default="kmeans"
             ``score``, ``predict``, ``sample``... work; with ``warm_start=True``,
             ``fit`` starts from these parameters.
         """
-        means = np.asarray(means, dtype=np.float64)
+        means = np.asarray(means)
         if means.ndim != 2:
-            raise ValueError("means must have shape (n_components, n_features).")
+            raise ValueError(f"means must have shape (n_components, n_features); got "
+                             f"{means.shape}.")
         K, D = means.shape
         if covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}.")
+            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got "
+                             f"{covariance_type!r}.")
         model = cls(n_components=K, covariance_type=covariance_type, **kwargs)
         model._set_transitions(startprob, transmat)
-        covariances = _check_array(covariances, _covariance_shape(covariance_type, K, D),
-                                   "covariances")
-        prec_chol, covariances = precision_cholesky(covariances, covariance_type)
-        model._set_emission_params({"means": _check_array(means, (K, D), "means"),
-                                    "covariances": covariances,
-                                    "precisions_cholesky": prec_chol})
+        model.means_ = check_parameter_array(means, (K, D), "means")
+        model.covariances_ = check_covariances(covariances, covariance_type, K, D,
+                                               "covariances")
         model.n_features_in_ = D
         return model
 
@@ -654,9 +881,18 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
     startprob_, transmat_ : as in GaussianHMM
     weights_ : ndarray of shape (K, M)
     means_ : ndarray of shape (K, M, D)
-    covars_ : ndarray
+    covariances_ : ndarray
         hmmlearn's layout: spherical (K, M), diag (K, M, D), full (K, M, D, D),
-        tied (K, D, D). ``covariances_`` is the same array.
+        tied (K, D, D).
+    covars_ : ndarray
+        The same array as ``covariances_`` (hmmlearn's name); assigning it
+        sets ``covariances_``.
+
+    Notes
+    -----
+    As with :class:`GaussianHMM`, a model can be built by assigning
+    ``startprob_``, ``transmat_``, ``weights_``, ``means_`` and ``covars_``;
+    they are validated when the model is used.
     """
 
     _emission_names = ("weights", "means", "covariances")
@@ -695,7 +931,23 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         self.verbose = verbose
         self.fixed = fixed
 
+    _attribute_names = ("weights_", "means_", "covariances_")
+
+    def _validate_params(self):
+        check_integer(self.n_mix, "n_mix", minimum=1)
+        super()._validate_params()
+
+    @property
+    def covars_(self):
+        """Alias of ``covariances_`` (hmmlearn's name, same layout)."""
+        return self.covariances_
+
+    @covars_.setter
+    def covars_(self, value):
+        self.covariances_ = np.array(value, dtype=np.float64, copy=True)
+
     def _validate_X(self, X, *, reset):
+        reject_complex(X, "X")
         X = validate_samples(self, X, reset=reset, allow_nan=True)
         if np.isnan(X).any():
             raise ValueError("Input X contains NaN; GMMHMM does not marginalise missing "
@@ -749,7 +1001,7 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
 
         K, M = self.n_components, self.n_mix
         X = data.X
-        state_resp = initial_responsibilities(X, K, self.init_params, rng)
+        state_resp = initial_responsibilities(X, K, self._init_method(), rng)
         state_labels = state_resp.argmax(axis=1)
         labels = np.empty(X.shape[0], dtype=np.int64)
         for k in range(K):
@@ -779,14 +1031,21 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         return params, state_resp
 
     def _emission_params(self):
-        K, M, D = self.means_.shape
+        K, M = self.n_components, self.n_mix
+        means = np.asarray(self.means_)
+        if means.ndim != 3:
+            raise ValueError(f"means_ must have shape (n_components, n_mix, n_features) = "
+                             f"({K}, {M}, D); got {means.shape}.")
+        D = means.shape[2]
+        means = check_parameter_array(means, (K, M, D), "means_")
+        weights = check_probability_rows(self.weights_, (K, M), "weights_")
+        covariances = _check_mixture_covariances(self.covariances_, self.covariance_type,
+                                                 K, M, D, "covariances_ (covars_)")
         layout_type = "full" if self.covariance_type == "tied" else self.covariance_type
-        covariances = self.covariances_
-        if self.covariance_type != "tied":
-            covariances = covariances.reshape((K * M,) + covariances.shape[2:])
-        return {"weights": self.weights_, "means": self.means_.reshape(K * M, D),
-                "covariances": covariances,
-                "precisions_cholesky": precision_cholesky(covariances, layout_type)[0]}
+        flat = covariances if self.covariance_type == "tied" else \
+            covariances.reshape((K * M,) + covariances.shape[2:])
+        return {"weights": weights, "means": means.reshape(K * M, D), "covariances": flat,
+                "precisions_cholesky": precision_cholesky(flat, layout_type)[0]}
 
     def _set_emission_params(self, params):
         K, M = self.n_components, self.n_mix
@@ -797,7 +1056,6 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         if self.covariance_type != "tied":
             covariances = covariances.reshape((K, M) + covariances.shape[1:])
         self.covariances_ = covariances
-        self.covars_ = covariances
 
     def _n_emission_parameters(self, fixed):
         K, M, D = self.means_.shape
@@ -808,28 +1066,25 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
                       "diag": K * M * D, "spherical": K * M}[self.covariance_type]
         return count
 
-    def _full_covariances(self):
-        """Covariances as (K, M, D, D)."""
-        K, M, D = self.means_.shape
+    def _sample_emissions(self, params, states, rng):
+        K, M = self.n_components, self.n_mix
+        D = params["means"].shape[1]
+        means = params["means"].reshape(K, M, D)
         if self.covariance_type == "tied":
-            return np.repeat(self.covariances_[:, None], M, axis=1)
-        flat_type = self.covariance_type
-        flat = self.covariances_.reshape((K * M,) + self.covariances_.shape[2:])
-        return expand_covariances(flat, flat_type, K * M, D).reshape(K, M, D, D)
-
-    def _sample_emissions(self, states, rng):
-        K, M, D = self.means_.shape
-        covariances = self._full_covariances()
+            covariances = np.repeat(params["covariances"][:, None], M, axis=1)
+        else:
+            covariances = expand_covariances(params["covariances"], self.covariance_type,
+                                             K * M, D).reshape(K, M, D, D)
         X = np.empty((states.size, D))
         for k in range(K):
             rows = np.flatnonzero(states == k)
             if rows.size == 0:
                 continue
-            mix = rng.choice(M, size=rows.size, p=self.weights_[k])
+            mix = rng.choice(M, size=rows.size, p=params["weights"][k])
             for m in range(M):
                 chosen = rows[mix == m]
                 if chosen.size:
-                    X[chosen] = rng.multivariate_normal(self.means_[k, m], covariances[k, m],
+                    X[chosen] = rng.multivariate_normal(means[k, m], covariances[k, m],
                                                         chosen.size)
         return X
 
@@ -849,21 +1104,20 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
             (K, M, D, D), tied (K, D, D).
         covariance_type : {"full", "tied", "diag", "spherical"}
         """
-        means = np.asarray(means, dtype=np.float64)
+        means = np.asarray(means)
         if means.ndim != 3:
-            raise ValueError("means must have shape (n_components, n_mix, n_features).")
+            raise ValueError(f"means must have shape (n_components, n_mix, n_features); got "
+                             f"{means.shape}.")
         K, M, D = means.shape
         if covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}.")
+            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got "
+                             f"{covariance_type!r}.")
         model = cls(n_components=K, n_mix=M, covariance_type=covariance_type, **kwargs)
         model._set_transitions(startprob, transmat)
-        shape = {"spherical": (K, M), "diag": (K, M, D), "full": (K, M, D, D),
-                 "tied": (K, D, D)}[covariance_type]
-        covariances = _check_array(covariances, shape, "covariances")
-        weights = _check_simplex_rows(weights, (K, M), "weights")
-        model._set_emission_params({"weights": weights, "means": means.reshape(K * M, D),
-                                    "covariances": covariances if covariance_type == "tied"
-                                    else covariances.reshape((K * M,) + shape[2:])})
+        model.weights_ = check_probability_rows(weights, (K, M), "weights")
+        model.means_ = check_parameter_array(means, (K, M, D), "means")
+        model.covariances_ = _check_mixture_covariances(covariances, covariance_type, K, M, D,
+                                                        "covariances")
         model.n_features_in_ = D
         return model
 
@@ -876,7 +1130,7 @@ def _kmeans_initial_emission(estimator, component, encoded, data, rng, smoothing
     observations, smoothed; ``(None, None)`` when k-means cannot be used (the
     caller then draws random parameters)."""
     K = estimator.n_components
-    if estimator.init_params == "random" or encoded is None:
+    if estimator._init_method() == "random" or encoded is None:
         return None, None
     if np.unique(encoded, axis=0).shape[0] < K:  # k-means needs K distinct points
         return None, None
@@ -950,14 +1204,35 @@ tol, random_state, warm_start, verbose
         self.verbose = verbose
         self.fixed = fixed
 
+    _attribute_names = ("emissionprob_",)
+    # emissionprob_ and its statistics are (K, S) float64 arrays: beyond this
+    # many entries (1 GiB each) the alphabet is almost surely not encoded as
+    # 0..S-1, and allocating it would exhaust memory rather than fit anything.
+    _max_emission_entries = 2 ** 27
+
     def _validate_X(self, X, *, reset):
-        n_symbols = None if reset else self.n_features_
-        if reset and self.n_features is not None:
-            n_symbols = self.n_features
+        reject_complex(X, "X")
+        if reset:
+            n_symbols = None
+            if self.n_features is not None:
+                n_symbols = check_integer(self.n_features, "n_features", minimum=1)
+        else:
+            n_symbols = np.shape(self.emissionprob_)[-1]
         symbols = check_symbols(X, n_symbols)
         if reset:
+            n_features = int(n_symbols or symbols.max() + 1)
+            entries = self.n_components * n_features
+            if entries > self._max_emission_entries:
+                source = ("n_features" if n_symbols is not None else
+                          f"the largest symbol in X ({symbols.max()})")
+                raise ValueError(
+                    f"An alphabet of {n_features} symbols (from {source}) with n_components="
+                    f"{self.n_components} needs a {self.n_components} x {n_features} "
+                    f"emissionprob_ ({entries * 8 / 2**30:.1f} GiB). Encode the symbols of X "
+                    f"as 0..S-1 (sklearn.preprocessing.LabelEncoder) and set n_features to "
+                    f"the number of distinct symbols.")
             self.n_features_in_ = 1
-            self.n_features_ = int(self.n_features or symbols.max() + 1)
+            self.n_features_ = n_features
         return symbols
 
     def _emission(self, data, fixed, *, fitting):
@@ -972,7 +1247,8 @@ tol, random_state, warm_start, verbose
                                                  "emissionprob_prior")
             if np.all(concentration == 1.0):
                 concentration = None
-        return CategoricalComponent(self.n_features_, concentration=concentration, fixed=fixed)
+        n_symbols = self.n_features_ if fitting else np.shape(self.emissionprob_)[-1]
+        return CategoricalComponent(n_symbols, concentration=concentration, fixed=fixed)
 
     def _initial_emission(self, data, rng):
         K, S = self.n_components, self.n_features_
@@ -993,7 +1269,13 @@ tol, random_state, warm_start, verbose
         return params, resp
 
     def _emission_params(self):
-        return {"probabilities": self.emissionprob_}
+        K = self.n_components
+        emissionprob = np.asarray(self.emissionprob_)
+        if emissionprob.ndim != 2:
+            raise ValueError(f"emissionprob_ must have shape (n_components, n_features) = "
+                             f"({K}, S); got {emissionprob.shape}.")
+        return {"probabilities": check_probability_rows(
+            emissionprob, (K, emissionprob.shape[1]), "emissionprob_")}
 
     def _set_emission_params(self, params):
         self.emissionprob_ = np.asarray(params["probabilities"], dtype=np.float64)
@@ -1005,13 +1287,14 @@ tol, random_state, warm_start, verbose
     def _row_bytes(self, X):
         return super()._row_bytes(X) + 8
 
-    def _sample_emissions(self, states, rng):
+    def _sample_emissions(self, params, states, rng):
+        probabilities = params["probabilities"]
         X = np.empty((states.size, 1), dtype=np.int64)
         for k in range(self.n_components):
             rows = np.flatnonzero(states == k)
             if rows.size:
-                X[rows, 0] = rng.choice(self.emissionprob_.shape[1], size=rows.size,
-                                        p=self.emissionprob_[k])
+                X[rows, 0] = rng.choice(probabilities.shape[1], size=rows.size,
+                                        p=probabilities[k])
         return X
 
     @classmethod
@@ -1024,14 +1307,14 @@ tol, random_state, warm_start, verbose
         transmat : array-like of shape (K, K)
         emissionprob : array-like of shape (K, S)
         """
-        emissionprob = np.asarray(emissionprob, dtype=np.float64)
+        emissionprob = np.asarray(emissionprob)
         if emissionprob.ndim != 2:
             raise ValueError("emissionprob must have shape (n_components, n_features).")
         K, S = emissionprob.shape
         kwargs.setdefault("n_features", S)
         model = cls(n_components=K, **kwargs)
         model._set_transitions(startprob, transmat)
-        model.emissionprob_ = _check_simplex_rows(emissionprob, (K, S), "emissionprob")
+        model.emissionprob_ = check_probability_rows(emissionprob, (K, S), "emissionprob")
         model.n_features_ = S
         model.n_features_in_ = 1
         return model
@@ -1088,25 +1371,33 @@ tol, random_state, warm_start, verbose
         self.verbose = verbose
         self.fixed = fixed
 
+    _attribute_names = ("lambdas_",)
+
     def _validate_X(self, X, *, reset):
-        X = check_counts(X, None if reset else self.n_features_in_)
+        reject_complex(X, "X")
+        X = check_counts(X, None if reset else getattr(self, "n_features_in_", None))
         if reset:
             self.n_features_in_ = X.shape[1]
         return X
 
     def _emission(self, data, fixed, *, fitting):
-        prior = None
-        if fitting and self.lambdas_prior is not None:
+        prior = self._rates_prior() if fitting else None
+        if prior is not None:
             from ..priors import Gamma
 
-            if not isinstance(self.lambdas_prior, Gamma):
+            if not isinstance(prior, Gamma):
                 raise ValueError("lambdas_prior must be None or an emkit.priors.Gamma; got "
-                                 f"{type(self.lambdas_prior).__name__}.")
-            if self.lambdas_prior.shape < 1:
+                                 f"{type(prior).__name__}. (hmmlearn's lambdas_prior and "
+                                 f"lambdas_weight are not a per-state Gamma prior; "
+                                 f"{_COMPAT_HINT})")
+            if prior.shape < 1:
                 raise ValueError("lambdas_prior needs shape >= 1 (shape - 1 prior events); "
                                  "below 1 the posterior is unbounded at 0.")
-            prior = self.lambdas_prior
         return PoissonComponent(data.n_features, prior=prior, fixed=fixed)
+
+    def _rates_prior(self):
+        """The Gamma prior on the rates (None: maximum likelihood)."""
+        return self.lambdas_prior
 
     def _initial_emission(self, data, rng):
         K = self.n_components
@@ -1126,7 +1417,15 @@ tol, random_state, warm_start, verbose
         return params, resp
 
     def _emission_params(self):
-        return {"rates": self.lambdas_}
+        K = self.n_components
+        lambdas = np.asarray(self.lambdas_)
+        if lambdas.ndim != 2:
+            raise ValueError(f"lambdas_ must have shape (n_components, n_features) = ({K}, D); "
+                             f"got {lambdas.shape}.")
+        lambdas = check_parameter_array(lambdas, (K, lambdas.shape[1]), "lambdas_")
+        if (lambdas < 0).any():
+            raise ValueError("lambdas_ must be non-negative (they are Poisson rates).")
+        return {"rates": lambdas}
 
     def _set_emission_params(self, params):
         self.lambdas_ = np.asarray(params["rates"], dtype=np.float64)
@@ -1134,12 +1433,13 @@ tol, random_state, warm_start, verbose
     def _n_emission_parameters(self, fixed):
         return 0 if "lambdas" in fixed else self.lambdas_.size
 
-    def _sample_emissions(self, states, rng):
-        X = np.empty((states.size, self.lambdas_.shape[1]), dtype=np.int64)
+    def _sample_emissions(self, params, states, rng):
+        rates = params["rates"]
+        X = np.empty((states.size, rates.shape[1]), dtype=np.int64)
         for k in range(self.n_components):
             rows = np.flatnonzero(states == k)
             if rows.size:
-                X[rows] = rng.poisson(self.lambdas_[k], size=(rows.size, X.shape[1]))
+                X[rows] = rng.poisson(rates[k], size=(rows.size, X.shape[1]))
         return X
 
     @classmethod
@@ -1152,13 +1452,14 @@ tol, random_state, warm_start, verbose
         transmat : array-like of shape (K, K)
         lambdas : array-like of shape (K, n_features)
         """
-        lambdas = np.asarray(lambdas, dtype=np.float64)
+        lambdas = np.asarray(lambdas)
         if lambdas.ndim != 2:
-            raise ValueError("lambdas must have shape (n_components, n_features).")
+            raise ValueError(f"lambdas must have shape (n_components, n_features); got "
+                             f"{lambdas.shape}.")
         K, D = lambdas.shape
         model = cls(n_components=K, **kwargs)
         model._set_transitions(startprob, transmat)
-        lambdas = _check_array(lambdas, (K, D), "lambdas")
+        lambdas = check_parameter_array(lambdas, (K, D), "lambdas")
         if (lambdas < 0).any():
             raise ValueError("lambdas must be non-negative.")
         model.lambdas_ = lambdas
