@@ -59,24 +59,24 @@ DIFFERENCES = {
         "the RNG in a different order, and in its draw step 35 of 1000 is more likely "
         "under another state: hmmlearn's own decoder returns the same path and log "
         "probability on that draw.",
+    **{f"TestGaussianHMMWith{kind}Covars::test_fit_with_priors":
+       "emkit's start (the k-means partition, then its M-step: per-state covariances) is "
+       "already at the optimum after the first single-iteration fit on these well-separated "
+       "states, so the test's 20 further single-iteration fits cannot raise the "
+       "log-likelihood by its 1.5e-8 threshold (they change it by < 1e-12); hmmlearn starts "
+       "the covariances from the whole data's and needs several iterations."
+       for kind in ("Spherical", "Diagonal", "Tied", "Full")},
     "TestCategoricalHMM::test__check_and_set_categorical_n_features":
         "passes the symbols as one row (np.array([[0, 0, 1, 3, 1]], np.uint8), shape "
         "(1, 5)); emkit requires one symbol per row, shape (n_samples, 1), the layout "
         "hmmlearn documents for CategoricalHMM.",
 }
 PENDING = {
-    **{f"TestGaussianHMMWith{kind}Covars::test_fit_with_priors":
-       "the collapse test whitens by the whole data set's covariance: states hundreds "
-       "apart with variances ~0.01 are declared collapsed and re-seeded (n_repairs_ > 0) "
-       "during single-iteration fits, wrecking the fit (issue 8, first item; "
-       "models/hmm.py repair)."
-       for kind in ("Spherical", "Diagonal", "Tied", "Full")},
     **{f"test_gmmhmm_multi_sequence_fit_invariant_to_sequence_ordering[{impl}-{kind}]":
-       "reg_covar=1e-6 is absolute and comparable to these data's variances (feature 0: "
-       "1.1e-4 overall, less per component), so the M-step is not an EM step: started at "
-       "hmmlearn's tied optimum (1798.03) emkit descends to 1711.8, with reg_covar=0 it "
-       "reaches 1818.8; the optimum found then depends on the sequence order (issue 8, "
-       "reg_covar semantics)."
+       "emkit's GMMHMM start (k-means on the concatenated sequences) depends on the row "
+       "order, and from those starts its fits reach different local optima (log-likelihood "
+       "1779 to 1931 over the six orders; every EM step is exact and monotone), where "
+       "hmmlearn's stay within 0.5%. Not fixed yet: an order-free start is needed."
        for impl in ("scaling", "log") for kind in ("tied", "full")},
 }
 

@@ -330,7 +330,8 @@ class StateMixtureEmission:
         joint = joint.reshape(n, self.n_states, self.n_mix)
         row_max = joint.max(axis=2, keepdims=True)
         row_max[~np.isfinite(row_max)] = 0.0
-        within = np.exp(joint - row_max)
+        with np.errstate(under="ignore"):   # far components: exactly 0 is right
+            within = np.exp(joint - row_max)
         total = within.sum(axis=2, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             within /= total
