@@ -293,10 +293,15 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
                     f"Turn raw text into counts first, e.g. with "
                     f"sklearn.feature_extraction.text.CountVectorizer."
                 ) from error
-            if "Expected 2D array" in message:
+            if "Expected 2D array" in message or "Found array with dim" in message:
                 raise ValueError(
                     f"Input X of {whom} must be 2-D of shape (n_documents, n_words). "
                     f"{message}"
+                ) from error
+            if "while a minimum of" in message:
+                raise ValueError(
+                    f"Input X of {whom} must hold at least one document and one word: "
+                    f"{message} Pass a non-empty matrix of shape (n_documents, n_words)."
                 ) from error
             if "features" in message and not reset:
                 raise ValueError(
