@@ -9,11 +9,13 @@ from . import datasets, priors
 from .estimators.gaussian_mixture import GaussianMixture
 from .estimators.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
 from .estimators.lda import LatentDirichletAllocation
+from .estimators.poisson_mixture import PoissonMixture
 from .selection import ModelSelection, select_model
 from .topics import top_words, topic_coherence
 
 __all__ = [
     "GaussianMixture",
+    "PoissonMixture",
     "select_model",
     "ModelSelection",
     "GaussianHMM",

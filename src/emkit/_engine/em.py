@@ -11,12 +11,14 @@ objective of the last iteration is exactly the objective of the fitted model
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
 import numpy as np
 
+from .accel import PlainEM, make_stepper
 from .monitor import ConvergenceMonitor
 from .threads import chunk_workers, map_chunks
 
@@ -84,6 +86,8 @@ class FitResult:
         Which restart this run was.
     stats : dict
         Sufficient statistics of the last E-step (at ``params``).
+    n_e_steps : int
+        E-steps the run evaluated (an accelerated run's measure of work).
     """
 
     params: dict
@@ -97,6 +101,7 @@ class FitResult:
     decreases: list = field(default_factory=list)
     init_index: int = 0
     stats: dict | None = None
+    n_e_steps: int = 0
 
     def better_than(self, other: "FitResult | None") -> bool:
         """Non-degenerate fits beat degenerate ones; then the higher objective wins."""
@@ -141,15 +146,18 @@ class _Run:
     only the most promising ones to convergence, so a run is resumable state.
     """
 
-    def __init__(self, model, data, params, *, tol, max_repairs, rng, verbose, init_index):
+    def __init__(self, model, data, params, *, tol, max_repairs, rng, verbose, init_index,
+                 stepper=None):
         self.model, self.data, self.rng = model, data, rng
+        self.stepper = PlainEM() if stepper is None else stepper
+        self.n_e_steps = 0
         self.max_repairs, self.verbose, self.init_index = max_repairs, verbose, init_index
         # float32 data carry ~1e-7 relative error per sample into the objective.
         single = getattr(data, "dtype", None) == np.float32
         self.monitor = ConvergenceMonitor(tol=tol, n_samples=data.total_weight,
                                           nonmonotone_rtol=2e-6 if single else 1e-9)
         self.params = params
-        self.stats, loglik = expectation(model, params, data)
+        self.stats, loglik = self._expectation(params)
         self.monitor.record(loglik + model.log_prior(params))
         self.n_iter = 0
         self.n_repairs = 0
@@ -166,48 +174,95 @@ class _Run:
         return self.converged
 
     def advance(self, n_steps):
-        """Take up to ``n_steps`` EM iterations; stop early at convergence.
+        """Take up to ``n_steps`` steps of the stepper (plain EM: one EM update
+        each; SQUAREM: a cycle of updates); stop early at convergence.
 
         Collapsed components are re-seeded up to ``max_repairs`` times; past
         that the run is marked degenerate and goes on as plain EM from the
         M-step's own parameters (an honest, if degenerate, optimum rather
         than a fresh re-seed).
         """
+        start = self.n_iter
+        while self.n_iter - start < n_steps and not self.finished:
+            self.stepper.step(self)
+
+    def em_step(self, check_convergence=True):
+        """One EM update from the current parameters, recorded in the monitor.
+
+        Parameters
+        ----------
+        check_convergence : bool
+            Whether the stopping rule judges this update. An accelerated
+            stepper asks only after a pair of plain EM updates, whose gains
+            are the ones the rule's projection is made for.
+
+        Returns
+        -------
+        bool
+            False when the update re-seeded a component (off the EM path).
+        """
         model = self.model
-        for _ in range(n_steps):
-            if self.finished:
-                return
-            new_params = model.m_step(self.stats, self.params)
-            n_repaired = 0
-            if not self.degenerate:
-                repaired, n_repaired = model.repair(new_params, self.stats, self.rng)
-                if n_repaired and self.n_repairs + n_repaired > self.max_repairs:
-                    self.degenerate = True
-                    n_repaired = 0
-                elif n_repaired:
-                    new_params = repaired
-            self.n_iter += 1
-            self.params = new_params
-            self.stats, loglik = expectation(model, new_params, self.data)
-            objective = loglik + model.log_prior(new_params)
-            if n_repaired:
-                self.n_repairs += n_repaired
-                self.repairs.append(len(self.monitor.history))
-                # A re-seed moves the parameters off the EM path on purpose, so
-                # the objective may jump down here: that is not an M-step failure.
-                self.monitor.record_jump(objective)
-            else:
-                self.monitor.record(objective)
+        new_params = model.m_step(self.stats, self.params)
+        n_repaired = 0
+        if not self.degenerate:
+            repaired, n_repaired = model.repair(new_params, self.stats, self.rng)
+            if n_repaired and self.n_repairs + n_repaired > self.max_repairs:
+                self.degenerate = True
+                n_repaired = 0
+            elif n_repaired:
+                new_params = repaired
+        self.n_iter += 1
+        self.params = new_params
+        self.stats, loglik = self._expectation(new_params)
+        objective = loglik + model.log_prior(new_params)
+        if n_repaired:
+            self.n_repairs += n_repaired
+            self.repairs.append(len(self.monitor.history))
+            # A re-seed moves the parameters off the EM path on purpose, so
+            # the objective may jump down here: that is not an M-step failure.
+            self.monitor.record_jump(objective)
+        else:
+            self.monitor.record(objective)
+            if check_convergence:
                 self.converged = self.monitor.converged
-            if self.verbose >= 2:
-                print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}")
+        if self.verbose >= 2:
+            print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}")
+        return not n_repaired
+
+    def try_stabilised(self, proposal, floor):
+        """Accept ``EM(proposal)`` if its objective is at least ``floor``.
+
+        The stabilising EM update of an extrapolation (SQUAREM): one E-step at
+        the proposal, its M-step, one E-step there. On acceptance the result
+        becomes the current iterate and is recorded; otherwise nothing changes
+        (the caller keeps its plain EM point).
+        """
+        model = self.model
+        stats, _ = self._expectation(proposal)
+        candidate = model.m_step(stats, proposal)
+        if not self.degenerate and model.repair(candidate, stats, self.rng)[1]:
+            return False
+        candidate_stats, loglik = self._expectation(candidate)
+        objective = loglik + model.log_prior(candidate)
+        if not (math.isfinite(objective) and objective >= floor):
+            return False
+        self.n_iter += 1
+        self.params, self.stats = candidate, candidate_stats
+        # Recorded, not judged: the extrapolation's gain says nothing of the
+        # rate of EM itself (the next cycle's EM pair does).
+        self.monitor.record(objective)
+        return True
+
+    def _expectation(self, params):
+        self.n_e_steps += 1
+        return expectation(self.model, params, self.data)
 
     def result(self):
         return FitResult(
             params=self.params, objective=self.objective, history=self.monitor.history,
             converged=self.converged, n_iter=self.n_iter, n_repairs=self.n_repairs,
             repairs=list(self.repairs), degenerate=self.degenerate, decreases=self.monitor.decreases,
-            init_index=self.init_index, stats=self.stats,
+            init_index=self.init_index, stats=self.stats, n_e_steps=self.n_e_steps,
         )
 
 
@@ -223,6 +278,7 @@ def fit_em(
     screen_iter: int | None = None,
     n_refine: int = 3,
     verbose: int = 0,
+    accelerate: str = "none",
 ) -> FitResult:
     """Run EM from each initialisation and keep the best run.
 
@@ -252,6 +308,8 @@ def fit_em(
         Restarts continued after screening.
     verbose : int
         0 silent, 1 one line per restart, 2 one line per iteration.
+    accelerate : {"none", "squarem"}
+        The stepper of every run (see :mod:`emkit._engine.accel`).
 
     Returns
     -------
@@ -263,6 +321,7 @@ def fit_em(
     for init_index, params in enumerate(initializations):
         started = time.perf_counter()
         run = _Run(model, data, params, tol=tol, max_repairs=max_repairs, rng=rng,
+                   stepper=make_stepper(accelerate),
                    verbose=verbose, init_index=init_index)
         run.advance(max_iter if screen_iter is None else min(screen_iter, max_iter))
         run.seconds = time.perf_counter() - started

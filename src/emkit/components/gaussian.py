@@ -776,6 +776,63 @@ class GaussianComponent:
 
         return gaussian_log_prior(params, self.covariance_type, self.prior)
 
+    # -- unconstrained coordinates (accelerated steppers) -----------------------
+    def to_unconstrained(self, params):
+        """Means, then covariances as Cholesky factors with log-diagonal
+        (log-variances for diag and spherical), as one vector.
+
+        None for mclust's structures, whose constraints (equal volumes,
+        shapes or orientations) such coordinates do not keep.
+        """
+        if self.structure is not None:
+            return None
+        covariances = np.asarray(params["covariances"], dtype=np.float64)
+        if self.covariance_type in ("diag", "spherical"):
+            covariance_vector = np.log(covariances).ravel()
+        else:
+            stack = covariances[None] if self.covariance_type == "tied" else covariances
+            try:
+                factors = np.linalg.cholesky(stack)
+            except np.linalg.LinAlgError:
+                return None
+            D = self.n_features
+            rows, cols = np.tril_indices(D)
+            entries = factors[:, rows, cols]
+            on_diagonal = rows == cols
+            entries[:, on_diagonal] = np.log(entries[:, on_diagonal])
+            covariance_vector = entries.ravel()
+        return np.concatenate([np.asarray(params["means"], dtype=np.float64).ravel(),
+                               covariance_vector])
+
+    def from_unconstrained(self, vector, template):
+        """Parameters from :meth:`to_unconstrained`'s vector; ``template``
+        supplies shapes and held-fixed parameters. None if not finite."""
+        K, D = np.shape(template["means"])
+        means = vector[:K * D].reshape(K, D)
+        rest = vector[K * D:]
+        if "means" in self.fixed:
+            means = template["means"]
+        if "covariances" in self.fixed:
+            return {"means": means, "covariances": template["covariances"],
+                    "precisions_cholesky": template["precisions_cholesky"]}
+        with np.errstate(over="ignore"):
+            if self.covariance_type in ("diag", "spherical"):
+                covariances = np.exp(rest).reshape(np.shape(template["covariances"]))
+            else:
+                rows, cols = np.tril_indices(D)
+                entries = rest.reshape(-1, rows.size).copy()
+                on_diagonal = rows == cols
+                entries[:, on_diagonal] = np.exp(entries[:, on_diagonal])
+                factors = np.zeros((entries.shape[0], D, D))
+                factors[:, rows, cols] = entries
+                covariances = factors @ np.swapaxes(factors, 1, 2)
+                if self.covariance_type == "tied":
+                    covariances = covariances[0]
+        if not (np.isfinite(covariances).all() and np.isfinite(means).all()):
+            return None
+        prec_chol, covariances = precision_cholesky(covariances, self.covariance_type)
+        return {"means": means, "covariances": covariances, "precisions_cholesky": prec_chol}
+
     # -- collapse -------------------------------------------------------------
     def collapsed(self, params, stats, *, min_count=None):
         """Boolean mask (K,) of components that collapsed onto a degenerate set.

@@ -144,6 +144,18 @@ class PoissonComponent:
             return 0.0
         return float(np.sum(self.prior.logpdf(params["rates"])))
 
+    # -- unconstrained coordinates (accelerated steppers) -----------------------
+    def to_unconstrained(self, params):
+        """Log-rates, flattened (a zero rate at a finite stand-in)."""
+        with np.errstate(divide="ignore"):
+            return np.maximum(np.log(params["rates"]), _LOG_ZERO_RATE).ravel()
+
+    def from_unconstrained(self, vector, template):
+        """Rates from log-rates; ``template`` holds fixed rates and the shape."""
+        if "rates" in self.fixed:
+            return {"rates": template["rates"]}
+        return {"rates": np.exp(vector).reshape(np.shape(template["rates"]))}
+
     # -- helpers --------------------------------------------------------------
     def sample(self, params, component, n_samples, rng):
         """``n_samples`` count vectors from ``component``, shape (n_samples, D)."""

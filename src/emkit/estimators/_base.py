@@ -28,6 +28,7 @@ class EMFitMixin:
     def _store_fit_result(self, result, total_weight):
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
+        self.n_e_steps_ = int(result.n_e_steps)
         self.history_ = np.asarray(result.history, dtype=np.float64)
         self.lower_bounds_ = self.history_ / total_weight
         self.lower_bound_ = float(self.history_[-1] / total_weight)

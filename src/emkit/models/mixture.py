@@ -89,9 +89,43 @@ class MixtureModel:
             total += float(gammaln(alpha.sum()) - gammaln(alpha).sum() + log_terms.sum())
         return total
 
+    # -- unconstrained coordinates (accelerated steppers) -----------------------
+    def to_unconstrained(self, params):
+        """Log-weights, then the component family's coordinates, as one vector;
+        None when the family has none (the stepper then takes plain EM steps)."""
+        pack = getattr(self.component, "to_unconstrained", None)
+        component_vector = None if pack is None else pack(params)
+        if component_vector is None:
+            return None
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params["weights"])
+        # A weight of exactly 0 stays 0 (EM never revives it): a finite stand-in.
+        log_weights = np.maximum(log_weights, np.log(np.finfo(np.float64).tiny))
+        return np.concatenate([log_weights, component_vector])
+
+    def from_unconstrained(self, vector, template):
+        """Parameters from :meth:`to_unconstrained`'s vector (None if invalid);
+        ``template`` supplies held-fixed parameters."""
+        K = self.n_components
+        log_weights = vector[:K]
+        if not np.isfinite(vector).all():
+            return None
+        params = self.component.from_unconstrained(vector[K:], template)
+        if params is None:
+            return None
+        if self.fix_weights:
+            params["weights"] = template["weights"]
+        else:
+            weights = np.exp(log_weights - log_weights.max())
+            params["weights"] = weights / weights.sum()
+        return params
+
     def repair(self, params, stats, rng):
         """Re-seed collapsed components on poorly explained samples."""
-        collapsed = np.flatnonzero(self.component.collapsed(params, stats))
+        collapsed_of = getattr(self.component, "collapsed", None)
+        if collapsed_of is None:
+            return params, 0
+        collapsed = np.flatnonzero(collapsed_of(params, stats))
         if collapsed.size == 0:
             return params, 0
         scale = self.component.data_covariance / max(self.n_components, 1) ** (
@@ -138,7 +172,8 @@ class MixtureModel:
         stats = None
         for start in range(0, data.n_samples, data.chunk_size):
             stop = start + data.chunk_size
-            chunk_resp = resp[start:stop].astype(self.component.dtype, copy=True)
+            chunk_resp = resp[start:stop].astype(getattr(self.component, "dtype", np.float64),
+                                                 copy=True)
             if data.sample_weight is not None:
                 chunk_resp *= data.sample_weight[start:stop, None].astype(chunk_resp.dtype)
             features = self.component.features(data.X[start:stop])
