@@ -19,7 +19,7 @@ from typing import Any, Iterable, Protocol
 import numpy as np
 
 from .accel import PlainEM, make_stepper
-from .monitor import ConvergenceMonitor
+from .monitor import ConvergenceMonitor, make_stopping_rule
 from .threads import chunk_workers, map_chunks
 
 __all__ = ["EMModel", "FitResult", "expectation", "fit_em", "add_stats"]
@@ -147,7 +147,7 @@ class _Run:
     """
 
     def __init__(self, model, data, params, *, tol, max_repairs, rng, verbose, init_index,
-                 stepper=None):
+                 stepper=None, stopping="aitken"):
         self.model, self.data, self.rng = model, data, rng
         self.stepper = PlainEM() if stepper is None else stepper
         self.n_e_steps = 0
@@ -155,10 +155,11 @@ class _Run:
         # float32 data carry ~1e-7 relative error per sample into the objective.
         single = getattr(data, "dtype", None) == np.float32
         self.monitor = ConvergenceMonitor(tol=tol, n_samples=data.total_weight,
-                                          nonmonotone_rtol=2e-6 if single else 1e-9)
+                                          nonmonotone_rtol=2e-6 if single else 1e-9,
+                                          rule=make_stopping_rule(stopping, tol))
         self.params = params
         self.stats, loglik = self._expectation(params)
-        self.monitor.record(loglik + model.log_prior(params))
+        self.monitor.record(loglik + model.log_prior(params), loglik)
         self.n_iter = 0
         self.n_repairs = 0
         self.repairs = []
@@ -220,9 +221,9 @@ class _Run:
             self.repairs.append(len(self.monitor.history))
             # A re-seed moves the parameters off the EM path on purpose, so
             # the objective may jump down here: that is not an M-step failure.
-            self.monitor.record_jump(objective)
+            self.monitor.record_jump(objective, loglik)
         else:
-            self.monitor.record(objective)
+            self.monitor.record(objective, loglik)
             if check_convergence:
                 self.converged = self.monitor.converged
         if self.verbose >= 2:
@@ -250,7 +251,7 @@ class _Run:
         self.params, self.stats = candidate, candidate_stats
         # Recorded, not judged: the extrapolation's gain says nothing of the
         # rate of EM itself (the next cycle's EM pair does).
-        self.monitor.record(objective)
+        self.monitor.record(objective, loglik)
         return True
 
     def _expectation(self, params):
@@ -279,6 +280,7 @@ def fit_em(
     n_refine: int = 3,
     verbose: int = 0,
     accelerate: str = "none",
+    stopping="aitken",
 ) -> FitResult:
     """Run EM from each initialisation and keep the best run.
 
@@ -310,6 +312,11 @@ def fit_em(
         0 silent, 1 one line per restart, 2 one line per iteration.
     accelerate : {"none", "squarem"}
         The stepper of every run (see :mod:`emkit._engine.accel`).
+    stopping : {"aitken", "relative", "fixed"} or a rule object
+        The stopping rule (see :mod:`emkit._engine.monitor`): Aitken's
+        projection on the per-sample objective (``tol``), mclust's relative
+        change of the log-likelihood (``tol`` relative), or ``max_iter``
+        iterations exactly.
 
     Returns
     -------
@@ -321,7 +328,7 @@ def fit_em(
     for init_index, params in enumerate(initializations):
         started = time.perf_counter()
         run = _Run(model, data, params, tol=tol, max_repairs=max_repairs, rng=rng,
-                   stepper=make_stepper(accelerate),
+                   stepper=make_stepper(accelerate), stopping=stopping,
                    verbose=verbose, init_index=init_index)
         run.advance(max_iter if screen_iter is None else min(screen_iter, max_iter))
         run.seconds = time.perf_counter() - started

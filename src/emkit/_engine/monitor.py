@@ -11,7 +11,51 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["ConvergenceMonitor"]
+__all__ = ["ConvergenceMonitor", "AitkenRule", "RelativeChangeRule", "FixedIterations",
+           "make_stopping_rule"]
+
+
+class AitkenRule:
+    """emkit's default: the last gain and Aitken's projection of the gains
+    still to come are both below ``tol`` per sample."""
+
+    def converged(self, monitor):
+        return monitor.aitken_converged
+
+
+class RelativeChangeRule:
+    """R mclust's ``emControl(tol)``: stop when the log-likelihood changed by at
+    most ``tol`` relative to ``1 + |L|`` (the log-likelihood, not the
+    log-posterior, also under a prior, as mclust watches it)."""
+
+    def __init__(self, tol):
+        self.tol = float(tol)
+
+    def converged(self, monitor):
+        values = monitor.logliks[monitor.segment_start:]
+        if len(values) < 2 or not math.isfinite(values[-1]):
+            return False
+        return abs(values[-1] - values[-2]) <= self.tol * (1.0 + abs(values[-1]))
+
+
+class FixedIterations:
+    """Never converged: run exactly ``max_iter`` iterations."""
+
+    def converged(self, monitor):
+        return False
+
+
+def make_stopping_rule(stopping, tol):
+    """A rule object from a name ("aitken", "relative", "fixed") or a rule itself."""
+    if not isinstance(stopping, str):
+        return stopping
+    if stopping == "aitken":
+        return AitkenRule()
+    if stopping == "relative":
+        return RelativeChangeRule(tol)
+    if stopping == "fixed":
+        return FixedIterations()
+    raise ValueError(f"stopping must be 'aitken', 'relative' or 'fixed'; got {stopping!r}.")
 
 
 @dataclass
@@ -28,6 +72,8 @@ class ConvergenceMonitor:
         Number (or total weight) of samples the objective sums over.
     nonmonotone_rtol : float
         Relative size of a decrease that is tolerated as floating-point noise.
+    rule : AitkenRule, RelativeChangeRule or FixedIterations
+        The stopping rule :attr:`converged` applies (Aitken by default).
 
     Attributes
     ----------
@@ -42,20 +88,26 @@ class ConvergenceMonitor:
     tol: float
     n_samples: float
     nonmonotone_rtol: float = 1e-9
+    rule: object = field(default_factory=AitkenRule)
     history: list = field(default_factory=list)
+    # The log-likelihood part of every recorded objective (for rules that
+    # watch it alone); equal to ``history`` without a prior.
+    logliks: list = field(default_factory=list)
     decreases: list = field(default_factory=list)
     # Index in ``history`` where the current stretch of EM iterations began
     # (after the last jump); convergence looks only at values from there on.
     segment_start: int = 0
 
-    def record_jump(self, objective: float) -> None:
+    def record_jump(self, objective: float, loglik: float | None = None) -> None:
         """Append the objective of parameters that did not come from an M-step
         (a re-seed): it may be lower, and the stopping rule starts afresh."""
         self.history.append(float(objective))
+        self.logliks.append(float(objective if loglik is None else loglik))
         self.segment_start = len(self.history) - 1
 
-    def record(self, objective: float) -> None:
+    def record(self, objective: float, loglik: float | None = None) -> None:
         """Append ``objective`` and note it if it is lower than the last one."""
+        self.logliks.append(float(objective if loglik is None else loglik))
         if self.history:
             previous = self.history[-1]
             drop = previous - objective
@@ -66,6 +118,11 @@ class ConvergenceMonitor:
 
     @property
     def converged(self) -> bool:
+        """Whether the stopping rule says the run has converged."""
+        return self.rule.converged(self)
+
+    @property
+    def aitken_converged(self) -> bool:
         """Whether the last gain and the projected remaining gain are below ``tol``."""
         length = len(self.history) - self.segment_start
         if length < 2:

@@ -450,12 +450,14 @@ default="k-means++"
             tol = self.tol if relative_tol is None else relative_tol
             result = model.run_compiled(params, max_iter=self.max_iter, tol=tol,
                                         relative=relative_tol is not None)
-        if result is None and relative_tol is None:
-            result = fit_em(model, data, [params], max_iter=self.max_iter, tol=self.tol,
-                            random_state=rng, verbose=self.verbose, screen_iter=None)
-        elif result is None:
-            result = _run_to_relative_tol(model, data, params, relative_tol=relative_tol,
-                                          max_iter=self.max_iter, random_state=rng)
+        if result is None:
+            # mclust stops when the log-likelihood changed by at most
+            # relative_tol relative to 1 + |L|: reproducing its BIC table (same
+            # start, same steps) needs the same stopping point.
+            result = fit_em(model, data, [params], max_iter=self.max_iter,
+                            tol=self.tol if relative_tol is None else relative_tol,
+                            random_state=rng, verbose=self.verbose, screen_iter=None,
+                            stopping="aitken" if relative_tol is None else "relative")
         self._set_params_from(result.params, dtype=X.dtype)
         # EMFitMixin._store_fit_result's attributes without its warnings
         # (warnings.catch_warnings is not thread-safe).
@@ -747,34 +749,6 @@ default="k-means++"
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _run_to_relative_tol(model, data, params, *, relative_tol, max_iter, random_state):
-    """One EM run with R mclust's stopping rule; the engine does the iterations.
-
-    mclust stops when the log-likelihood changed by at most ``relative_tol``
-    relative to ``1 + |L|``. Reproducing its BIC table (same start, same
-    steps) needs the same stopping point: the gain left at that point is
-    often a few hundredths of a log-likelihood unit.
-    """
-    from .._engine.em import _Run
-
-    run = _Run(model, data, params, tol=0.0, max_repairs=10, rng=random_state, verbose=0,
-               init_index=0)
-    history = run.monitor.history
-    # mclust watches the log-likelihood, also under a prior (the objective
-    # then also holds the log-prior).
-    previous = history[-1] - model.log_prior(run.params)
-    while run.n_iter < max_iter and not run.degenerate:
-        run.advance(1)
-        current = history[-1] - model.log_prior(run.params)
-        if not np.isfinite(current):
-            break
-        if abs(current - previous) <= relative_tol * (1.0 + abs(current)):
-            run.converged = True
-            break
-        previous = current
-    return run.result()
 
 
 def _covariance_shape(covariance_type, n_components, n_features):
