@@ -124,8 +124,19 @@ def add_stats(total: dict | None, new: dict) -> dict:
 
 
 def expectation(model: EMModel, params: dict, data) -> tuple[dict, float]:
-    """One E-step over all of ``data``'s chunks: summed statistics and log-likelihood."""
+    """One E-step over all of ``data``: summed statistics and log-likelihood.
+
+    The data object owns the map-reduce: one with a ``map_e_step(model, plan)``
+    method evaluates the E-step over its blocks itself (a Dask array's blocks
+    on the workers, say) and returns the summed statistics and log-likelihood;
+    for any other the engine walks ``data.chunks()`` here, on all cores when
+    the model's E-step allows it.
+    """
     plan = model.e_step_plan(params)
+    map_e_step = getattr(data, "map_e_step", None)
+    if map_e_step is not None:
+        stats, loglik = map_e_step(model, plan)
+        return stats, float(loglik)
     stats = None
     loglik = 0.0
     if getattr(model, "parallel_chunks", False) and getattr(data, "n_chunks", 1) > 1 \
