@@ -4,7 +4,9 @@ Reference: R SQUAREM's vignette example, re-run by its authors: a two-component
 Poisson mixture on Hasselblad's (1969) deaths per day, from weight 0.3 and
 rates (1.0, 2.5); the optimum is weight 0.35988, rates (1.25610, 2.66340),
 log-likelihood -1989.9459 (factorials included); plain EM needs 2,586
-iterations to tolerance 1e-8, SQUAREM 72 evaluations.
+iterations to tolerance 1e-8, SQUAREM 72 evaluations. R's tolerance is on the
+parameters; emkit stops on the objective, whose surface is so flat here that
+the fifth digit of the weight needs tol=1e-14 per sample.
 """
 
 import warnings
@@ -20,7 +22,7 @@ DEATHS = np.arange(10).reshape(-1, 1)
 DAYS = np.array([162, 267, 271, 185, 111, 61, 27, 8, 3, 1], dtype=float)
 
 
-def _hasselblad(accelerate, tol=1e-12):
+def _hasselblad(accelerate, tol=1e-14):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return emkit.PoissonMixture(2, weights_init=[0.3, 0.7], rates_init=[[1.0], [2.5]],
@@ -37,8 +39,9 @@ def test_squarem_reaches_the_vignettes_optimum_in_few_steps():
     density = (fast.weights_ * stats.poisson.pmf(DEATHS, fast.rates_.ravel())).sum(axis=1)
     assert DAYS @ np.log(density) == pytest.approx(-1989.9459, abs=1e-4)
     assert fast.history_[-1] == pytest.approx(DAYS @ np.log(density), rel=1e-12)
-    # R: 72 evaluations; plain EM (below) needs well over a thousand
-    assert fast.n_e_steps_ <= 150
+    # R: 72 fixed-point evaluations (plus objective evaluations); plain EM
+    # (below) needs over two thousand
+    assert fast.n_e_steps_ <= 250
 
 
 def test_squarem_needs_far_fewer_e_steps_than_plain_em_and_ends_no_lower():
@@ -88,3 +91,25 @@ def test_accelerate_is_validated():
         emkit.GaussianMixture(2, accelerate="fast").fit(load_old_faithful().data)
     with pytest.raises(ValueError, match="accelerate"):
         emkit.PoissonMixture(2, accelerate="fast").fit(DEATHS, sample_weight=DAYS)
+
+
+def _hmm_cases():
+    start, trans = [0.6, 0.4], [[0.9, 0.1], [0.2, 0.8]]
+    gaussian = emkit.GaussianHMM.from_params(start, trans, [[0.0], [1.5]], [[1.0], [0.5]])
+    categorical = emkit.CategoricalHMM.from_params(start, trans,
+                                                   [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    poisson = emkit.PoissonHMM.from_params(start, trans, [[1.0], [4.0]])
+    return [("gaussian", gaussian, lambda **kw: emkit.GaussianHMM(2, **kw)),
+            ("categorical", categorical, lambda **kw: emkit.CategoricalHMM(2, **kw)),
+            ("poisson", poisson, lambda **kw: emkit.PoissonHMM(2, **kw))]
+
+
+@pytest.mark.parametrize("name, truth, make", _hmm_cases(), ids=lambda c: c if isinstance(c, str) else "")
+def test_squarem_hmms_monotone_and_never_worse(name, truth, make):
+    X, _ = truth.sample(3000, random_state=0)
+    fits = {acc: make(n_init=1, tol=1e-10, max_iter=5000, random_state=0,
+                      accelerate=acc).fit(X) for acc in ("none", "squarem")}
+    plain, fast = fits["none"], fits["squarem"]
+    assert fast.history_[-1] >= plain.history_[-1] - 1e-6 * X.shape[0]
+    assert np.all(np.diff(fast.history_) >= -1e-9 * abs(fast.history_[-1]))
+    np.testing.assert_allclose(fast.transmat_.sum(axis=1), 1.0)

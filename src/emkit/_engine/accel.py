@@ -14,7 +14,12 @@ parameters of its own. Every model gets every stepper.
     stabilising EM update from the extrapolated point, and the plain EM point
     whenever the objective would fall or the proposal is invalid. The
     objective of every accepted iterate is at least the plain EM one, so the
-    monitored history never decreases.
+    monitored history never decreases. The E-step at the extrapolated point
+    gives both its objective (the safeguard) and the statistics of the
+    stabilising update: an extrapolation that already beats the second EM
+    point is kept and its stabilising update is the next cycle's first EM
+    update (three E-steps per cycle); one that does not is replaced by its
+    stabilising update if that beats it (four), else by the EM point.
 
 The unconstrained coordinates come from the model
 (``model.to_unconstrained(params) -> 1-D array or None`` and
@@ -71,13 +76,20 @@ class Squarem:
         if start_vector is None:
             run.em_step()
             return
-        # Two EM updates; a re-seed or convergence ends the cycle as plain EM.
-        # The stopping rule judges the second: its gain and the first one's
-        # are plain EM gains from the same point.
+        # Two EM updates; a re-seed ends the cycle as plain EM.
+        start_objective = run.objective
         if not run.em_step(check_convergence=False):
             return
         first = run.params
-        if not run.em_step() or run.finished:
+        if not run.em_step(check_convergence=False):
+            return
+        # Converged when plain EM's own stopping rule holds for this pair of
+        # updates *and* the whole cycle gained less than the tolerance: right
+        # after an extrapolation the pair's gains mis-state EM's rate, so the
+        # rule alone could stop while extrapolation still makes progress.
+        monitor = run.monitor
+        if monitor.converged and (run.objective - start_objective) < monitor.tol * monitor.n_samples:
+            run.converged = True
             return
         second, second_stats, second_objective = run.params, run.stats, run.objective
         first_vector, second_vector = to_unconstrained(first), to_unconstrained(second)
@@ -98,7 +110,7 @@ class Squarem:
             return
         proposal = model.from_unconstrained(start_vector + 2.0 * alpha * r + alpha**2 * v,
                                             second)
-        accepted = proposal is not None and run.try_stabilised(proposal, second_objective)
+        accepted = proposal is not None and run.try_proposal(proposal, second_objective)
         if accepted:
             self.n_accepted += 1
             if alpha == self.step_max:

@@ -241,25 +241,35 @@ class _Run:
             print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}")
         return not n_repaired
 
-    def try_stabilised(self, proposal, floor):
-        """Accept ``EM(proposal)`` if its objective is at least ``floor``.
+    def try_proposal(self, proposal, floor):
+        """Make ``proposal`` (or its EM update) the current iterate if its
+        objective is at least ``floor``.
 
-        The stabilising EM update of an extrapolation (SQUAREM): one E-step at
-        the proposal, its M-step, one E-step there. On acceptance the result
-        becomes the current iterate and is recorded; otherwise nothing changes
-        (the caller keeps its plain EM point).
+        One E-step at the proposal (an extrapolation, say). If its objective
+        clears ``floor`` it is accepted as it is, and its statistics feed the
+        next M-step, which is then SQUAREM's stabilising EM update at no extra
+        E-step. If not, its EM update (one more E-step) is tried against the
+        same floor. Otherwise nothing changes.
+
+        Returns
+        -------
+        bool
         """
         model = self.model
-        stats, _ = self._expectation(proposal)
-        candidate = model.m_step(stats, proposal)
-        if not self.degenerate and model.repair(candidate, stats, self.rng)[1]:
+        stats, loglik = self._expectation(proposal)
+        objective = loglik + model.log_prior(proposal)
+        if not math.isfinite(objective):
             return False
-        candidate_stats, loglik = self._expectation(candidate)
-        objective = loglik + model.log_prior(candidate)
-        if not (math.isfinite(objective) and objective >= floor):
-            return False
-        self.n_iter += 1
-        self.params, self.stats = candidate, candidate_stats
+        if objective < floor:
+            proposal = model.m_step(stats, proposal)
+            if not self.degenerate and model.repair(proposal, stats, self.rng)[1]:
+                return False
+            self.n_iter += 1
+            stats, loglik = self._expectation(proposal)
+            objective = loglik + model.log_prior(proposal)
+            if not (math.isfinite(objective) and objective >= floor):
+                return False
+        self.params, self.stats = proposal, stats
         # Recorded, not judged: the extrapolation's gain says nothing of the
         # rate of EM itself (the next cycle's EM pair does).
         self.monitor.record(objective, loglik)

@@ -20,10 +20,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.exceptions import NotFittedError
 
 from .._engine.threads import single_threaded_blas
+from .._engine.accel import ACCELERATIONS
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from .._engine.sequences import SequenceData, check_lengths
 from .._validation import (
+    check_choice,
     check_covariances,
     check_gaussian_scale,
     check_integer,
@@ -263,6 +265,9 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
     _emission_names: tuple = ()
     _internal_names: dict = {}
     _attribute_names: tuple = ()
+    # The engine's stepper ("squarem": SQUAREM); a class default so that
+    # subclasses with other signatures (emkit.compat.hmmlearn) inherit it.
+    accelerate = "none"
     # adapters whose constructors take hmmlearn's names set this
     _hmmlearn_signature = False
 
@@ -327,7 +332,9 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         with _single_threaded_blas():
             result = fit_em(model, data, initializations, max_iter=self.max_iter,
                             tol=self._per_sample_tol(data), random_state=rng,
-                            verbose=self.verbose, screen_iter=self.screen_iter, n_refine=3)
+                            verbose=self.verbose, screen_iter=self.screen_iter, n_refine=3,
+                            accelerate=check_choice(self.accelerate, "accelerate",
+                                                    ACCELERATIONS))
         self._set_params_from(result.params)
         self._store_fit_result(result, data.total_weight)
         return self
@@ -635,6 +642,10 @@ default="kmeans"
     fixed : tuple of str, default=()
         Parameters held at their initial values: any of "startprob",
         "transmat", "means", "covariances".
+    accelerate : {"none", "squarem"}, default="none"
+        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
+        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
+        still never decreasing.
 
     Attributes
     ----------
@@ -674,7 +685,8 @@ default="kmeans"
     def __init__(self, n_components=1, *, covariance_type="diag", reg_covar=1e-6, prior=None,
                  startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
                  init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
-                 random_state=None, warm_start=False, verbose=0, fixed=()):
+                 random_state=None, warm_start=False, verbose=0, fixed=(),
+                 accelerate="none"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
@@ -692,6 +704,7 @@ default="kmeans"
         self.warm_start = warm_start
         self.verbose = verbose
         self.fixed = fixed
+        self.accelerate = accelerate
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -875,6 +888,10 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         from k-means within its samples.
     fixed : tuple of str
         Any of "startprob", "transmat", "weights", "means", "covariances".
+    accelerate : {"none", "squarem"}, default="none"
+        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
+        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
+        still never decreasing.
 
     Attributes
     ----------
@@ -910,7 +927,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
                  prior=None, weights_prior=1.0, startprob_prior=1.0, transmat_prior=1.0,
                  sticky=0.0, algorithm="viterbi", init_params="kmeans", n_init=5,
                  screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
-                 warm_start=False, verbose=0, fixed=()):
+                 warm_start=False, verbose=0, fixed=(),
+                 accelerate="none"):
         self.n_components = n_components
         self.n_mix = n_mix
         self.covariance_type = covariance_type
@@ -930,6 +948,7 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         self.warm_start = warm_start
         self.verbose = verbose
         self.fixed = fixed
+        self.accelerate = accelerate
 
     _attribute_names = ("weights_", "means_", "covariances_")
 
@@ -1160,6 +1179,10 @@ tol, random_state, warm_start, verbose
         "random": hmmlearn's random emission rows.
     fixed : tuple of str
         Any of "startprob", "transmat", "emissionprob".
+    accelerate : {"none", "squarem"}, default="none"
+        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
+        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
+        still never decreasing.
 
     Attributes
     ----------
@@ -1186,7 +1209,8 @@ tol, random_state, warm_start, verbose
     def __init__(self, n_components=1, *, n_features=None, emissionprob_prior=1.0,
                  startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
                  init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
-                 random_state=None, warm_start=False, verbose=0, fixed=()):
+                 random_state=None, warm_start=False, verbose=0, fixed=(),
+                 accelerate="none"):
         self.n_components = n_components
         self.n_features = n_features
         self.emissionprob_prior = emissionprob_prior
@@ -1203,6 +1227,7 @@ tol, random_state, warm_start, verbose
         self.warm_start = warm_start
         self.verbose = verbose
         self.fixed = fixed
+        self.accelerate = accelerate
 
     _attribute_names = ("emissionprob_",)
     # emissionprob_ and its statistics are (K, S) float64 arrays: beyond this
@@ -1336,6 +1361,10 @@ tol, random_state, warm_start, verbose
         Gamma draws around the data's mean.
     fixed : tuple of str
         Any of "startprob", "transmat", "lambdas".
+    accelerate : {"none", "squarem"}, default="none"
+        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
+        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
+        still never decreasing.
 
     Attributes
     ----------
@@ -1354,7 +1383,8 @@ tol, random_state, warm_start, verbose
     def __init__(self, n_components=1, *, lambdas_prior=None, startprob_prior=1.0,
                  transmat_prior=1.0, sticky=0.0, algorithm="viterbi", init_params="kmeans",
                  n_init=5, screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
-                 warm_start=False, verbose=0, fixed=()):
+                 warm_start=False, verbose=0, fixed=(),
+                 accelerate="none"):
         self.n_components = n_components
         self.lambdas_prior = lambdas_prior
         self.startprob_prior = startprob_prior
@@ -1370,6 +1400,7 @@ tol, random_state, warm_start, verbose
         self.warm_start = warm_start
         self.verbose = verbose
         self.fixed = fixed
+        self.accelerate = accelerate
 
     _attribute_names = ("lambdas_",)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
 from ..kernels.hmm import forward_backward
 
 __all__ = ["HiddenMarkovModel", "StateMixtureEmission", "dirichlet_map_rows",
@@ -150,6 +151,31 @@ class HiddenMarkovModel:
             new_params["transmat"] = dirichlet_map_rows(
                 stats["trans"], self.transmat_concentration, previous_trans)
         return new_params
+
+    # -- unconstrained coordinates (accelerated steppers) -----------------------
+    def to_unconstrained(self, params):
+        """Log start and transition probabilities, then the emission's
+        coordinates, as one vector; None when the emission has none."""
+        pack = getattr(self.emission, "to_unconstrained", None)
+        emission_vector = None if pack is None else pack(params)
+        if emission_vector is None:
+            return None
+        return np.concatenate([simplex_to_unconstrained(params["startprob"]),
+                               simplex_to_unconstrained(params["transmat"]), emission_vector])
+
+    def from_unconstrained(self, vector, template):
+        """Parameters from :meth:`to_unconstrained`'s vector (None if invalid);
+        structural zeros of ``template`` (a left-right topology) stay zero."""
+        K = self.n_states
+        params = self.emission.from_unconstrained(vector[K + K * K:], template)
+        if params is None:
+            return None
+        for name, part in (("startprob", vector[:K]), ("transmat", vector[K:K + K * K])):
+            params[name] = (template[name] if name in self.fixed
+                            else simplex_from_unconstrained(part, template[name]))
+            if params[name] is None:
+                return None
+        return params
 
     def log_prior(self, params):
         # A held-fixed parameter's prior is a constant: left out, so that a

@@ -14,6 +14,7 @@ from scipy.special import gammaln
 from .._engine.em import add_stats
 from ..components.gaussian import safe_counts
 from ..kernels.mixture import normalize_rows
+from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
 
 __all__ = ["MixtureModel"]
 
@@ -97,28 +98,20 @@ class MixtureModel:
         component_vector = None if pack is None else pack(params)
         if component_vector is None:
             return None
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(params["weights"])
-        # A weight of exactly 0 stays 0 (EM never revives it): a finite stand-in.
-        log_weights = np.maximum(log_weights, np.log(np.finfo(np.float64).tiny))
-        return np.concatenate([log_weights, component_vector])
+        return np.concatenate([simplex_to_unconstrained(params["weights"]), component_vector])
 
     def from_unconstrained(self, vector, template):
         """Parameters from :meth:`to_unconstrained`'s vector (None if invalid);
-        ``template`` supplies held-fixed parameters."""
+        ``template`` supplies held-fixed parameters and exact zeros."""
         K = self.n_components
-        log_weights = vector[:K]
         if not np.isfinite(vector).all():
             return None
         params = self.component.from_unconstrained(vector[K:], template)
         if params is None:
             return None
-        if self.fix_weights:
-            params["weights"] = template["weights"]
-        else:
-            weights = np.exp(log_weights - log_weights.max())
-            params["weights"] = weights / weights.sum()
-        return params
+        params["weights"] = (template["weights"] if self.fix_weights
+                             else simplex_from_unconstrained(vector[:K], template["weights"]))
+        return None if params["weights"] is None else params
 
     def repair(self, params, stats, rng):
         """Re-seed collapsed components on poorly explained samples."""
