@@ -87,5 +87,5 @@ def test_float64_input_stays_float64(data32):
 def test_sample_zero_is_named_like_scikit_learn(data32):
     model = GaussianMixture(2, random_state=0, n_init=1).fit(data32)
     with pytest.raises(ValueError, match="Invalid value for 'n_samples': 0; n_samples must "
-                                         "be a positive integer"):
+                                         "be an integer >= 1"):
         model.sample(0)

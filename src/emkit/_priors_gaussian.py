@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as scipy_stats
 
-from .components.gaussian import (
+from .components.gaussian_ops import (
     component_means,
     kernel_of,
     scatter_about,

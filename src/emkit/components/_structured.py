@@ -35,7 +35,7 @@ from ._structures import (
     prior_log_density,
     prior_pseudo_terms,
 )
-from .gaussian import precision_cholesky, safe_counts, scatter_about
+from .gaussian_ops import precision_cholesky, safe_counts, scatter_about
 
 __all__ = [
     "MCLUST_COVARIANCE_TYPES",
