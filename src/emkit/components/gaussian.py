@@ -38,26 +38,8 @@ from .gaussian_ops import (
     split_moments,
 )
 
-__all__ = ["GaussianComponent"] + [
-    "COVARIANCE_TYPES",
-    "kernel_of",
-    "feature_width",
-    "chunk_features",
-    "chunk_features_transposed",
-    "quadratic_plan",
-    "log_gaussian_from_features",
-    "precision_cholesky",
-    "expand_covariances",
-    "split_moments",
-    "gaussian_m_step",
-    "scatter_about",
-    "component_means",
-    "safe_counts",
-    "FeatureScales",
-    "feature_scales",
-    "regularization_penalty",
-    "is_flat",
-]
+# The family's pure functions are re-exported from here for the estimators.
+__all__ = ["GaussianComponent"]
 
 
 class GaussianComponent:
