@@ -31,7 +31,8 @@ determinants) is written out so that no LAPACK call can raise on a
 non-finite or indefinite input, and arithmetic follows numpy's error model
 (an empty component divides by zero): such inputs give NaN or infinite
 covariances, which the caller detects and repairs. Compiling everything
-takes about a minute once; numba caches the result next to this file.
+takes about a minute once; numba caches the result next to this file, and
+the build does it (:mod:`emkit.kernels.warmup`) so that users never wait.
 """
 
 from __future__ import annotations
@@ -446,7 +447,7 @@ def _jacobi_sweep(Dm, B, u, M):
                 column[j] = value
             for i in range(D):
                 M[k, p, i] = column[i]
-        # M_k = D^T (B_k D): rows of B_k D are in M_k, multiply in place row-block-wise.
+        # M_k holds B_k D; overwrite it column by column with D^T (B_k D).
         for j in range(D):
             for i in range(D):
                 value = 0.0
@@ -536,11 +537,11 @@ def _common_orientation_loop(a, B, prev, has_prev, max_iter, tol, variable_volum
     K, D = a.shape[0], B.shape[1]
     for k in range(K):
         if a[k] < D + 1:
-            # Fewer counts than D + 1: B_k is singular but for the ridge, and
-            # -2 Q keeps falling (slower and slower) as the orientation turns
-            # into its null space, down to the ridge's bound, so the loop would
-            # run to its cap at every M-step (seconds each for D = 30). A few
-            # monotone steps from the previous orientation keep EM monotone.
+            # Fewer counts than D + 1: B_k is singular but for any ridge or
+            # prior scatter, and -2 Q keeps falling (slower and slower) as the
+            # orientation turns into its null space, so the loop would run to
+            # its cap at every M-step (seconds each for D = 30). A few monotone
+            # steps from the previous orientation keep EM monotone.
             max_iter = min(max_iter, _SINGULAR_INNER_ITER)
     # Start from the previous orientation: the eigenvectors of a generic
     # combination of the previous covariances, which all share them (one
@@ -649,7 +650,10 @@ def solve_structure(code, a, B, previous=None, *, max_iter=1000, tol=1e-10, use_
     B : ndarray of shape (K, D, D), symmetric
     previous : ndarray of shape (K, D, D), optional
         Warm start of the inner iterations (volumes, or the common orientation).
-    max_iter, tol : inner-loop cap and relative parameter tolerance.
+    max_iter, tol : inner-loop cap and relative parameter tolerance. EVE and
+        VVE stop after ``_SINGULAR_INNER_ITER`` iterations when some ``a_k <
+        D + 1`` (singular scatters: the loop cannot converge; each iteration
+        still lowers ``-2 Q``, so EM stays monotone).
     use_mm : bool
         EVE/VVE orientation by MM steps (mclust's) instead of Jacobi rotations.
     mclust_compatible : bool
