@@ -4,11 +4,11 @@ Usage::
 
     python benchmarks/bench_cold_start.py                  # numba JIT from an empty cache
     python benchmarks/bench_cold_start.py --models lda hmm_gaussian
-    python benchmarks/bench_cold_start.py --install        # a fresh `pip install .` into a new venv
+    python benchmarks/bench_cold_start.py --install        # fresh `pip install .`, new venv
     python benchmarks/bench_cold_start.py --install --no-build-isolation
 
 Each model is timed in its own new interpreter, from before ``import emkit``
-to the end of its first fit (data loading included), three ways:
+to the end of its first fit (data loading included):
 
 * ``cold``: numba's cache is empty. ``NUMBA_CACHE_DIR`` points at a new
   temporary directory, and numba consults that directory before the
@@ -39,7 +39,6 @@ the best of several for the cached side).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -150,7 +149,7 @@ def install_setup(tmp, build_isolation):
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
                    check=True)
     python = str(venv / "bin" / "python")
-    # A copy of the tracked sources, so that no build output or cache of the tree is reused.
+    # A copy of the tree without build outputs or caches, so that none is reused.
     source = Path(tmp) / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
         ".git", "build", "*.egg-info", "__pycache__", ".venv"))
@@ -160,9 +159,9 @@ def install_setup(tmp, build_isolation):
     started = time.perf_counter()
     subprocess.run(command, check=True, env=_base_env())
     print(f"pip install took {time.perf_counter() - started:.0f} s")
-    where = subprocess.run([python, "-c", "import emkit, os; print(os.path.dirname(emkit.__file__))"],
-                           check=True, capture_output=True, text=True, env=_base_env(),
-                           cwd=tmp).stdout.strip()
+    locate = "import emkit, os; print(os.path.dirname(emkit.__file__))"
+    where = subprocess.run([python, "-c", locate], check=True, capture_output=True, text=True,
+                           env=_base_env(), cwd=tmp).stdout.strip()
     pristine = Path(tmp) / "pristine"
     shutil.copytree(where, pristine)
 
