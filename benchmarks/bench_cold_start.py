@@ -29,7 +29,9 @@ to the end of its first fit (data loading included):
   ``cached`` the next session.
 
 It prints cold, cached and cold - cached per model, then the same for a whole
-"first session" (every model in one process) with its peak resident memory.
+"first session" (every model in one process), with peak resident memory and
+how many kernels each session had to compile (numba's cache misses: the
+load-independent figure; 0 means everything was loaded).
 
 Goal (issue 8): cold - cached below 1 s for every model and cold below 3 s.
 The machine may be shared: the figures are single runs (``--repeats`` takes
@@ -101,7 +103,15 @@ emkit.LatentDirichletAllocation(10, random_state=0).fit(X)
 _EPILOGUE = """
 _seconds = time.perf_counter() - _t0
 _rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-print("RESULT", _seconds, _rss_mib, emkit.__file__)
+# Kernels compiled in this session (numba found no cached version): load-independent.
+from numba.core.registry import CPUDispatcher
+_compiled = 0
+for _name in list(sys.modules):
+    if _name.startswith("emkit"):
+        for _value in vars(sys.modules[_name]).values():
+            if isinstance(_value, CPUDispatcher) and _value.__module__ == _name:
+                _compiled += sum(_value.stats.cache_misses.values())
+print("RESULT", _seconds, _rss_mib, _compiled, emkit.__file__)
 """
 
 
@@ -110,14 +120,15 @@ def _script(names):
 
 
 def run_once(python, names, env, cwd):
-    """Seconds, peak RSS (MiB) and emkit's file of one fresh process fitting ``names``."""
+    """Seconds, peak RSS (MiB), kernels compiled and emkit's file of one fresh process
+    fitting ``names``."""
     completed = subprocess.run([python, "-c", _script(names)], env=env, cwd=cwd,
                                capture_output=True, text=True, timeout=1800)
     if completed.returncode != 0:
         raise RuntimeError(f"{names} failed:\n{completed.stderr[-3000:]}")
     line = [row for row in completed.stdout.splitlines() if row.startswith("RESULT")][-1]
-    _, seconds, rss, where = line.split(" ", 3)
-    return float(seconds), float(rss), where
+    _, seconds, rss, compiled, where = line.split(" ", 4)
+    return float(seconds), float(rss), int(compiled), where
 
 
 def _base_env():
@@ -198,17 +209,18 @@ def main():
         if not args.no_session:
             runs.append(("first session (all)", args.models))
         print(f"{'model':<22}{'cold s':>9}{'cached s':>10}{'cold-cached':>13}"
-              f"{'cold RSS MiB':>14}{'cached RSS':>12}")
+              f"{'cold RSS MiB':>14}{'cached RSS':>12}{'compiled cold/cached':>22}")
         where = None
         for label, names in runs:
             key = label.split()[0]
             interpreter = install(key)
             env = make_env(key)
-            cold, cold_rss, where = run_once(interpreter, names, env, tmp)
+            cold, cold_rss, cold_compiled, where = run_once(interpreter, names, env, tmp)
             cached = [run_once(interpreter, names, env, tmp) for _ in range(args.repeats)]
-            best, best_rss, _ = min(cached)
+            best, best_rss, best_compiled, _ = min(cached)
             print(f"{label:<22}{cold:9.2f}{best:10.2f}{cold - best:13.2f}"
-                  f"{cold_rss:14.0f}{best_rss:12.0f}", flush=True)
+                  f"{cold_rss:14.0f}{best_rss:12.0f}{cold_compiled:>14}/{best_compiled}",
+                  flush=True)
         print(f"\nemkit imported from {where}")
         print("Goal: cold - cached < 1 s and cold < 3 s for every model.")
 

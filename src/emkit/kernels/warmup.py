@@ -55,6 +55,10 @@ def _mixtures(rng):
                     max_iter=3).fit(X)
     GaussianMixture(2, random_state=0, max_iter=3).fit(X, sample_weight=np.ones(len(X)))
     GaussianMixture(2, covariance_type="V", random_state=0, max_iter=3).fit(X[:, :1])
+    # float32 input: today converted to float64, but any float32 kernel is compiled here too.
+    for covariance_type in ("full", "tied", "diag", "spherical", "VVV"):
+        GaussianMixture(2, covariance_type=covariance_type, random_state=0,
+                        max_iter=3).fit(X.astype(np.float32)).score(X.astype(np.float32))
     select_model(X, n_components=range(1, 3))
     select_model(X, n_components=range(1, 3), prior="default", criterion="icl")
     select_model(X[:, 0], n_components=range(1, 3))
@@ -91,7 +95,7 @@ def _topics(rng):
 
     counts = rng.poisson(0.3, size=(40, 60)).astype(np.float64)
     counts[:, 0] += 1.0  # no empty document
-    for X in (sparse.csr_matrix(counts), counts):
+    for X in (sparse.csr_matrix(counts), counts, counts.astype(np.float32)):
         for method in ("batch", "online"):
             model = LatentDirichletAllocation(3, learning_method=method, max_iter=3,
                                               random_state=0).fit(X)
