@@ -78,6 +78,21 @@ def test_fit_is_monotone_obeys_structure_and_reaches_mclust(structure, faithful)
         assert loglik >= mclust_loglik[(K, structure)] - 1e-6
 
 
+@pytest.mark.parametrize("structure", ["EVE", "VVE"])
+def test_common_orientation_fits_more_features_than_samples(structure):
+    """10 samples of 30 features (issue 8: 50-90 s before; timed in
+    benchmarks/bench_gmm_structures_wide.py): the fit ends with a finite
+    objective that score reproduces and covariances of the structure."""
+    X = np.random.RandomState(0).randn(10, 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit may stop as degenerate, and say so
+        model = GaussianMixture(2, covariance_type=structure, random_state=0).fit(X)
+    assert np.isfinite(model.lower_bound_)
+    assert np.isfinite(model.score(X))
+    assert np.all(np.linalg.eigvalsh(model.covariances_) > 0)
+    _check_constraint(structure, model.covariances_)
+
+
 def test_parameter_counts_match_mclust():
     """nMclustParams for every structure, D in {1, 2, 3, 5}, G in {1, 2, 3, 5, 9}."""
     with open(DATA / "mclust_nparams.csv") as handle:

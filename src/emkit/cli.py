@@ -31,6 +31,7 @@ import os
 import sys
 import time
 import warnings
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -291,6 +292,9 @@ def _parse_cell(cell):
 def read_numeric_csv(path, *, delimiter=",", header=None):
     """Read a numeric CSV file, with one-line :class:`CLIError` messages for bad input.
 
+    The rows are parsed as they are read into one growing float64 buffer, so
+    the memory taken is that of the numbers (8 bytes a value), not of the text.
+
     Parameters
     ----------
     path : str or path-like
@@ -315,8 +319,8 @@ def read_numeric_csv(path, *, delimiter=",", header=None):
     name = os.fspath(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = [(line, [cell.strip() for cell in row])
-                    for line, row in _numbered_rows(csv.reader(handle, delimiter=delimiter))]
+            return _parse_numeric_rows(name, csv.reader(handle, delimiter=delimiter), delimiter,
+                                       header)
     except FileNotFoundError:
         raise CLIError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -330,44 +334,66 @@ def read_numeric_csv(path, *, delimiter=",", header=None):
     except OSError as exc:
         raise CLIError(f"{name}: cannot read: {exc.strerror or exc}") from None
 
-    rows = [(line, row) for line, row in rows if any(row)]  # skip blank lines
-    if not rows:
-        raise CLIError(f"{name}: the file is empty")
-    first_line, first = rows[0]
-    if header is None:
-        header = any(_parse_cell(cell) is None for cell in first)
-    if header:
-        feature_names = [cell or f"x{j}" for j, cell in enumerate(first)]
-        rows = rows[1:]
-        if not rows:
-            raise CLIError(f"{name}: no data rows, only a header (line {first_line})")
-    else:
-        feature_names = [f"x{j}" for j in range(len(first))]
-    n_columns = len(feature_names)
-    width_source = f"the header (line {first_line})" if header else f"line {rows[0][0]}"
 
-    X = np.empty((len(rows), n_columns), dtype=np.float64)
-    for i, (line, row) in enumerate(rows):
-        if len(row) != n_columns:
+def _parse_numeric_rows(name, reader, delimiter, header):
+    """The values of ``reader``'s non-blank rows (see :func:`read_numeric_csv`)."""
+    values = array("d")
+    feature_names = None
+    for row in reader:
+        row = [cell.strip() for cell in row]
+        if not any(row):  # skip blank lines
+            continue
+        line = reader.line_num
+        if feature_names is None:
+            first_line = line
+            if header is None:
+                header = any(_parse_cell(cell) is None for cell in row)
+            if header:
+                feature_names = [cell or f"x{j}" for j, cell in enumerate(row)]
+                width_source = f"the header (line {line})"
+                continue
+            feature_names = [f"x{j}" for j in range(len(row))]
+            width_source = f"line {line}"
+        if len(row) != len(feature_names):
             raise CLIError(
                 f"{name}: line {line} has {len(row)} field(s) but {width_source} has "
-                f"{n_columns}; every row needs the same number of columns (delimiter "
+                f"{len(feature_names)}; every row needs the same number of columns (delimiter "
                 f"{delimiter!r})")
-        for j, cell in enumerate(row):
-            value = _parse_cell(cell)
-            where = f"{name}: line {line}, column {j + 1} ({feature_names[j]!r})"
-            if value is None:
-                raise CLIError(f"{where}: {cell!r} is not a number"
-                               + _delimiter_hint(cell, delimiter))
-            if math.isnan(value):
-                shown = "empty cell" if cell == "" else repr(cell)
-                raise CLIError(f"{where}: missing value ({shown}); impute it or remove the "
-                               f"row before fitting")
-            if math.isinf(value):
-                raise CLIError(f"{where}: infinite value ({cell!r}); remove the row or "
-                               f"replace the value before fitting")
-            X[i, j] = value
-    return X, feature_names
+        try:
+            parsed = [float(cell) for cell in row]
+            total = sum(parsed)
+            clean = total - total == 0.0  # False for a nan or an infinity (or an overflow)
+        except ValueError:
+            clean = False
+        if not clean:
+            parsed = _checked_row(name, line, row, feature_names, delimiter)
+        values.extend(parsed)
+    if feature_names is None:
+        raise CLIError(f"{name}: the file is empty")
+    if not values:
+        raise CLIError(f"{name}: no data rows, only a header (line {first_line})")
+    # A view of the buffer: no second copy of the data.
+    return np.frombuffer(values, dtype=np.float64).reshape(-1, len(feature_names)), feature_names
+
+
+def _checked_row(name, line, row, feature_names, delimiter):
+    """The values of one row, or the CLIError that names its first bad cell."""
+    parsed = []
+    for j, cell in enumerate(row):
+        value = _parse_cell(cell)
+        where = f"{name}: line {line}, column {j + 1} ({feature_names[j]!r})"
+        if value is None:
+            raise CLIError(f"{where}: {cell!r} is not a number"
+                           + _delimiter_hint(cell, delimiter))
+        if math.isnan(value):
+            shown = "empty cell" if cell == "" else repr(cell)
+            raise CLIError(f"{where}: missing value ({shown}); impute it or remove the "
+                           f"row before fitting")
+        if math.isinf(value):
+            raise CLIError(f"{where}: infinite value ({cell!r}); remove the row or "
+                           f"replace the value before fitting")
+        parsed.append(value)
+    return parsed
 
 
 def _delimiter_hint(cell, delimiter):
@@ -375,11 +401,6 @@ def _delimiter_hint(cell, delimiter):
         if candidate != delimiter and candidate in cell.strip():
             return f" (is the delimiter {candidate!r} rather than {delimiter!r}? see --delimiter)"
     return ""
-
-
-def _numbered_rows(reader):
-    for row in reader:
-        yield reader.line_num, row
 
 
 # -------------------------------------------------------------------- fitting
