@@ -61,7 +61,7 @@ def _mixtures(rng):
                         max_iter=3).fit(X.astype(np.float32)).score(X.astype(np.float32))
     select_model(X, n_components=range(1, 3))
     select_model(X, n_components=range(1, 3), prior="default", criterion="icl")
-    select_model(X[:, 0], n_components=range(1, 3))
+    select_model(X[:, :1], n_components=range(1, 3))
 
 
 def _hmms(rng):
