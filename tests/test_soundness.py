@@ -110,12 +110,17 @@ def test_gaussian_mixture_is_scale_equivariant(covariance_type, scale):
     assert np.isfinite(scaled.lower_bound_)
 
 
+@pytest.mark.parametrize("make", [lambda: GaussianHMM(2, random_state=0),
+                                  lambda: GMMHMM(2, n_mix=2, random_state=0)],
+                         ids=["GaussianHMM", "GMMHMM"])
 @pytest.mark.parametrize("scale", [1e-12, 1e100])
-def test_gaussian_hmm_is_scale_equivariant(scale):
+def test_gaussian_hmms_are_scale_equivariant(scale, make):
     rng = np.random.RandomState(0)
     X = np.concatenate([rng.randn(80, 2), rng.randn(80, 2) + 4, rng.randn(80, 2)])
-    base = GaussianHMM(2, random_state=0).fit(X)
-    scaled = GaussianHMM(2, random_state=0).fit(X * scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = make().fit(X)
+        scaled = make().fit(X * scale)
     assert adjusted_rand_score(base.predict(X), scaled.predict(X * scale)) == 1.0
     assert scaled.score(X * scale) + X.size * np.log(scale) == pytest.approx(
         base.score(X), rel=1e-9)
