@@ -105,6 +105,13 @@ class ConvergenceMonitor:
         self.logliks.append(float(objective if loglik is None else loglik))
         self.segment_start = len(self.history) - 1
 
+    def truncate(self, length: int) -> None:
+        """Forget everything recorded after the first ``length`` values."""
+        del self.history[length:]
+        del self.logliks[length:]
+        self.decreases = [entry for entry in self.decreases if entry[0] < length]
+        self.segment_start = min(self.segment_start, max(length - 1, 0))
+
     def record(self, objective: float, loglik: float | None = None) -> None:
         """Append ``objective`` and note it if it is lower than the last one."""
         self.logliks.append(float(objective if loglik is None else loglik))
