@@ -21,6 +21,7 @@ from sklearn.exceptions import NotFittedError
 
 from .._engine.threads import single_threaded_blas
 from .._engine.em import fit_em
+from .._engine.online import StepwiseEM
 from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from .._engine.sequences import SequenceData, check_lengths
 from .._validation import (
@@ -293,6 +294,8 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "fixed": [tuple, list],
+        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
+        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
     }
 
     # ------------------------------------------------------------------ fit
@@ -313,6 +316,8 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         self
         """
         fixed = self._resolved_fixed()
+        # A new fit forgets partial_fit's running statistics.
+        self.__dict__.pop("_online", None)
         warm = self.warm_start and hasattr(self, "startprob_")
         X = self._validate_X(X, reset=not warm)
         if X.shape[0] < self.n_components:
@@ -331,6 +336,88 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         self._set_params_from(result.params)
         self._store_fit_result(result, data.total_weight)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, lengths=None):
+        """One stepwise EM update from one batch of whole sequences.
+
+        Stepwise EM (Cappé & Moulines 2009; see
+        :class:`emkit._engine.online.StepwiseEM`): the batch's forward-backward
+        statistics (start, transition and emission statistics), divided by
+        its number of steps, move the running per-step statistics a step
+        ``rho_t = (t + learning_offset) ** -learning_decay`` towards them
+        (``t = n_batch_iter_``); the parameters are the M-step of the running
+        statistics scaled to ``n_samples_seen_`` steps (so priors weigh
+        against the steps seen, as in Baum-Welch over them). Memory is one
+        set of statistics, whatever the number of batches.
+
+        The first call fixes what the statistics are taken about (the
+        batch's emission centre, scales and default prior) and starts them
+        from its batch (``rho = 1``): from the current parameters when there
+        are some (an earlier ``fit``, ``from_params`` or assigned attributes),
+        else from a Baum-Welch fit of the batch (``n_init`` restarts, as
+        ``fit``). ``fit`` discards the running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The batch's sequences concatenated along axis 0.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Their lengths (None: one sequence); sequences are never split.
+
+        Returns
+        -------
+        self
+        """
+        fixed = self._resolved_fixed()
+        state = self.__dict__.get("_online")
+        fitted = hasattr(self, "startprob_")
+        X = self._validate_X(X, reset=state is None and not fitted)
+        if state is None and not fitted and X.shape[0] < self.n_components:
+            raise ValueError(f"The first batch has {X.shape[0]} samples but n_components="
+                             f"{self.n_components}; it initialises every state. Pass a "
+                             f"larger first batch.")
+        lengths = _checked_lengths(lengths, X.shape[0])
+        data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
+        if state is None:
+            state = self._start_online(data, fixed, fitted)
+        model = self._model(data, fixed, fitting=True,
+                            emission=self._batch_emission(state.emission, data))
+        with _single_threaded_blas():
+            state.params, objective = state.stepwise.step(model, state.params, data,
+                                                          rng=state.rng)
+        self._online = state
+        self._set_params_from(state.params)
+        self.n_batch_iter_ = state.stepwise.n_steps
+        self.n_samples_seen_ = state.stepwise.weight_seen
+        self.n_repairs_ = state.stepwise.n_repairs
+        self.last_batch_score_ = float(objective / data.total_weight)
+        # Not a converged fit: an earlier fit's history no longer describes
+        # these parameters.
+        self.converged_ = False
+        for name in ("history_", "lower_bound_", "lower_bounds_"):
+            self.__dict__.pop(name, None)
+        return self
+
+    def _start_online(self, data, fixed, fitted):
+        """partial_fit's state, configured on its first batch."""
+        rng = check_random_state(self.random_state)
+        model = self._model(data, fixed, fitting=True)
+        if fitted:
+            params = self._fitted_params()
+        else:
+            with _single_threaded_blas():
+                params = fit_em(model, data, self._starting_params(data, rng, warm=False),
+                                max_iter=self.max_iter, tol=self._per_sample_tol(data),
+                                random_state=rng, screen_iter=self.screen_iter,
+                                n_refine=3).params
+        return _OnlineHMMState(StepwiseEM(self.learning_offset, self.learning_decay), rng,
+                               model.emission, params)
+
+    def _batch_emission(self, emission, data):
+        """The first batch's emission family, fit for ``data`` (a hook:
+        GaussianHMM marginalises missing entries that the first batch lacked)."""
+        return emission
 
     def _starting_params(self, data, rng, *, warm):
         """The starting parameter dicts: the current attributes when warm, else restarts."""
@@ -355,11 +442,14 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
                              f"{sorted(unknown)}.")
         return fixed
 
-    def _model(self, data, fixed, *, fitting):
+    def _model(self, data, fixed, *, fitting, emission=None):
+        """The engine's model for ``data``; ``emission`` reuses an emission
+        family configured earlier (online EM keeps the first batch's)."""
         K = self.n_components
-        emission_fixed = frozenset(self._internal_names.get(name, name)
-                                   for name in fixed - set(_TRANSITION_NAMES))
-        emission = self._emission(data, emission_fixed, fitting=fitting)
+        if emission is None:
+            emission_fixed = frozenset(self._internal_names.get(name, name)
+                                       for name in fixed - set(_TRANSITION_NAMES))
+            emission = self._emission(data, emission_fixed, fitting=fitting)
         start_alpha = trans_alpha = None
         if fitting:
             start_alpha = _check_concentration(self.startprob_prior, (K,), "startprob_prior")
@@ -558,6 +648,15 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         return 8 * (4 * self.n_components + 2 * X.shape[1] + 4)
 
 
+class _OnlineHMMState:
+    """What :meth:`_BaseHMM.partial_fit` keeps between calls: the stepper
+    (running statistics, counters), the random state, the first batch's
+    emission family and the current parameters; no samples."""
+
+    def __init__(self, stepwise, rng, emission, params):
+        self.stepwise, self.rng, self.emission, self.params = stepwise, rng, emission, params
+
+
 def _label_transition_counts(resp, lengths):
     """Start counts (K,) and consecutive-step transition counts (K, K) of
     (soft) state labels, within sequences only."""
@@ -635,6 +734,11 @@ default="kmeans"
     fixed : tuple of str, default=()
         Parameters held at their initial values: any of "startprob",
         "transmat", "means", "covariances".
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of :meth:`partial_fit`'s step size
+        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
+    learning_decay : float, default=0.75
+        ``kappa`` of that step size, in ``(0.5, 1]``.
 
     Attributes
     ----------
@@ -674,7 +778,8 @@ default="kmeans"
     def __init__(self, n_components=1, *, covariance_type="diag", reg_covar=1e-6, prior=None,
                  startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
                  init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
-                 random_state=None, warm_start=False, verbose=0, fixed=()):
+                 random_state=None, warm_start=False, verbose=0, fixed=(),
+                 learning_offset=1.0, learning_decay=0.75):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
@@ -692,6 +797,8 @@ default="kmeans"
         self.warm_start = warm_start
         self.verbose = verbose
         self.fixed = fixed
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -762,6 +869,11 @@ default="kmeans"
         if np.isnan(data.X).any():
             return MissingGaussianComponent(component)
         return component
+
+    def _batch_emission(self, emission, data):
+        if np.isnan(data.X).any() and not isinstance(emission, MissingGaussianComponent):
+            return MissingGaussianComponent(emission)
+        return emission
 
     def _initial_emission(self, data, rng):
         X_complete = _impute_center(data.X, data.center)
@@ -875,6 +987,11 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         from k-means within its samples.
     fixed : tuple of str
         Any of "startprob", "transmat", "weights", "means", "covariances".
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of :meth:`partial_fit`'s step size
+        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
+    learning_decay : float, default=0.75
+        ``kappa`` of that step size, in ``(0.5, 1]``.
 
     Attributes
     ----------
@@ -910,7 +1027,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
                  prior=None, weights_prior=1.0, startprob_prior=1.0, transmat_prior=1.0,
                  sticky=0.0, algorithm="viterbi", init_params="kmeans", n_init=5,
                  screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
-                 warm_start=False, verbose=0, fixed=()):
+                 warm_start=False, verbose=0, fixed=(), learning_offset=1.0,
+                 learning_decay=0.75):
         self.n_components = n_components
         self.n_mix = n_mix
         self.covariance_type = covariance_type
@@ -930,6 +1048,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         self.warm_start = warm_start
         self.verbose = verbose
         self.fixed = fixed
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
 
     _attribute_names = ("weights_", "means_", "covariances_")
 
@@ -1160,6 +1280,11 @@ tol, random_state, warm_start, verbose
         "random": hmmlearn's random emission rows.
     fixed : tuple of str
         Any of "startprob", "transmat", "emissionprob".
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of :meth:`partial_fit`'s step size
+        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
+    learning_decay : float, default=0.75
+        ``kappa`` of that step size, in ``(0.5, 1]``.
 
     Attributes
     ----------
@@ -1186,7 +1311,8 @@ tol, random_state, warm_start, verbose
     def __init__(self, n_components=1, *, n_features=None, emissionprob_prior=1.0,
                  startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
                  init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
-                 random_state=None, warm_start=False, verbose=0, fixed=()):
+                 random_state=None, warm_start=False, verbose=0, fixed=(),
+                 learning_offset=1.0, learning_decay=0.75):
         self.n_components = n_components
         self.n_features = n_features
         self.emissionprob_prior = emissionprob_prior
@@ -1203,6 +1329,8 @@ tol, random_state, warm_start, verbose
         self.warm_start = warm_start
         self.verbose = verbose
         self.fixed = fixed
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
 
     _attribute_names = ("emissionprob_",)
     # emissionprob_ and its statistics are (K, S) float64 arrays: beyond this
@@ -1336,6 +1464,11 @@ tol, random_state, warm_start, verbose
         Gamma draws around the data's mean.
     fixed : tuple of str
         Any of "startprob", "transmat", "lambdas".
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of :meth:`partial_fit`'s step size
+        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
+    learning_decay : float, default=0.75
+        ``kappa`` of that step size, in ``(0.5, 1]``.
 
     Attributes
     ----------
@@ -1354,7 +1487,8 @@ tol, random_state, warm_start, verbose
     def __init__(self, n_components=1, *, lambdas_prior=None, startprob_prior=1.0,
                  transmat_prior=1.0, sticky=0.0, algorithm="viterbi", init_params="kmeans",
                  n_init=5, screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
-                 warm_start=False, verbose=0, fixed=()):
+                 warm_start=False, verbose=0, fixed=(), learning_offset=1.0,
+                 learning_decay=0.75):
         self.n_components = n_components
         self.lambdas_prior = lambdas_prior
         self.startprob_prior = startprob_prior
@@ -1370,6 +1504,8 @@ tol, random_state, warm_start, verbose
         self.warm_start = warm_start
         self.verbose = verbose
         self.fixed = fixed
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
 
     _attribute_names = ("lambdas_",)
 
