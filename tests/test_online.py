@@ -288,3 +288,29 @@ def test_gaussian_hmm_partial_fit_marginalises_missing_entries_of_later_batches(
     holes[::7, 0] = np.nan
     _quiet(model.partial_fit, holes)
     assert np.isfinite(model.means_).all() and model.n_batch_iter_ == 2
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "categorical", "poisson"])
+def test_hmm_online_then_batch_reaches_baum_welch_optimum(kind):
+    truth = _generating_hmm(kind)
+    rng = np.random.RandomState(2)
+    sequences = [truth.sample(60, random_state=rng)[0] for _ in range(200)]
+    X, lengths = np.concatenate(sequences), [60] * 200
+    estimator = {"gaussian": emkit.GaussianHMM(3, covariance_type="full"),
+                 "categorical": emkit.CategoricalHMM(3, n_features=4),
+                 "poisson": emkit.PoissonHMM(3)}[kind]
+    estimator.set_params(random_state=0, tol=1e-10, max_iter=3000, batch_size=20)
+    batch = _quiet(type(estimator)(**estimator.get_params()).fit, X, lengths)
+    online = _quiet(estimator.fit, X, lengths, strategy="online")
+    assert online.n_batch_iter_ == 3 * 10
+    assert abs(online.lower_bound_ - batch.lower_bound_) < 1e-6
+
+
+def test_hmm_online_fit_errors_are_named():
+    X = np.random.RandomState(0).normal(size=(100, 2))
+    with pytest.raises(ValueError, match="strategy"):
+        emkit.GaussianHMM(2).fit(X, strategy="stream")
+    with pytest.raises(ValueError, match="batch_size"):
+        emkit.GaussianHMM(2, batch_size=0).fit(X, [50, 50], strategy="online")
+    with pytest.raises(ValueError, match="batch_size"):
+        emkit.GaussianHMM(3, batch_size=1).fit(X, [1] * 100, strategy="online")

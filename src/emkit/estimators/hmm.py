@@ -21,10 +21,11 @@ from sklearn.exceptions import NotFittedError
 
 from .._engine.threads import single_threaded_blas
 from .._engine.em import fit_em
-from .._engine.online import StepwiseEM
+from .._engine.online import StepwiseEM, shuffled_batches, stepwise_passes
 from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from .._engine.sequences import SequenceData, check_lengths
 from .._validation import (
+    check_choice,
     check_covariances,
     check_gaussian_scale,
     check_integer,
@@ -296,11 +297,13 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         "fixed": [tuple, list],
         "learning_offset": [Interval(Real, 0.0, None, closed="left")],
         "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "online_passes": [Interval(Integral, 1, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, lengths=None):
+    def fit(self, X, lengths=None, *, strategy="batch"):
         """Estimate the parameters by Baum-Welch (EM).
 
         Parameters
@@ -310,11 +313,19 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences, summing to ``n_samples``; None is one
             sequence.
+        strategy : {"batch", "online"}, default="batch"
+            "batch": Baum-Welch over all sequences from ``n_init`` restarts.
+            "online": a Baum-Welch fit of one batch of ``batch_size``
+            sequences (the restarts), ``online_passes`` passes of stepwise EM
+            over shuffled batches of whole sequences (see :meth:`partial_fit`;
+            the statistics are scaled to all the data, so the fixed points
+            are Baum-Welch's), then Baum-Welch from there to ``tol``.
 
         Returns
         -------
         self
         """
+        check_choice(strategy, "strategy", ("batch", "online"))
         fixed = self._resolved_fixed()
         # A new fit forgets partial_fit's running statistics.
         self.__dict__.pop("_online", None)
@@ -328,8 +339,11 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
         model = self._model(data, fixed, fitting=True)
-        initializations = self._starting_params(data, rng, warm=warm)
         with _single_threaded_blas():
+            if strategy == "online":
+                initializations = [self._online_params(model, data, fixed, rng, warm=warm)]
+            else:
+                initializations = self._starting_params(data, rng, warm=warm)
             result = fit_em(model, data, initializations, max_iter=self.max_iter,
                             tol=self._per_sample_tol(data), random_state=rng,
                             verbose=self.verbose, screen_iter=self.screen_iter, n_refine=3)
@@ -407,12 +421,60 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
             params = self._fitted_params()
         else:
             with _single_threaded_blas():
-                params = fit_em(model, data, self._starting_params(data, rng, warm=False),
-                                max_iter=self.max_iter, tol=self._per_sample_tol(data),
-                                random_state=rng, screen_iter=self.screen_iter,
-                                n_refine=3).params
+                params = self._batch_start(model, data, rng)
         return _OnlineHMMState(StepwiseEM(self.learning_offset, self.learning_decay), rng,
                                model.emission, params)
+
+    def _batch_start(self, model, data, rng):
+        """Starting parameters of online EM: Baum-Welch on one batch (``n_init``
+        restarts, as ``fit``). Stepwise EM moves a step ``rho`` of an EM update
+        per batch, so it crosses EM's slow stretches no faster than EM; from a
+        converged fit of one batch it has only that batch's sampling error to
+        average away."""
+        return fit_em(model, data, self._starting_params(data, rng, warm=False),
+                      max_iter=self.max_iter, tol=self._per_sample_tol(data),
+                      random_state=rng, screen_iter=self.screen_iter, n_refine=3).params
+
+    def _online_params(self, model, data, fixed, rng, *, warm):
+        """fit(strategy="online")'s stepwise passes over shuffled batches of
+        whole sequences; returns the parameters the Baum-Welch polish starts from."""
+        n_sequences = data.n_sequences
+        batch_size = min(self.batch_size, n_sequences)
+
+        def batch_of(indices):
+            X = np.concatenate([data.X[data.starts[i]:data.starts[i + 1]] for i in indices])
+            return SequenceData(X, data.lengths[indices], row_bytes=self._row_bytes(X))
+
+        first_pass = shuffled_batches(n_sequences, batch_size, rng)
+        first = batch_of(next(first_pass))
+        if warm:
+            start = self._fitted_params()
+        elif first.n_samples < self.n_components:
+            raise ValueError(f"A batch of batch_size={self.batch_size} sequences has "
+                             f"{first.n_samples} samples, fewer than n_components="
+                             f"{self.n_components}; the first batch initialises every state. "
+                             f"Use a larger batch_size.")
+        else:
+            start = self._batch_start(self._model(first, fixed, fitting=True), first, rng)
+
+        def make_pass(pass_index):
+            if pass_index == 0:
+                yield first
+                yield from map(batch_of, first_pass)
+            else:
+                yield from map(batch_of, shuffled_batches(n_sequences, batch_size, rng))
+
+        stepwise = StepwiseEM(self.learning_offset, self.learning_decay)
+        # The emission family of all the data (one centre for every batch),
+        # the statistics scaled to all of it: Baum-Welch's fixed points.
+        params, scores = stepwise_passes(
+            stepwise, start, make_pass,
+            lambda batch: self._model(batch, fixed, fitting=True,
+                                      emission=self._batch_emission(model.emission, batch)),
+            n_passes=self.online_passes, scale=data.total_weight, rng=rng)
+        self.n_batch_iter_ = stepwise.n_steps
+        self.online_scores_ = np.asarray(scores, dtype=np.float64)
+        return params
 
     def _batch_emission(self, emission, data):
         """The first batch's emission family, fit for ``data`` (a hook:
@@ -739,6 +801,11 @@ default="kmeans"
         ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
     learning_decay : float, default=0.75
         ``kappa`` of that step size, in ``(0.5, 1]``.
+    batch_size : int, default=100
+        Whole sequences per batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its
+        Baum-Welch polish.
 
     Attributes
     ----------
@@ -779,7 +846,8 @@ default="kmeans"
                  startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
                  init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
                  random_state=None, warm_start=False, verbose=0, fixed=(),
-                 learning_offset=1.0, learning_decay=0.75):
+                 learning_offset=1.0, learning_decay=0.75, batch_size=100,
+                 online_passes=3):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
@@ -799,6 +867,8 @@ default="kmeans"
         self.fixed = fixed
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -992,6 +1062,11 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
     learning_decay : float, default=0.75
         ``kappa`` of that step size, in ``(0.5, 1]``.
+    batch_size : int, default=100
+        Whole sequences per batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its
+        Baum-Welch polish.
 
     Attributes
     ----------
@@ -1028,7 +1103,7 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
                  sticky=0.0, algorithm="viterbi", init_params="kmeans", n_init=5,
                  screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
                  warm_start=False, verbose=0, fixed=(), learning_offset=1.0,
-                 learning_decay=0.75):
+                 learning_decay=0.75, batch_size=100, online_passes=3):
         self.n_components = n_components
         self.n_mix = n_mix
         self.covariance_type = covariance_type
@@ -1050,6 +1125,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         self.fixed = fixed
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     _attribute_names = ("weights_", "means_", "covariances_")
 
@@ -1285,6 +1362,11 @@ tol, random_state, warm_start, verbose
         ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
     learning_decay : float, default=0.75
         ``kappa`` of that step size, in ``(0.5, 1]``.
+    batch_size : int, default=100
+        Whole sequences per batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its
+        Baum-Welch polish.
 
     Attributes
     ----------
@@ -1312,7 +1394,8 @@ tol, random_state, warm_start, verbose
                  startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
                  init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
                  random_state=None, warm_start=False, verbose=0, fixed=(),
-                 learning_offset=1.0, learning_decay=0.75):
+                 learning_offset=1.0, learning_decay=0.75, batch_size=100,
+                 online_passes=3):
         self.n_components = n_components
         self.n_features = n_features
         self.emissionprob_prior = emissionprob_prior
@@ -1331,6 +1414,8 @@ tol, random_state, warm_start, verbose
         self.fixed = fixed
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     _attribute_names = ("emissionprob_",)
     # emissionprob_ and its statistics are (K, S) float64 arrays: beyond this
@@ -1469,6 +1554,11 @@ tol, random_state, warm_start, verbose
         ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
     learning_decay : float, default=0.75
         ``kappa`` of that step size, in ``(0.5, 1]``.
+    batch_size : int, default=100
+        Whole sequences per batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its
+        Baum-Welch polish.
 
     Attributes
     ----------
@@ -1488,7 +1578,7 @@ tol, random_state, warm_start, verbose
                  transmat_prior=1.0, sticky=0.0, algorithm="viterbi", init_params="kmeans",
                  n_init=5, screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
                  warm_start=False, verbose=0, fixed=(), learning_offset=1.0,
-                 learning_decay=0.75):
+                 learning_decay=0.75, batch_size=100, online_passes=3):
         self.n_components = n_components
         self.lambdas_prior = lambdas_prior
         self.startprob_prior = startprob_prior
@@ -1506,6 +1596,8 @@ tol, random_state, warm_start, verbose
         self.fixed = fixed
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     _attribute_names = ("lambdas_",)
 
