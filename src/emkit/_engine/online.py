@@ -38,7 +38,8 @@ import numpy as np
 from .._validation import check_learning_decay, check_real
 from .em import expectation
 
-__all__ = ["step_size", "blend", "scale_stats", "online_em_step", "StepwiseEM"]
+__all__ = ["step_size", "blend", "scale_stats", "online_em_step", "StepwiseEM",
+           "shuffled_batches", "shuffled_passes", "stepwise_passes"]
 
 
 def step_size(t, offset, decay):
@@ -244,7 +245,10 @@ def shuffled_batches(n_items, batch_size, rng):
     n_items : int
         Samples (mixtures) or whole sequences (HMMs).
     batch_size : int
-        Items per batch; the last batch of a pass may be smaller.
+        At most this many items per batch: the pass is cut into
+        ``ceil(n_items / batch_size)`` batches of equal size (give or take
+        one), because every batch gets a full step whatever its size, and a
+        small remainder batch would be a needlessly noisy step.
     rng : numpy RandomState
 
     Yields
@@ -253,8 +257,39 @@ def shuffled_batches(n_items, batch_size, rng):
         The items of one batch (sorted, so that slicing keeps their order).
     """
     order = rng.permutation(n_items)
-    for start in range(0, n_items, batch_size):
-        yield np.sort(order[start:start + batch_size])
+    for part in np.array_split(order, -(-n_items // batch_size)):
+        yield np.sort(part)
+
+
+def shuffled_passes(n_items, batch_size, rng, batch_of):
+    """Passes over ``n_items`` items in fresh random orders, as batches.
+
+    Parameters
+    ----------
+    n_items, batch_size, rng
+        See :func:`shuffled_batches`.
+    batch_of : callable ``(indices) -> data object``
+        Builds one batch from the indices of its items.
+
+    Returns
+    -------
+    first : data object
+        The first batch of the first pass, built at once (it starts the fit).
+    make_pass : callable ``(pass_index) -> iterator of data objects``
+        The batches of one pass (the first pass begins with ``first``); for
+        :func:`stepwise_passes`, which calls it once per pass, in order.
+    """
+    first_pass = shuffled_batches(n_items, batch_size, rng)
+    first = batch_of(next(first_pass))
+
+    def make_pass(pass_index):
+        if pass_index == 0:
+            yield first
+            yield from map(batch_of, first_pass)
+        else:
+            yield from map(batch_of, shuffled_batches(n_items, batch_size, rng))
+
+    return first, make_pass
 
 
 def stepwise_passes(stepwise, params, make_pass, model_of, *, n_passes, scale=None, rng=None,

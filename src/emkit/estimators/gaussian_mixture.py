@@ -14,7 +14,7 @@ from .._engine.accel import ACCELERATIONS
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
-from .._engine.online import StepwiseEM, shuffled_batches, stepwise_passes
+from .._engine.online import StepwiseEM, shuffled_passes, stepwise_passes
 from .._validation import (
     InvalidParameterError,
     check_bool,
@@ -585,15 +585,7 @@ default="k-means++"
                                                       rng=state.rng)
         self._online = state
         self._set_params_from(state.params, dtype=state.dtype)
-        self.n_batch_iter_ = state.stepwise.n_steps
-        self.n_samples_seen_ = state.stepwise.weight_seen
-        self.n_repairs_ = state.stepwise.n_repairs
-        self.last_batch_score_ = float(objective / batch.total_weight)
-        # Not a converged fit: the batch objective and history of an earlier
-        # fit no longer describe these parameters.
-        self.converged_ = False
-        for name in ("history_", "lower_bound_", "lower_bounds_"):
-            self.__dict__.pop(name, None)
+        self._store_online_step(state.stepwise, objective, batch.total_weight)
         return self
 
     def _start_online(self, X, sample_weight, fixed, fitted):
@@ -661,16 +653,8 @@ default="k-means++"
             weights = None if sample_weight is None else sample_weight[indices]
             return self._sample_data(X[indices], weights)
 
-        first_pass = shuffled_batches(n_samples, batch_size, rng)
-        first = batch_of(next(first_pass))
+        first, make_pass = shuffled_passes(n_samples, batch_size, rng, batch_of)
         start = self._batch_start(first, user_params, partial(build_model, first), fixed, rng)
-
-        def make_pass(pass_index):
-            if pass_index == 0:
-                yield first
-                yield from map(batch_of, first_pass)
-            else:
-                yield from map(batch_of, shuffled_batches(n_samples, batch_size, rng))
 
         def report(pass_index, score):
             if self.verbose:

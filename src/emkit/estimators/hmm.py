@@ -21,7 +21,7 @@ from sklearn.exceptions import NotFittedError
 
 from .._engine.threads import single_threaded_blas
 from .._engine.em import fit_em
-from .._engine.online import StepwiseEM, shuffled_batches, stepwise_passes
+from .._engine.online import StepwiseEM, shuffled_passes, stepwise_passes
 from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from .._engine.sequences import SequenceData, check_lengths
 from .._validation import (
@@ -402,15 +402,7 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
                                                           rng=state.rng)
         self._online = state
         self._set_params_from(state.params)
-        self.n_batch_iter_ = state.stepwise.n_steps
-        self.n_samples_seen_ = state.stepwise.weight_seen
-        self.n_repairs_ = state.stepwise.n_repairs
-        self.last_batch_score_ = float(objective / data.total_weight)
-        # Not a converged fit: an earlier fit's history no longer describes
-        # these parameters.
-        self.converged_ = False
-        for name in ("history_", "lower_bound_", "lower_bounds_"):
-            self.__dict__.pop(name, None)
+        self._store_online_step(state.stepwise, objective, data.total_weight)
         return self
 
     def _start_online(self, data, fixed, fitted):
@@ -445,8 +437,7 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
             X = np.concatenate([data.X[data.starts[i]:data.starts[i + 1]] for i in indices])
             return SequenceData(X, data.lengths[indices], row_bytes=self._row_bytes(X))
 
-        first_pass = shuffled_batches(n_sequences, batch_size, rng)
-        first = batch_of(next(first_pass))
+        first, make_pass = shuffled_passes(n_sequences, batch_size, rng, batch_of)
         if warm:
             start = self._fitted_params()
         elif first.n_samples < self.n_components:
@@ -456,13 +447,6 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
                              f"Use a larger batch_size.")
         else:
             start = self._batch_start(self._model(first, fixed, fitting=True), first, rng)
-
-        def make_pass(pass_index):
-            if pass_index == 0:
-                yield first
-                yield from map(batch_of, first_pass)
-            else:
-                yield from map(batch_of, shuffled_batches(n_sequences, batch_size, rng))
 
         stepwise = StepwiseEM(self.learning_offset, self.learning_decay)
         # The emission family of all the data (one centre for every batch),
@@ -1057,16 +1041,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         from k-means within its samples.
     fixed : tuple of str
         Any of "startprob", "transmat", "weights", "means", "covariances".
-    learning_offset : float, default=1.0
-        ``t0 >= 0`` of :meth:`partial_fit`'s step size
-        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
-    learning_decay : float, default=0.75
-        ``kappa`` of that step size, in ``(0.5, 1]``.
-    batch_size : int, default=100
-        Whole sequences per batch of ``fit(strategy="online")``.
-    online_passes : int, default=3
-        Stepwise EM passes of ``fit(strategy="online")`` before its
-        Baum-Welch polish.
+    learning_offset, learning_decay, batch_size, online_passes
+        Online EM, as in :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -1357,16 +1333,8 @@ tol, random_state, warm_start, verbose
         "random": hmmlearn's random emission rows.
     fixed : tuple of str
         Any of "startprob", "transmat", "emissionprob".
-    learning_offset : float, default=1.0
-        ``t0 >= 0`` of :meth:`partial_fit`'s step size
-        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
-    learning_decay : float, default=0.75
-        ``kappa`` of that step size, in ``(0.5, 1]``.
-    batch_size : int, default=100
-        Whole sequences per batch of ``fit(strategy="online")``.
-    online_passes : int, default=3
-        Stepwise EM passes of ``fit(strategy="online")`` before its
-        Baum-Welch polish.
+    learning_offset, learning_decay, batch_size, online_passes
+        Online EM, as in :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -1549,16 +1517,8 @@ tol, random_state, warm_start, verbose
         Gamma draws around the data's mean.
     fixed : tuple of str
         Any of "startprob", "transmat", "lambdas".
-    learning_offset : float, default=1.0
-        ``t0 >= 0`` of :meth:`partial_fit`'s step size
-        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
-    learning_decay : float, default=0.75
-        ``kappa`` of that step size, in ``(0.5, 1]``.
-    batch_size : int, default=100
-        Whole sequences per batch of ``fit(strategy="online")``.
-    online_passes : int, default=3
-        Stepwise EM passes of ``fit(strategy="online")`` before its
-        Baum-Welch polish.
+    learning_offset, learning_decay, batch_size, online_passes
+        Online EM, as in :class:`GaussianHMM`.
 
     Attributes
     ----------
