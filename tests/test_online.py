@@ -17,7 +17,7 @@ import emkit
 from emkit._engine.data import SampleData
 from emkit._engine.online import StepwiseEM
 from emkit._validation import InvalidParameterError
-from emkit.components.gaussian import GaussianComponent
+from emkit.components.gaussian import GaussianComponent, precision_cholesky
 from emkit.models.mixture import MixtureModel
 
 TYPES = ["full", "tied", "diag", "spherical"]
@@ -117,8 +117,6 @@ def test_blended_statistics_equal_the_closed_form(offset, decay):
                                   data_covariance=np.cov(batches[0].T),
                                   fixed={"means", "covariances"})
     stepwise = StepwiseEM(offset, decay)
-    from emkit.components.gaussian import precision_cholesky
-
     engine_params = dict(params, precisions_cholesky=precision_cholesky(
         params["covariances"], "full")[0])
     rhos = []
