@@ -323,6 +323,23 @@ def check_real(value, name, *, minimum=None, inclusive=True, allow_inf=False, hi
     return number
 
 
+def check_learning_decay(value, name="learning_decay"):
+    """Validate the exponent ``kappa`` of an online step size ``(t + t0) ** -kappa``.
+
+    Stochastic approximation converges for ``0.5 < kappa <= 1`` (Robbins-Monro:
+    the steps sum to infinity, their squares do not).
+
+    Raises
+    ------
+    InvalidParameterError
+    """
+    hint = "A typical value is 0.6; larger values forget the early batches faster."
+    number = check_real(value, name, minimum=0.5, inclusive=False, hint=hint)
+    if number > 1.0:
+        raise InvalidParameterError(f"{name} must be in (0.5, 1]; got {number}. {hint}")
+    return number
+
+
 def check_bool(value, name):
     """Validate a True/False parameter and return it as a Python bool."""
     if not _is_bool(value):

@@ -57,3 +57,20 @@ class EMFitMixin:
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _store_online_step(self, stepwise, batch_objective, batch_weight):
+        """partial_fit's attributes after one step of a :class:`StepwiseEM`.
+
+        ``n_batch_iter_`` (steps taken), ``n_samples_seen_`` (weight streamed),
+        ``n_repairs_`` and ``last_batch_score_`` (the batch's mean
+        log-likelihood at the parameters before its step). An online fit is
+        never declared converged, and an earlier fit's ``history_`` and
+        ``lower_bound_`` no longer describe the parameters: they are removed.
+        """
+        self.n_batch_iter_ = int(stepwise.n_steps)
+        self.n_samples_seen_ = float(stepwise.weight_seen)
+        self.n_repairs_ = int(stepwise.n_repairs)
+        self.last_batch_score_ = float(batch_objective / batch_weight)
+        self.converged_ = False
+        for name in ("history_", "lower_bound_", "lower_bounds_"):
+            self.__dict__.pop(name, None)

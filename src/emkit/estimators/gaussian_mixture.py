@@ -14,6 +14,7 @@ from .._engine.accel import ACCELERATIONS
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
+from .._engine.online import StepwiseEM, shuffled_passes, stepwise_passes
 from .._validation import (
     InvalidParameterError,
     check_bool,
@@ -21,6 +22,7 @@ from .._validation import (
     check_covariance_parameter,
     check_gaussian_scale,
     check_integer,
+    check_learning_decay,
     check_parameter_array,
     check_prior,
     check_random_state,
@@ -59,6 +61,9 @@ from ._base import EMFitMixin
 __all__ = ["GaussianMixture"]
 
 _PARAM_NAMES = ("weights", "means", "covariances")
+# fit(strategy=...): batch EM over all the data, or stepwise EM over
+# mini-batches then a batch EM polish.
+STRATEGIES = ("batch", "online")
 # hierarchical_partition clusters a random subset above this many samples.
 _HIERARCHICAL_MAX_SAMPLES = 2000
 # fit_from_responsibilities runs EM in one compiled call up to this many samples.
@@ -158,6 +163,19 @@ default="k-means++"
         E-steps near a slowly converging optimum, and an objective that still
         never decreases. Plain EM for mclust's structures (their constraints
         have no unconstrained coordinates here).
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
+        (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
+        Cappé & Moulines 2009, see :class:`emkit._engine.online.StepwiseEM`):
+        larger values make the early steps smaller.
+    learning_decay : float, default=0.75
+        ``kappa`` of the online step size, in ``(0.5, 1]``: smaller values
+        keep the steps larger for longer (faster early progress, more noise).
+    batch_size : int, default=5000
+        Samples per mini-batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Passes over the (reshuffled) data of ``fit(strategy="online")``
+        before its batch EM polish.
 
     Attributes
     ----------
@@ -184,6 +202,16 @@ default="k-means++"
         Collapsed components re-seeded during the kept run.
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when fitted on a DataFrame with string columns
+    n_batch_iter_ : int
+        Stepwise EM updates (mini-batches) taken by :meth:`partial_fit` or
+        ``fit(strategy="online")``.
+    n_samples_seen_ : float
+        Total weight of the samples :meth:`partial_fit` has streamed.
+    last_batch_score_ : float
+        :meth:`partial_fit`: the mean log-likelihood of the last batch at the
+        parameters before its update (a cheap, slightly stale progress measure).
+    online_scores_ : ndarray of shape (online_passes,)
+        ``fit(strategy="online")``: the same measure averaged over each pass.
     """
 
     # Use the one-pass compiled E-step on small data (see
@@ -212,6 +240,10 @@ default="k-means++"
         chunk_size=None,
         screen_iter=20,
         accelerate="none",
+        learning_offset=1.0,
+        learning_decay=0.75,
+        batch_size=5000,
+        online_passes=3,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -232,9 +264,13 @@ default="k-means++"
         self.chunk_size = chunk_size
         self.screen_iter = screen_iter
         self.accelerate = accelerate
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, strategy="batch"):
         """Estimate the parameters by EM.
 
         Parameters
@@ -244,12 +280,26 @@ default="k-means++"
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Frequency weights: weight 2 counts a sample twice in every statistic.
+        strategy : {"batch", "online"}, default="batch"
+            "batch": EM over all the data from ``n_init`` restarts.
+            "online": the restarts are screened on one mini-batch, then
+            ``online_passes`` passes of stepwise EM over shuffled mini-batches
+            of ``batch_size`` (see :meth:`partial_fit`; the statistics are
+            scaled to the whole data set, so the fixed points are batch EM's),
+            then batch EM (with ``accelerate``) from there to ``tol``. Far
+            fewer passes over large data than batch EM from a rough start.
 
         Returns
         -------
         self : GaussianMixture
         """
-        self._fit(X, sample_weight)
+        check_choice(strategy, "strategy", STRATEGIES)
+        # A new fit forgets partial_fit's running statistics.
+        self.__dict__.pop("_online", None)
+        if strategy == "online":
+            self._fit_online(X, sample_weight)
+        else:
+            self._fit(X, sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -282,6 +332,11 @@ default="k-means++"
         check_integer(self.chunk_size, "chunk_size", minimum=1, allow_none=True)
         check_integer(self.screen_iter, "screen_iter", minimum=1, allow_none=True)
         check_choice(self.accelerate, "accelerate", ACCELERATIONS)
+        check_real(self.learning_offset, "learning_offset", minimum=0.0,
+                   hint="A typical value is learning_offset=1.")
+        check_learning_decay(self.learning_decay)
+        check_integer(self.batch_size, "batch_size", minimum=1)
+        check_integer(self.online_passes, "online_passes", minimum=1)
 
     def _resolved_fixed(self):
         if isinstance(self.fixed, str) or not isinstance(self.fixed, (tuple, list)):
@@ -365,10 +420,17 @@ default="k-means++"
         return SampleData(X, sample_weight, chunk_size=self.chunk_size, row_bytes=row_bytes)
 
     def _build_model(self, data, data_covariance, prior, fixed_names,
-                     max_fused_samples=FUSED_MAX_SAMPLES, collapse="default", *, scales):
-        """The engine's model: mixture weights over a configured GaussianComponent."""
+                     max_fused_samples=FUSED_MAX_SAMPLES, collapse="default", *, scales,
+                     center=None):
+        """The engine's model: mixture weights over a configured GaussianComponent.
+
+        ``center`` (default: the data's mean) is where the component takes its
+        statistics; online EM fixes it once, so that the statistics of
+        different batches add.
+        """
         component = GaussianComponent(
-            self.covariance_type, reg_covar=self.reg_covar, center=data.center,
+            self.covariance_type, reg_covar=self.reg_covar,
+            center=data.center if center is None else center,
             dtype=data.dtype, data_covariance=data_covariance, prior=prior,
             fixed=fixed_names - {"weights"}, feature_scales=scales,
             **_COLLAPSE_RULES[collapse],
@@ -461,6 +523,149 @@ default="k-means++"
         self.n_repairs_ = int(result.n_repairs)
         self.repairs_ = np.asarray(result.repairs, dtype=np.intp)
         return result
+
+    # ---------------------------------------------------------------- online
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One stepwise EM update from one mini-batch (Cappé & Moulines 2009).
+
+        The batch's E-step runs at the current parameters; its statistics,
+        divided by the batch's total weight, move the running per-sample
+        statistics a step ``rho_t = (t + learning_offset) ** -learning_decay``
+        towards them (``t = n_batch_iter_``), and the parameters are the M-step
+        of the running statistics scaled to ``n_samples_seen_`` (so the
+        ``reg_covar`` penalty, a prior and the collapse test weigh against the
+        samples seen, as in batch EM over them). Memory is one set of
+        statistics, whatever the number of batches.
+
+        The first call starts the running statistics from its batch
+        (``rho = 1``) and fixes what they are taken about: the batch's
+        weighted mean (the centre of the Gaussian moments), its covariance and
+        feature scales (``reg_covar`` is relative to them, the default prior
+        is built from them). It starts from the fitted parameters when there
+        are some (an earlier ``fit`` or :meth:`from_params`), else from
+        ``weights_init``/``means_init``/``precisions_init`` and
+        ``init_params`` on the batch, which then needs at least
+        ``n_components`` samples. ``fit`` discards the running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One mini-batch; later batches must have the first one's features.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Frequency weights (a batch's total weight must be positive).
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self._validate_hyperparameters()
+        fixed = self._resolved_fixed()
+        state = self.__dict__.get("_online")
+        fitted = hasattr(self, "means_")
+        X = validate_samples(self, X, reset=state is None and not fitted,
+                             min_samples=1 if state is not None or fitted else self.n_components)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if state is None:
+            state = self._start_online(X, sample_weight, fixed, fitted)
+        else:
+            X = X.astype(state.dtype, copy=False)
+        batch = self._sample_data(X, sample_weight)
+        model = self._build_model(batch, state.data_covariance, state.prior, fixed,
+                                  scales=state.scales, center=state.center)
+        state.params, objective = state.stepwise.step(model, state.params, batch,
+                                                      rng=state.rng)
+        self._online = state
+        self._set_params_from(state.params, dtype=state.dtype)
+        self._store_online_step(state.stepwise, objective, batch.total_weight)
+        return self
+
+    def _start_online(self, X, sample_weight, fixed, fitted):
+        """The running state of stepwise EM, configured on its first batch."""
+        scales = feature_scales(X, sample_weight)
+        check_gaussian_scale(X, scales)
+        data = self._sample_data(X, sample_weight)
+        state = _OnlineState(
+            stepwise=StepwiseEM(self.learning_offset, self.learning_decay),
+            rng=check_random_state(self.random_state), center=data.center,
+            data_covariance=_weighted_covariance(data), prior=self._resolved_prior(X),
+            scales=scales, dtype=X.dtype)
+        if fitted:
+            state.params = self._fitted_params()
+        else:
+            build_model = partial(self._build_model, data, state.data_covariance, state.prior,
+                                  scales=scales)
+            state.params = self._batch_start(data, self._check_user_params(X.shape[1]),
+                                             build_model, fixed, state.rng)
+        return state
+
+    def _batch_start(self, data, user_params, build_model, fixed, rng):
+        """Starting parameters of online EM: a batch fit of one mini-batch
+        (``n_init`` restarts screened as by ``fit``, EM to ``tol``).
+
+        Stepwise EM moves only a step ``rho`` of an EM update per batch, so
+        it crosses the slow stretches of EM (a component splitting from
+        another) no faster than EM itself; started from a converged fit of
+        one batch it has only the batch's sampling error to average away.
+        """
+        result = fit_em(build_model(fixed_names=fixed), data,
+                        self._initializations(data.X, data.sample_weight, data, user_params,
+                                              build_model, rng),
+                        max_iter=self.max_iter, tol=self.tol, random_state=rng,
+                        screen_iter=self.screen_iter, n_refine=3, accelerate=self.accelerate)
+        return result.params
+
+    def _fit_online(self, X, sample_weight):
+        """fit(strategy="online"): screened start on one mini-batch, stepwise EM
+        passes over shuffled mini-batches, batch EM polish."""
+        self._validate_hyperparameters()
+        fixed = self._resolved_fixed()
+        X = validate_samples(self, X, reset=True, min_samples=self.n_components)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if self.batch_size < self.n_components:
+            raise InvalidParameterError(
+                f"batch_size={self.batch_size} is below n_components={self.n_components}; "
+                f"the first mini-batch initialises every component. Use a batch_size of a "
+                f"few thousand.")
+        scales = feature_scales(X, sample_weight)
+        check_gaussian_scale(X, scales)
+        user_params = self._check_user_params(X.shape[1])
+        rng = check_random_state(self.random_state)
+        data = self._sample_data(X, sample_weight)
+        data_covariance, prior = _weighted_covariance(data), self._resolved_prior(X)
+
+        def build_model(batch, fixed_names, center=None):
+            return self._build_model(batch, data_covariance, prior, fixed_names, scales=scales,
+                                     center=center)
+
+        n_samples = X.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+
+        def batch_of(indices):
+            weights = None if sample_weight is None else sample_weight[indices]
+            return self._sample_data(X[indices], weights)
+
+        first, make_pass = shuffled_passes(n_samples, batch_size, rng, batch_of)
+        start = self._batch_start(first, user_params, partial(build_model, first), fixed, rng)
+
+        def report(pass_index, score):
+            if self.verbose:
+                print(f"online pass {pass_index + 1}: mean batch objective {score:.6f}")
+
+        stepwise = StepwiseEM(self.learning_offset, self.learning_decay)
+        # Scaled to the whole data set: the stepwise fixed points are batch EM's.
+        params, scores = stepwise_passes(
+            stepwise, start, make_pass,
+            lambda batch: build_model(batch, fixed_names=fixed, center=data.center),
+            n_passes=self.online_passes, scale=data.total_weight, rng=rng, on_pass=report)
+        result = fit_em(build_model(data, fixed_names=fixed), data, [params],
+                        max_iter=self.max_iter, tol=self.tol, random_state=rng,
+                        verbose=self.verbose, screen_iter=None, accelerate=self.accelerate)
+        self._set_params_from(result.params, dtype=X.dtype)
+        self._store_fit_result(result, data.total_weight)
+        self.n_batch_iter_ = stepwise.n_steps
+        self.online_scores_ = np.asarray(scores, dtype=np.float64)
+        return self
 
     def _initializations(self, X, sample_weight, data, user_params, build_model, rng):
         """Lazily yield one set of starting parameters per restart."""
@@ -741,6 +946,19 @@ default="k-means++"
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+class _OnlineState:
+    """What :meth:`GaussianMixture.partial_fit` keeps between calls: the
+    stepper (running statistics, counters), the random state, what the
+    statistics are taken about (fixed at the first batch), and the current
+    float64 parameters. Its size does not depend on the samples streamed."""
+
+    def __init__(self, *, stepwise, rng, center, data_covariance, prior, scales, dtype):
+        self.stepwise, self.rng = stepwise, rng
+        self.center, self.data_covariance, self.prior = center, data_covariance, prior
+        self.scales, self.dtype = scales, dtype
+        self.params = None
 
 
 def _covariance_shape(covariance_type, n_components, n_features):

@@ -22,6 +22,7 @@ from sklearn.exceptions import NotFittedError
 from .._engine.threads import single_threaded_blas
 from .._engine.accel import ACCELERATIONS
 from .._engine.em import fit_em
+from .._engine.online import StepwiseEM, shuffled_passes, stepwise_passes
 from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from .._engine.sequences import SequenceData, check_lengths
 from .._validation import (
@@ -265,9 +266,10 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
     _emission_names: tuple = ()
     _internal_names: dict = {}
     _attribute_names: tuple = ()
-    # The engine's stepper ("squarem": SQUAREM); a class default so that
-    # subclasses with other signatures (emkit.compat.hmmlearn) inherit it.
+    # The engine's stepper and the online schedule: class defaults so that
+    # subclasses with other signatures (emkit.compat.hmmlearn) inherit them.
     accelerate = "none"
+    learning_offset, learning_decay, batch_size, online_passes = 1.0, 0.75, 100, 3
     # adapters whose constructors take hmmlearn's names set this
     _hmmlearn_signature = False
 
@@ -298,11 +300,15 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "fixed": [tuple, list],
+        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
+        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "online_passes": [Interval(Integral, 1, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, lengths=None):
+    def fit(self, X, lengths=None, *, strategy="batch"):
         """Estimate the parameters by Baum-Welch (EM).
 
         Parameters
@@ -312,12 +318,22 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences, summing to ``n_samples``; None is one
             sequence.
+        strategy : {"batch", "online"}, default="batch"
+            "batch": Baum-Welch over all sequences from ``n_init`` restarts.
+            "online": a Baum-Welch fit of one batch of ``batch_size``
+            sequences (the restarts), ``online_passes`` passes of stepwise EM
+            over shuffled batches of whole sequences (see :meth:`partial_fit`;
+            the statistics are scaled to all the data, so the fixed points
+            are Baum-Welch's), then Baum-Welch from there to ``tol``.
 
         Returns
         -------
         self
         """
+        check_choice(strategy, "strategy", ("batch", "online"))
         fixed = self._resolved_fixed()
+        # A new fit forgets partial_fit's running statistics.
+        self.__dict__.pop("_online", None)
         warm = self.warm_start and hasattr(self, "startprob_")
         X = self._validate_X(X, reset=not warm)
         if X.shape[0] < self.n_components:
@@ -328,8 +344,11 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
         model = self._model(data, fixed, fitting=True)
-        initializations = self._starting_params(data, rng, warm=warm)
         with _single_threaded_blas():
+            if strategy == "online":
+                initializations = [self._online_params(model, data, fixed, rng, warm=warm)]
+            else:
+                initializations = self._starting_params(data, rng, warm=warm)
             result = fit_em(model, data, initializations, max_iter=self.max_iter,
                             tol=self._per_sample_tol(data), random_state=rng,
                             verbose=self.verbose, screen_iter=self.screen_iter, n_refine=3,
@@ -338,6 +357,120 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         self._set_params_from(result.params)
         self._store_fit_result(result, data.total_weight)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, lengths=None):
+        """One stepwise EM update from one batch of whole sequences.
+
+        Stepwise EM (Cappé & Moulines 2009; see
+        :class:`emkit._engine.online.StepwiseEM`): the batch's forward-backward
+        statistics (start, transition and emission statistics), divided by
+        its number of steps, move the running per-step statistics a step
+        ``rho_t = (t + learning_offset) ** -learning_decay`` towards them
+        (``t = n_batch_iter_``); the parameters are the M-step of the running
+        statistics scaled to ``n_samples_seen_`` steps (so priors weigh
+        against the steps seen, as in Baum-Welch over them). Memory is one
+        set of statistics, whatever the number of batches.
+
+        The first call fixes what the statistics are taken about (the
+        batch's emission centre, scales and default prior) and starts them
+        from its batch (``rho = 1``): from the current parameters when there
+        are some (an earlier ``fit``, ``from_params`` or assigned attributes),
+        else from a Baum-Welch fit of the batch (``n_init`` restarts, as
+        ``fit``). ``fit`` discards the running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The batch's sequences concatenated along axis 0.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Their lengths (None: one sequence); sequences are never split.
+
+        Returns
+        -------
+        self
+        """
+        fixed = self._resolved_fixed()
+        state = self.__dict__.get("_online")
+        fitted = hasattr(self, "startprob_")
+        X = self._validate_X(X, reset=state is None and not fitted)
+        if state is None and not fitted and X.shape[0] < self.n_components:
+            raise ValueError(f"The first batch has {X.shape[0]} samples but n_components="
+                             f"{self.n_components}; it initialises every state. Pass a "
+                             f"larger first batch.")
+        lengths = _checked_lengths(lengths, X.shape[0])
+        data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
+        if state is None:
+            state = self._start_online(data, fixed, fitted)
+        model = self._model(data, fixed, fitting=True,
+                            emission=self._batch_emission(state.emission, data))
+        with _single_threaded_blas():
+            state.params, objective = state.stepwise.step(model, state.params, data,
+                                                          rng=state.rng)
+        self._online = state
+        self._set_params_from(state.params)
+        self._store_online_step(state.stepwise, objective, data.total_weight)
+        return self
+
+    def _start_online(self, data, fixed, fitted):
+        """partial_fit's state, configured on its first batch."""
+        rng = check_random_state(self.random_state)
+        model = self._model(data, fixed, fitting=True)
+        if fitted:
+            params = self._fitted_params()
+        else:
+            with _single_threaded_blas():
+                params = self._batch_start(model, data, rng)
+        return _OnlineHMMState(StepwiseEM(self.learning_offset, self.learning_decay), rng,
+                               model.emission, params)
+
+    def _batch_start(self, model, data, rng):
+        """Starting parameters of online EM: Baum-Welch on one batch (``n_init``
+        restarts, as ``fit``). Stepwise EM moves a step ``rho`` of an EM update
+        per batch, so it crosses EM's slow stretches no faster than EM; from a
+        converged fit of one batch it has only that batch's sampling error to
+        average away."""
+        return fit_em(model, data, self._starting_params(data, rng, warm=False),
+                      max_iter=self.max_iter, tol=self._per_sample_tol(data),
+                      random_state=rng, screen_iter=self.screen_iter, n_refine=3).params
+
+    def _online_params(self, model, data, fixed, rng, *, warm):
+        """fit(strategy="online")'s stepwise passes over shuffled batches of
+        whole sequences; returns the parameters the Baum-Welch polish starts from."""
+        n_sequences = data.n_sequences
+        batch_size = min(self.batch_size, n_sequences)
+
+        def batch_of(indices):
+            X = np.concatenate([data.X[data.starts[i]:data.starts[i + 1]] for i in indices])
+            return SequenceData(X, data.lengths[indices], row_bytes=self._row_bytes(X))
+
+        first, make_pass = shuffled_passes(n_sequences, batch_size, rng, batch_of)
+        if warm:
+            start = self._fitted_params()
+        elif first.n_samples < self.n_components:
+            raise ValueError(f"A batch of batch_size={self.batch_size} sequences has "
+                             f"{first.n_samples} samples, fewer than n_components="
+                             f"{self.n_components}; the first batch initialises every state. "
+                             f"Use a larger batch_size.")
+        else:
+            start = self._batch_start(self._model(first, fixed, fitting=True), first, rng)
+
+        stepwise = StepwiseEM(self.learning_offset, self.learning_decay)
+        # The emission family of all the data (one centre for every batch),
+        # the statistics scaled to all of it: Baum-Welch's fixed points.
+        params, scores = stepwise_passes(
+            stepwise, start, make_pass,
+            lambda batch: self._model(batch, fixed, fitting=True,
+                                      emission=self._batch_emission(model.emission, batch)),
+            n_passes=self.online_passes, scale=data.total_weight, rng=rng)
+        self.n_batch_iter_ = stepwise.n_steps
+        self.online_scores_ = np.asarray(scores, dtype=np.float64)
+        return params
+
+    def _batch_emission(self, emission, data):
+        """The first batch's emission family, fit for ``data`` (a hook:
+        GaussianHMM marginalises missing entries that the first batch lacked)."""
+        return emission
 
     def _starting_params(self, data, rng, *, warm):
         """The starting parameter dicts: the current attributes when warm, else restarts."""
@@ -362,11 +495,14 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
                              f"{sorted(unknown)}.")
         return fixed
 
-    def _model(self, data, fixed, *, fitting):
+    def _model(self, data, fixed, *, fitting, emission=None):
+        """The engine's model for ``data``; ``emission`` reuses an emission
+        family configured earlier (online EM keeps the first batch's)."""
         K = self.n_components
-        emission_fixed = frozenset(self._internal_names.get(name, name)
-                                   for name in fixed - set(_TRANSITION_NAMES))
-        emission = self._emission(data, emission_fixed, fitting=fitting)
+        if emission is None:
+            emission_fixed = frozenset(self._internal_names.get(name, name)
+                                       for name in fixed - set(_TRANSITION_NAMES))
+            emission = self._emission(data, emission_fixed, fitting=fitting)
         start_alpha = trans_alpha = None
         if fitting:
             start_alpha = _check_concentration(self.startprob_prior, (K,), "startprob_prior")
@@ -565,6 +701,15 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         return 8 * (4 * self.n_components + 2 * X.shape[1] + 4)
 
 
+class _OnlineHMMState:
+    """What :meth:`_BaseHMM.partial_fit` keeps between calls: the stepper
+    (running statistics, counters), the random state, the first batch's
+    emission family and the current parameters; no samples."""
+
+    def __init__(self, stepwise, rng, emission, params):
+        self.stepwise, self.rng, self.emission, self.params = stepwise, rng, emission, params
+
+
 def _label_transition_counts(resp, lengths):
     """Start counts (K,) and consecutive-step transition counts (K, K) of
     (soft) state labels, within sequences only."""
@@ -646,6 +791,16 @@ default="kmeans"
         The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
         see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
         still never decreasing.
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of :meth:`partial_fit`'s step size
+        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
+    learning_decay : float, default=0.75
+        ``kappa`` of that step size, in ``(0.5, 1]``.
+    batch_size : int, default=100
+        Whole sequences per batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its
+        Baum-Welch polish.
 
     Attributes
     ----------
@@ -686,7 +841,9 @@ default="kmeans"
                  startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
                  init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
                  random_state=None, warm_start=False, verbose=0, fixed=(),
-                 accelerate="none"):
+                 accelerate="none",
+                 learning_offset=1.0, learning_decay=0.75, batch_size=100,
+                 online_passes=3):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
@@ -705,6 +862,10 @@ default="kmeans"
         self.verbose = verbose
         self.fixed = fixed
         self.accelerate = accelerate
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -775,6 +936,11 @@ default="kmeans"
         if np.isnan(data.X).any():
             return MissingGaussianComponent(component)
         return component
+
+    def _batch_emission(self, emission, data):
+        if np.isnan(data.X).any() and not isinstance(emission, MissingGaussianComponent):
+            return MissingGaussianComponent(emission)
+        return emission
 
     def _initial_emission(self, data, rng):
         X_complete = _impute_center(data.X, data.center)
@@ -892,6 +1058,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
         see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
         still never decreasing.
+    learning_offset, learning_decay, batch_size, online_passes
+        Online EM, as in :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -927,8 +1095,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
                  prior=None, weights_prior=1.0, startprob_prior=1.0, transmat_prior=1.0,
                  sticky=0.0, algorithm="viterbi", init_params="kmeans", n_init=5,
                  screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
-                 warm_start=False, verbose=0, fixed=(),
-                 accelerate="none"):
+                 warm_start=False, verbose=0, fixed=(), accelerate="none",
+                 learning_offset=1.0, learning_decay=0.75, batch_size=100, online_passes=3):
         self.n_components = n_components
         self.n_mix = n_mix
         self.covariance_type = covariance_type
@@ -949,6 +1117,10 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         self.verbose = verbose
         self.fixed = fixed
         self.accelerate = accelerate
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     _attribute_names = ("weights_", "means_", "covariances_")
 
@@ -1183,6 +1355,8 @@ tol, random_state, warm_start, verbose
         The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
         see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
         still never decreasing.
+    learning_offset, learning_decay, batch_size, online_passes
+        Online EM, as in :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -1210,7 +1384,9 @@ tol, random_state, warm_start, verbose
                  startprob_prior=1.0, transmat_prior=1.0, sticky=0.0, algorithm="viterbi",
                  init_params="kmeans", n_init=5, screen_iter=10, max_iter=1000, tol=1e-6,
                  random_state=None, warm_start=False, verbose=0, fixed=(),
-                 accelerate="none"):
+                 accelerate="none",
+                 learning_offset=1.0, learning_decay=0.75, batch_size=100,
+                 online_passes=3):
         self.n_components = n_components
         self.n_features = n_features
         self.emissionprob_prior = emissionprob_prior
@@ -1228,6 +1404,10 @@ tol, random_state, warm_start, verbose
         self.verbose = verbose
         self.fixed = fixed
         self.accelerate = accelerate
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     _attribute_names = ("emissionprob_",)
     # emissionprob_ and its statistics are (K, S) float64 arrays: beyond this
@@ -1365,6 +1545,8 @@ tol, random_state, warm_start, verbose
         The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
         see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
         still never decreasing.
+    learning_offset, learning_decay, batch_size, online_passes
+        Online EM, as in :class:`GaussianHMM`.
 
     Attributes
     ----------
@@ -1383,8 +1565,8 @@ tol, random_state, warm_start, verbose
     def __init__(self, n_components=1, *, lambdas_prior=None, startprob_prior=1.0,
                  transmat_prior=1.0, sticky=0.0, algorithm="viterbi", init_params="kmeans",
                  n_init=5, screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
-                 warm_start=False, verbose=0, fixed=(),
-                 accelerate="none"):
+                 warm_start=False, verbose=0, fixed=(), accelerate="none",
+                 learning_offset=1.0, learning_decay=0.75, batch_size=100, online_passes=3):
         self.n_components = n_components
         self.lambdas_prior = lambdas_prior
         self.startprob_prior = startprob_prior
@@ -1401,6 +1583,10 @@ tol, random_state, warm_start, verbose
         self.verbose = verbose
         self.fixed = fixed
         self.accelerate = accelerate
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     _attribute_names = ("lambdas_",)
 
