@@ -22,7 +22,7 @@ from .accel import PlainEM, make_stepper
 from .monitor import ConvergenceMonitor, make_stopping_rule
 from .threads import chunk_workers, map_chunks
 
-__all__ = ["EMModel", "FitResult", "expectation", "fit_em", "add_stats"]
+__all__ = ["EMModel", "FitResult", "expectation", "chunked_expectation", "fit_em", "add_stats"]
 
 
 class EMModel(Protocol):
@@ -137,6 +137,13 @@ def expectation(model: EMModel, params: dict, data) -> tuple[dict, float]:
     if map_e_step is not None:
         stats, loglik = map_e_step(model, plan)
         return stats, float(loglik)
+    return chunked_expectation(model, plan, data)
+
+
+def chunked_expectation(model: EMModel, plan, data) -> tuple[dict, float]:
+    """The E-step at ``plan`` over ``data.chunks()``, summed; on all cores
+    when the model's E-step allows it. The walk of one process, whether over
+    in-memory data or over one Dask block on a worker."""
     stats = None
     loglik = 0.0
     if getattr(model, "parallel_chunks", False) and getattr(data, "n_chunks", 1) > 1 \

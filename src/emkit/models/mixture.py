@@ -44,6 +44,13 @@ class MixtureModel:
         self.weight_concentration = weight_concentration
         self.fix_weights = fix_weights
 
+    def __getstate__(self):
+        # The data stay where they are: a pickled model (a Dask worker's copy)
+        # carries only what the E-step needs; re-seeding runs on the client.
+        state = self.__dict__.copy()
+        state["data"] = None
+        return state
+
     # -- engine interface -----------------------------------------------------
     def e_step_plan(self, params):
         with np.errstate(divide="ignore"):
