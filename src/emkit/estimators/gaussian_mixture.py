@@ -799,6 +799,12 @@ default="k-means++"
         return -2.0 * total_loglik + 2.0 * self.n_parameters()
 
     def _total_loglik(self, X, sample_weight):
+        if is_dask_array(X):
+            log_density = self._dask_rows(self.score_samples, X).astype(np.float64)
+            mean = weighted_mean(log_density, sample_weight)
+            total_weight = (float(X.shape[0]) if sample_weight is None
+                            else float(np.asarray(sample_weight.sum())))
+            return mean * total_weight, total_weight
         log_density, _ = self._log_density(X)
         sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
         if sample_weight is None:
