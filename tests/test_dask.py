@@ -89,6 +89,22 @@ def test_gaussian_dask_weighted_fit_with_restarts_equals_in_memory(client):
     _assert_same_fit(lazy, eager, ["weights_", "means_", "covariances_"])
 
 
+def test_collapsed_component_is_reseeded_as_in_memory(client):
+    # A component started on six duplicated points collapses; the re-seed
+    # draws from the client's sample of rows, here all of them, as memory does.
+    rng = np.random.RandomState(3)
+    X = np.vstack([rng.randn(200, 2), rng.randn(200, 2) + 6, np.tile([[3.0, 3.0]], (6, 1))])
+    kwargs = dict(means_init=[[0, 0], [6, 6], [3, 3]], n_init=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eager = emkit.GaussianMixture(3, **kwargs).fit(X)
+        lazy = emkit.GaussianMixture(3, **kwargs).fit(da.from_array(X, chunks=150))
+    assert eager.n_repairs_ >= 1
+    assert lazy.n_repairs_ == eager.n_repairs_
+    np.testing.assert_array_equal(lazy.repairs_, eager.repairs_)
+    _assert_same_fit(lazy, eager, ["weights_", "means_", "covariances_"])
+
+
 def _e_step_tasks(records):
     """Block E-step tasks in a task stream, by iteration token: {token: {block: worker}}."""
     tasks = {}

@@ -206,7 +206,9 @@ def _block_e_step(payload, block, weights):
     model, plan, chunk_size, center = payload
     data = SampleData(np.asarray(block), None if weights is None else np.asarray(weights),
                       chunk_size=chunk_size, center=center)
-    return chunked_expectation(model, plan, data)
+    # Serial chunks: the scheduler already runs one block per worker thread
+    # (and distributed's nannies start workers with one BLAS thread).
+    return chunked_expectation(model, plan, data, parallel=False)
 
 
 def _add_results(left, right):
@@ -270,6 +272,9 @@ class DaskSampleData:
         (initialisation and feature scales need rows, not all of them).
     sample_weight_sample : ndarray or None
         Their weights.
+    reseed_rows : ndarray
+        The rows a mixture re-seeds a collapsed component on: :attr:`sample`
+        (a fancy-indexed gather from the cluster would cost a pass per re-seed).
     n_blocks : int
         Row blocks of ``X``: E-step tasks per iteration.
     """
@@ -316,6 +321,7 @@ class DaskSampleData:
         self.sample = np.concatenate(summary["rows"])
         self.sample_weight_sample = (None if sample_weight is None
                                      else np.concatenate(summary["row_weights"]))
+        self.reseed_rows = self.sample
 
     def _dask_weights(self, sample_weight, da):
         """Weights as a float64 dask array chunked like the rows of X."""

@@ -140,14 +140,15 @@ def expectation(model: EMModel, params: dict, data) -> tuple[dict, float]:
     return chunked_expectation(model, plan, data)
 
 
-def chunked_expectation(model: EMModel, plan, data) -> tuple[dict, float]:
+def chunked_expectation(model: EMModel, plan, data, parallel=True) -> tuple[dict, float]:
     """The E-step at ``plan`` over ``data.chunks()``, summed; on all cores
-    when the model's E-step allows it. The walk of one process, whether over
-    in-memory data or over one Dask block on a worker."""
+    when ``parallel`` and the model's E-step allow it. The walk of one
+    process, whether over in-memory data or over one Dask block on a worker
+    (there the scheduler runs blocks in parallel: ``parallel=False``)."""
     stats = None
     loglik = 0.0
-    if getattr(model, "parallel_chunks", False) and getattr(data, "n_chunks", 1) > 1 \
-            and chunk_workers() > 1:
+    if parallel and getattr(model, "parallel_chunks", False) \
+            and getattr(data, "n_chunks", 1) > 1 and chunk_workers() > 1:
         results = map_chunks(lambda *chunk: model.e_step(plan, *chunk), data.chunks())
     else:
         results = (model.e_step(plan, *chunk) for chunk in data.chunks())

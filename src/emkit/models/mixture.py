@@ -150,7 +150,10 @@ class MixtureModel:
         """A sample drawn with probability proportional to its squared distance
         to the nearest mean (k-means++ seeding), so re-seeds land where the
         current components explain the data least."""
-        X = self.data.X
+        # Data on a cluster offer a bounded sample of their rows instead.
+        X = getattr(self.data, "reseed_rows", None)
+        if X is None:
+            X = self.data.X
         n = X.shape[0]
         candidates = rng.choice(n, size=min(n, 4096), replace=False)
         points = np.asarray(X[candidates], dtype=np.float64)
