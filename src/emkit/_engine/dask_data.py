@@ -211,27 +211,47 @@ def _block_e_step(payload, block, weights):
     return chunked_expectation(model, plan, data, parallel=False)
 
 
-def _add_results(left, right):
-    """Sum of two ``(stats, loglik)`` results (new arrays: inputs may be shared)."""
-    stats = {name: left[0][name] + right[0][name] for name in left[0]}
-    return stats, left[1] + right[1]
+def _add_results(*results):
+    """Sum of ``(stats, loglik)`` results, in order (new arrays: inputs may be shared)."""
+    stats = {name: value.copy() for name, value in results[0][0].items()}
+    loglik = results[0][1]
+    for other_stats, other_loglik in results[1:]:
+        for name in stats:
+            stats[name] += other_stats[name]
+        loglik += other_loglik
+    return stats, loglik
+
+
+def _combine_all(combine):
+    """A combine of two made a combine of many, applied left to right."""
+    def combine_many(*items):
+        total = items[0]
+        for item in items[1:]:
+            total = combine(total, item)
+        return total
+    return combine_many
+
+
+# Results combined per tree node: few tasks (each costs the scheduler about a
+# millisecond and a transfer) and a shallow tree.
+_SPLIT_EVERY = 8
 
 
 def _tree_reduce(items, combine, prefix):
-    """Combine delayed ``items`` pairwise in a binary tree, in a fixed order
-    (so that the sum, hence the fit, is deterministic)."""
+    """Combine delayed ``items`` in a tree of ``_SPLIT_EVERY`` per node, in a
+    fixed order (so that the sum, hence the fit, is deterministic);
+    ``combine(*items)`` takes any number of them."""
     from dask import delayed
 
     token = _token()
     level = 0
     while len(items) > 1:
-        pairs = []
-        for i in range(0, len(items) - 1, 2):
-            pairs.append(delayed(combine, pure=False)(
-                items[i], items[i + 1], dask_key_name=f"{prefix}-{token}-{level}-{i}"))
-        if len(items) % 2:
-            pairs.append(items[-1])
-        items = pairs
+        items = [
+            delayed(combine, pure=False)(*items[i:i + _SPLIT_EVERY],
+                                         dask_key_name=f"{prefix}-{token}-{level}-{i}")
+            if len(items[i:i + _SPLIT_EVERY]) > 1 else items[i]
+            for i in range(0, len(items), _SPLIT_EVERY)
+        ]
         level += 1
     return items[0]
 
@@ -308,7 +328,8 @@ class DaskSampleData:
             for i, (block, weights, offset) in enumerate(
                 zip(self._blocks, self._weight_blocks, offsets))
         ]
-        summary = _compute(_tree_reduce(summaries, _combine_summaries, "emkit-summary-sum"))
+        summary = _compute(_tree_reduce(summaries, _combine_all(_combine_summaries),
+                                             "emkit-summary-sum"))
         if summary["error"] is not None:
             raise ValueError(summary["error"])
         if summary["weight"] <= 0:
