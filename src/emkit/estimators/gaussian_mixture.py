@@ -246,10 +246,14 @@ default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            float32 input stays float32 in the heavy products.
+        X : array-like or dask array of shape (n_samples, n_features)
+            float32 input stays float32 in the heavy products. A dask array is
+            fitted where its blocks live (every E-step maps over them, on the
+            workers of a distributed client if one is active); initialisation,
+            feature scales and a default prior then use an evenly strided sample
+            of 20,000 rows (all rows up to that size, so the fit is the in-memory one).
         y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
             Frequency weights: weight 2 counts a sample twice in every statistic.
 
         Returns
@@ -803,7 +807,7 @@ default="k-means++"
             log_density = self._dask_rows(self.score_samples, X).astype(np.float64)
             mean = weighted_mean(log_density, sample_weight)
             total_weight = (float(X.shape[0]) if sample_weight is None
-                            else float(np.asarray(sample_weight.sum())))
+                            else float(np.asarray(np.sum(sample_weight))))
             return mean * total_weight, total_weight
         log_density, _ = self._log_density(X)
         sample_weight = check_sample_weight(sample_weight, log_density.shape[0])

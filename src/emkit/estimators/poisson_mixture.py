@@ -111,10 +111,11 @@ class PoissonMixture(EMFitMixin, DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Non-negative integer counts.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Non-negative integer counts; or a dask array of them, fitted where its
+            blocks live (see :meth:`emkit.GaussianMixture.fit`).
         y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
             Frequency weights (a count observed on 162 days: weight 162).
 
         Returns
