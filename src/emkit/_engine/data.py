@@ -32,6 +32,9 @@ class SampleData:
         and ``row_bytes`` (the model's working memory per row).
     row_bytes : int or None
         Bytes of temporaries the model needs per row (used for the chunk size).
+    center : ndarray of shape (n_features,) or None
+        The centre when the caller knows it already (a block of a larger data
+        set is centred where the whole set is); None measures it here.
 
     Attributes
     ----------
@@ -41,12 +44,16 @@ class SampleData:
         from the origin, without keeping a centred copy of the data.
     """
 
-    def __init__(self, X, sample_weight=None, *, chunk_size=None, row_bytes=None):
+    def __init__(self, X, sample_weight=None, *, chunk_size=None, row_bytes=None, center=None):
         self.X = X
         self.sample_weight = sample_weight
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
-        if sample_weight is None:
+        if center is not None:
+            self.total_weight = float(self.n_samples if sample_weight is None
+                                      else np.sum(sample_weight, dtype=np.float64))
+            self.center = np.asarray(center, dtype=np.float64)
+        elif sample_weight is None:
             self.total_weight = float(self.n_samples)
             self.center = X.mean(axis=0, dtype=np.float64)
         else:

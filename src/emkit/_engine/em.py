@@ -22,7 +22,7 @@ from .accel import PlainEM, make_stepper
 from .monitor import ConvergenceMonitor, make_stopping_rule
 from .threads import chunk_workers, map_chunks
 
-__all__ = ["EMModel", "FitResult", "expectation", "fit_em", "add_stats"]
+__all__ = ["EMModel", "FitResult", "expectation", "chunked_expectation", "fit_em", "add_stats"]
 
 
 class EMModel(Protocol):
@@ -137,10 +137,18 @@ def expectation(model: EMModel, params: dict, data) -> tuple[dict, float]:
     if map_e_step is not None:
         stats, loglik = map_e_step(model, plan)
         return stats, float(loglik)
+    return chunked_expectation(model, plan, data)
+
+
+def chunked_expectation(model: EMModel, plan, data, parallel=True) -> tuple[dict, float]:
+    """The E-step at ``plan`` over ``data.chunks()``, summed; on all cores
+    when ``parallel`` and the model's E-step allow it. The walk of one
+    process, whether over in-memory data or over one Dask block on a worker
+    (there the scheduler runs blocks in parallel: ``parallel=False``)."""
     stats = None
     loglik = 0.0
-    if getattr(model, "parallel_chunks", False) and getattr(data, "n_chunks", 1) > 1 \
-            and chunk_workers() > 1:
+    if parallel and getattr(model, "parallel_chunks", False) \
+            and getattr(data, "n_chunks", 1) > 1 and chunk_workers() > 1:
         results = map_chunks(lambda *chunk: model.e_step(plan, *chunk), data.chunks())
     else:
         results = (model.e_step(plan, *chunk) for chunk in data.chunks())

@@ -11,6 +11,13 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.accel import ACCELERATIONS
+from .._engine.dask_data import (
+    DaskSampleData,
+    check_dask_samples,
+    is_dask_array,
+    map_rows,
+    weighted_mean,
+)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
@@ -275,10 +282,14 @@ default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            float32 input stays float32 in the heavy products.
+        X : array-like or dask array of shape (n_samples, n_features)
+            float32 input stays float32 in the heavy products. A dask array is
+            fitted where its blocks live (every E-step maps over them, on the
+            workers of a distributed client if one is active); initialisation,
+            feature scales and a default prior then use an evenly strided sample
+            of 20,000 rows (all rows up to that size, so the fit is the in-memory one).
         y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
             Frequency weights: weight 2 counts a sample twice in every statistic.
         strategy : {"batch", "online"}, default="batch"
             "batch": EM over all the data from ``n_init`` restarts.
@@ -390,29 +401,59 @@ default="k-means++"
         self._validate_hyperparameters()
         fixed = self._resolved_fixed()
         warm = self.warm_start and hasattr(self, "converged_")
-        X = validate_samples(self, X, reset=not warm, min_samples=self.n_components)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        scales = feature_scales(X, sample_weight)
-        check_gaussian_scale(X, scales)
-        user_params = self._check_user_params(X.shape[1])
+        if is_dask_array(X):
+            # Blocks on a cluster: E-steps run there; what needs rows on the
+            # client (initialisation, feature scales, a default prior) gets
+            # DaskSampleData's bounded sample of them.
+            data = self._dask_data(X, sample_weight, reset=not warm)
+            X_local, weight_local = data.sample, data.sample_weight_sample
+            init_data = SampleData(X_local, weight_local)
+            data_covariance = data.covariance
+            # check_gaussian_scale reads magnitudes from rows: the largest ones.
+            magnitudes = data.max_abs[None, :]
+        else:
+            X = validate_samples(self, X, reset=not warm, min_samples=self.n_components)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            X_local, weight_local = X, sample_weight
+            data = init_data = self._sample_data(X, sample_weight)
+            data_covariance = _weighted_covariance(data)
+            magnitudes = X
+        scales = feature_scales(X_local, weight_local)
+        check_gaussian_scale(magnitudes, scales)
+        user_params = self._check_user_params(data.n_features)
         rng = check_random_state(self.random_state)
-        data = self._sample_data(X, sample_weight)
-        build_model = partial(self._build_model, data, _weighted_covariance(data),
-                              self._resolved_prior(X), scales=scales)
+        prior = self._resolved_prior(X_local)
+        build_model = partial(self._build_model, data, data_covariance, prior, scales=scales)
         model = build_model(fixed)
 
         if warm:
             initializations = [self._fitted_params()]
         else:
-            initializations = self._initializations(X, sample_weight, data, user_params,
-                                                    build_model, rng)
+            init_build = (build_model if init_data is data else
+                          partial(self._build_model, init_data, data_covariance, prior,
+                                  scales=scales))
+            initializations = self._initializations(X_local, weight_local, init_data,
+                                                    user_params, init_build, rng)
         result = fit_em(model, data, initializations, max_iter=self.max_iter, tol=self.tol,
                         random_state=rng, verbose=self.verbose,
                         screen_iter=self.screen_iter, n_refine=3,
                         accelerate=self.accelerate)
-        self._set_params_from(result.params, dtype=X.dtype)
+        self._set_params_from(result.params, dtype=data.dtype)
         self._store_fit_result(result, data.total_weight)
         return self
+
+    def _dask_data(self, X, sample_weight, *, reset):
+        """Validate a dask array at the boundary and measure it in one pass."""
+        X = check_dask_samples(X, n_features=None if reset else self.n_features_in_,
+                               min_samples=self.n_components)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        kernel = kernel_of(self._layout(X.shape[1]))
+        row_bytes = X.dtype.itemsize * (feature_width(kernel, X.shape[1]) + 3 * self.n_components)
+        return DaskSampleData(X, sample_weight, row_bytes=row_bytes, chunk_size=self.chunk_size,
+                              check_block=_check_finite_block)
 
     def _sample_data(self, X, sample_weight):
         kernel = kernel_of(self._layout(X.shape[1]))
@@ -436,7 +477,9 @@ default="k-means++"
             **_COLLAPSE_RULES[collapse],
         )
         model_class = MixtureModel
-        if (data.n_samples <= max_fused_samples and data.n_features <= FUSED_MAX_FEATURES
+        # The fused model is for small in-memory data; Dask blocks run the
+        # feature kernels (and are rarely small).
+        if (not isinstance(data, DaskSampleData) and data.n_samples <= max_fused_samples and data.n_features <= FUSED_MAX_FEATURES
                 and self._fused_e_step):
             # Small data: the fixed cost per E-step call dominates, so one
             # compiled pass beats the BLAS feature kernels.
@@ -806,17 +849,28 @@ default="k-means++"
         joint, dtype = self._joint_log_prob(X)
         return logsumexp(joint, axis=1), dtype
 
+    def _dask_rows(self, method, X, n_columns=None, dtype=None):
+        """``method`` on every block of a dask ``X``: a dask array (lazy)."""
+        check_is_fitted(self)
+        X = check_dask_samples(X, n_features=self.n_features_in_)
+        return map_rows(method, X, n_columns=n_columns, dtype=X.dtype if dtype is None else dtype)
+
     def score_samples(self, X):
         """Log-density of every sample under the mixture, shape (n_samples,).
 
         In X's dtype (float32 for float32 input, as scikit-learn does);
-        computed in float64.
+        computed in float64. A dask array gives a dask array.
         """
+        if is_dask_array(X):
+            return self._dask_rows(self.score_samples, X)
         log_density, dtype = self._log_density(X)
         return log_density.astype(dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood per sample (weighted by ``sample_weight``)."""
+        if is_dask_array(X):
+            return weighted_mean(self._dask_rows(self.score_samples, X).astype(np.float64),
+                                 sample_weight)
         log_density, _ = self._log_density(X)
         sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
         if sample_weight is None:
@@ -824,13 +878,23 @@ default="k-means++"
         return float(sample_weight @ log_density / sample_weight.sum())
 
     def predict_proba(self, X):
-        """Responsibilities p(k | x), shape (n_samples, n_components), in X's dtype."""
+        """Responsibilities p(k | x), shape (n_samples, n_components), in X's dtype.
+
+        A dask array gives a dask array (computed block by block where it lives).
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict_proba, X, n_columns=self.n_components)
         joint, dtype = self._joint_log_prob(X)
         return np.exp(joint - logsumexp(joint, axis=1, keepdims=True)).astype(dtype,
                                                                              copy=False)
 
     def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,)."""
+        """Most probable component of every sample, shape (n_samples,).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict, X, dtype=np.intp)
         return self._joint_log_prob(X)[0].argmax(axis=1)
 
     def sample(self, n_samples=1, random_state=None):
@@ -936,6 +1000,12 @@ default="k-means++"
         return -2.0 * total_loglik + 2.0 * self.n_parameters()
 
     def _total_loglik(self, X, sample_weight):
+        if is_dask_array(X):
+            log_density = self._dask_rows(self.score_samples, X).astype(np.float64)
+            mean = weighted_mean(log_density, sample_weight)
+            total_weight = (float(X.shape[0]) if sample_weight is None
+                            else float(np.asarray(np.sum(sample_weight))))
+            return mean * total_weight, total_weight
         log_density, _ = self._log_density(X)
         sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
         if sample_weight is None:
@@ -959,6 +1029,11 @@ class _OnlineState:
         self.center, self.data_covariance, self.prior = center, data_covariance, prior
         self.scales, self.dtype = scales, dtype
         self.params = None
+
+
+def _check_finite_block(block):
+    """Validate one block of a dask X as an in-memory X is (runs on the workers)."""
+    validate_samples(None, block, reset=False)
 
 
 def _covariance_shape(covariance_type, n_components, n_features):

@@ -8,6 +8,13 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.accel import ACCELERATIONS
+from .._engine.dask_data import (
+    DaskSampleData,
+    check_dask_samples,
+    is_dask_array,
+    map_rows,
+    weighted_mean,
+)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
@@ -104,10 +111,11 @@ class PoissonMixture(EMFitMixin, DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Non-negative integer counts.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Non-negative integer counts; or a dask array of them, fitted where its
+            blocks live (see :meth:`emkit.GaussianMixture.fit`).
         y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
             Frequency weights (a count observed on 162 days: weight 162).
 
         Returns
@@ -123,15 +131,25 @@ class PoissonMixture(EMFitMixin, DensityMixin, BaseEstimator):
         fixed = frozenset(self.fixed)
         if not fixed <= set(_PARAM_NAMES):
             raise ValueError(f"fixed may only name {_PARAM_NAMES}; got {sorted(fixed)}.")
-        X = self._validate_counts(X, reset=True)
-        if X.shape[0] < K:
-            raise ValueError(f"X has {X.shape[0]} samples but n_components={K}; pass more "
-                             f"samples or lower n_components.")
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if is_dask_array(X):
+            # E-steps on the blocks; initialisation from a bounded sample of rows.
+            X = self._validate_dask_counts(X, reset=True)
+            data = DaskSampleData(X, sample_weight, check_block=_check_count_block)
+            X_local, weight_local = data.sample.astype(np.float64), data.sample_weight_sample
+            init_data = SampleData(X_local, weight_local)
+        else:
+            X = self._validate_counts(X, reset=True)
+            if X.shape[0] < K:
+                raise ValueError(f"X has {X.shape[0]} samples but n_components={K}; pass more "
+                                 f"samples or lower n_components.")
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            X_local, weight_local = X, sample_weight
+            data = init_data = SampleData(X, sample_weight)
         rng = check_random_state(self.random_state)
-        data = SampleData(X, sample_weight)
         model = self._model(data, fixed)
-        result = fit_em(model, data, self._initializations(X, sample_weight, model, rng),
+        init_model = model if init_data is data else self._model(init_data, fixed)
+        result = fit_em(model, data,
+                        self._initializations(X_local, weight_local, init_model, rng),
                         max_iter=self.max_iter, tol=self.tol, random_state=rng,
                         verbose=self.verbose, accelerate=self.accelerate)
         self.weights_ = result.params["weights"]
@@ -145,6 +163,21 @@ class PoissonMixture(EMFitMixin, DensityMixin, BaseEstimator):
         if reset:
             self.n_features_in_ = X.shape[1]
         return X
+
+    def _validate_dask_counts(self, X, *, reset):
+        """Shape and dtype of a dask X (its values are checked block by block)."""
+        X = check_dask_samples(
+            X, n_features=None if reset else self.n_features_in_, float_only=False,
+            min_samples=self.n_components if reset else 1)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        return X
+
+    def _dask_rows(self, method, X, n_columns=None, dtype=np.float64):
+        """``method`` on every block of a dask ``X``: a dask array (lazy)."""
+        check_is_fitted(self)
+        X = self._validate_dask_counts(X, reset=False)
+        return map_rows(method, X, n_columns=n_columns, dtype=dtype)
 
     def _model(self, data, fixed):
         component = PoissonComponent(data.n_features, prior=self.prior,
@@ -182,11 +215,15 @@ class PoissonMixture(EMFitMixin, DensityMixin, BaseEstimator):
         return component.log_prob(plan, component.features(X)) + log_weights
 
     def score_samples(self, X):
-        """Log-probability of every sample, shape (n_samples,)."""
+        """Log-probability of every sample, shape (n_samples,) (a dask array for one)."""
+        if is_dask_array(X):
+            return self._dask_rows(self.score_samples, X)
         return logsumexp(self._joint_log_prob(X), axis=1)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-probability per sample (weighted by ``sample_weight``)."""
+        if is_dask_array(X):
+            return weighted_mean(self.score_samples(X), sample_weight)
         log_prob = self.score_samples(X)
         sample_weight = check_sample_weight(sample_weight, log_prob.shape[0])
         if sample_weight is None:
@@ -194,12 +231,19 @@ class PoissonMixture(EMFitMixin, DensityMixin, BaseEstimator):
         return float(sample_weight @ log_prob / sample_weight.sum())
 
     def predict_proba(self, X):
-        """Posterior probability of every component, shape (n_samples, n_components)."""
+        """Posterior probability of every component, shape (n_samples, n_components).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict_proba, X, n_columns=self.n_components)
         joint = self._joint_log_prob(X)
         return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
 
     def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,)."""
+        """Most probable component of every sample, shape (n_samples,) (a dask array for one)."""
+        if is_dask_array(X):
+            return self._dask_rows(self.predict, X, dtype=np.intp)
         return self._joint_log_prob(X).argmax(axis=1)
 
     def sample(self, n_samples=1, random_state=None):
@@ -242,3 +286,8 @@ class PoissonMixture(EMFitMixin, DensityMixin, BaseEstimator):
         model.n_features_in_ = D
         model.converged_, model.n_iter_ = True, 0
         return model
+
+
+def _check_count_block(block):
+    """Validate one block of a dask X as in-memory counts are (runs on the workers)."""
+    check_counts(block)

@@ -45,6 +45,13 @@ class MixtureModel:
         self.weight_concentration = weight_concentration
         self.fix_weights = fix_weights
 
+    def __getstate__(self):
+        # The data stay where they are: a pickled model (a Dask worker's copy)
+        # carries only what the E-step needs; re-seeding runs on the client.
+        state = self.__dict__.copy()
+        state["data"] = None
+        return state
+
     # -- engine interface -----------------------------------------------------
     def e_step_plan(self, params):
         with np.errstate(divide="ignore"):
@@ -140,7 +147,10 @@ class MixtureModel:
         """A sample drawn with probability proportional to its squared distance
         to the nearest mean (k-means++ seeding), so re-seeds land where the
         current components explain the data least."""
-        X = self.data.X
+        # Data on a cluster offer a bounded sample of their rows instead.
+        X = getattr(self.data, "reseed_rows", None)
+        if X is None:
+            X = self.data.X
         n = X.shape[0]
         candidates = rng.choice(n, size=min(n, 4096), replace=False)
         points = np.asarray(X[candidates], dtype=np.float64)
