@@ -48,19 +48,19 @@ class PlainEM:
     (stopping rule, collapse test, decreases: see ``_Run.take_iterates``).
     """
 
-    # Blocks grow from 8 to 32 iterations: short blocks waste little past
-    # convergence, long ones pay the Python between blocks rarely.
-    first_block, largest_block = 8, 32
-
-    def __init__(self):
-        self.block = self.first_block
+    # A block is as long as the stopping rule expects the run still to need
+    # (iterations past convergence are computed for nothing), between 1 and
+    # 64; 8 until the rule can tell.
+    first_block, largest_block = 8, 64
 
     def step(self, run):
         compiled = getattr(run.model, "compiled_iterations", None)
         if compiled is not None and not run.degenerate and run.verbose < 2:
-            iterates = compiled(run.params, run.stats, min(self.block, run.budget))
+            expected = run.monitor.iterations_left()
+            block = self.first_block if expected is None else min(max(expected, 1),
+                                                                  self.largest_block)
+            iterates = compiled(run.params, run.stats, min(block, run.budget))
             if iterates is not None and len(iterates):
-                self.block = min(2 * self.block, self.largest_block)
                 run.take_iterates(iterates)
                 return
         run.em_step()

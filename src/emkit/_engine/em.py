@@ -192,16 +192,15 @@ class _Run:
 
     @property
     def finished(self):
-        return self.converged
+        return self.converged or self.degenerate
 
     def advance(self, n_steps):
         """Take up to ``n_steps`` steps of the stepper (plain EM: one EM update
         each; SQUAREM: a cycle of updates); stop early at convergence.
 
         Collapsed components are re-seeded up to ``max_repairs`` times; past
-        that the run is marked degenerate and goes on as plain EM from the
-        M-step's own parameters (an honest, if degenerate, optimum rather
-        than a fresh re-seed).
+        that the run is marked degenerate and ends on the M-step's own
+        parameters (an honest EM iterate, not a fresh re-seed).
         """
         stop = self.n_iter + n_steps
         while self.n_iter < stop and not self.finished:

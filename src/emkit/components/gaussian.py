@@ -364,9 +364,9 @@ class GaussianComponent:
         scales = self.scales
         samples = counts / scales.weight_unit
         min_count = self.min_count if min_count is None else min_count
-        # Data with fewer samples than K * min_count cannot give every
-        # component that many; re-seeding would not help, so ask for a share.
-        result = samples < min(min_count, samples.sum() / counts.size)
+        # One component on fewer samples than it needs is the data's own
+        # limit (no re-seed can mend it); with several, it is a collapse.
+        result = samples < (min(min_count, samples.sum()) if counts.size == 1 else min_count)
         shape_free, volume_free = self._free_to_shrink()
         if not (shape_free or volume_free):
             return result
