@@ -40,29 +40,9 @@ ACCELERATIONS = ("none", "squarem")
 
 
 class PlainEM:
-    """One EM update per step, or a block of them from the model's compiled kernel.
-
-    A model with ``compiled_iterations(params, stats, n)`` (small mixtures
-    with an mclust structure) computes up to ``block`` updates in one call;
-    the run then judges every iterate as if it had taken them one by one
-    (stopping rule, collapse test, decreases: see ``_Run.take_iterates``).
-    """
-
-    # A block is as long as the stopping rule expects the run still to need
-    # (iterations past convergence are computed for nothing), between 1 and
-    # 64; 8 until the rule can tell.
-    first_block, largest_block = 8, 64
+    """One EM update per step."""
 
     def step(self, run):
-        compiled = getattr(run.model, "compiled_iterations", None)
-        if compiled is not None and not run.degenerate and run.verbose < 2:
-            expected = run.monitor.iterations_left()
-            block = self.first_block if expected is None else min(max(expected, 1),
-                                                                  self.largest_block)
-            iterates = compiled(run.params, run.stats, min(block, run.budget))
-            if iterates is not None and len(iterates):
-                run.take_iterates(iterates)
-                return
         run.em_step()
 
 
@@ -87,9 +67,6 @@ class Squarem:
         self.step_factor = float(step_factor)
         self.n_accepted = 0
         self.n_rejected = 0
-        # Models without unconstrained coordinates are stepped as plain EM
-        # (with their compiled blocks, if any).
-        self._plain = PlainEM()
 
     def step(self, run):
         model = run.model
@@ -97,7 +74,7 @@ class Squarem:
         start = run.params
         start_vector = None if to_unconstrained is None else to_unconstrained(start)
         if start_vector is None:
-            self._plain.step(run)
+            run.em_step()
             return
         # Two EM updates; a re-seed ends the cycle as plain EM.
         start_objective = run.objective

@@ -180,7 +180,6 @@ class _Run:
         self.stats, loglik = self._expectation(params)
         self.monitor.record(loglik + model.log_prior(params), loglik)
         self.n_iter = 0
-        self.budget = 1
         self.n_repairs = 0
         self.repairs = []
         self.converged = False
@@ -202,9 +201,8 @@ class _Run:
         that the run is marked degenerate and ends on the M-step's own
         parameters (an honest EM iterate, not a fresh re-seed).
         """
-        stop = self.n_iter + n_steps
-        while self.n_iter < stop and not self.finished:
-            self.budget = stop - self.n_iter
+        start = self.n_iter
+        while self.n_iter - start < n_steps and not self.finished:
             self.stepper.step(self)
 
     def em_step(self, check_convergence=True):
@@ -249,56 +247,6 @@ class _Run:
         if self.verbose >= 2:
             print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}")
         return not n_repaired
-
-    def take_iterates(self, iterates):
-        """Adopt EM updates computed elsewhere (a model's compiled block), judged
-        exactly as :meth:`em_step` would have judged them one by one.
-
-        Parameters
-        ----------
-        iterates : sequence with ``objectives``, ``logliks`` (arrays) and
-            ``params(i)``, ``stats(i)``: consecutive EM updates from the
-            current parameters, each with its E-step's statistics.
-
-        The stopping rule picks the last one taken; the model's collapse test
-        (``model.collapsed(params, stats)``, which such models have) runs on
-        it and, if it fails, on each in turn to find the first collapse, from
-        which one ordinary, repairing :meth:`em_step` goes on.
-        """
-        model, monitor = self.model, self.monitor
-        start_length, start_stats = len(monitor.history), self.stats
-        objectives, logliks = iterates.objectives, iterates.logliks
-        finite = 0
-        while finite < len(iterates) and math.isfinite(objectives[finite]):
-            finite += 1
-        taken = 0
-        while taken < finite:
-            monitor.record(float(objectives[taken]), float(logliks[taken]))
-            taken += 1
-            if monitor.converged:
-                break
-
-        def collapses(index):
-            # The model's collapse test (what repair acts on), without re-seeding.
-            previous_stats = start_stats if index == 0 else iterates.stats(index - 1)
-            return bool(np.any(model.collapsed(iterates.params(index), previous_stats)))
-
-        # A numerical failure inside the block (a non-finite objective, or
-        # fewer iterates than asked for) ...
-        failed = finite < len(iterates)
-        if taken and collapses(taken - 1):
-            # ... or a collapse: roll back to just before the first one.
-            taken = next(i for i in range(taken) if collapses(i))
-            monitor.truncate(start_length + taken)
-            failed = True
-        if taken:
-            self.params, self.stats = iterates.params(taken - 1), iterates.stats(taken - 1)
-            self.n_iter += taken
-        self.converged = taken > 0 and monitor.converged
-        if failed and not self.converged:
-            # The ordinary update (with its repair and precision safeguards)
-            # takes the next step.
-            self.em_step()
 
     def try_proposal(self, proposal, floor):
         """Make ``proposal`` (or its EM update) the current iterate if its

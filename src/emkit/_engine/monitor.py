@@ -15,34 +15,12 @@ __all__ = ["ConvergenceMonitor", "AitkenRule", "RelativeChangeRule", "FixedItera
            "make_stopping_rule"]
 
 
-def _iterations_until(change, previous_change, threshold):
-    """Iterations until a linearly shrinking change falls below ``threshold``
-    (None while no linear rate can be read from the last two changes)."""
-    if not (change > 0 and previous_change > change) or threshold <= 0:
-        return None
-    rate = change / previous_change
-    if change <= threshold:
-        return 1
-    return int(math.ceil(math.log(threshold / change) / math.log(rate)))
-
-
 class AitkenRule:
     """emkit's default: the last gain and Aitken's projection of the gains
     still to come are both below ``tol`` per sample."""
 
     def converged(self, monitor):
         return monitor.aitken_converged
-
-    def iterations_left(self, monitor):
-        """About how many more EM iterations until :meth:`converged` (or None)."""
-        values = monitor.history[monitor.segment_start:]
-        if len(values) < 3:
-            return None
-        gain, previous = values[-1] - values[-2], values[-2] - values[-3]
-        rate = gain / previous if previous > 0 else 0.0
-        # the projection gain * r / (1 - r) must fall below tol too
-        factor = max(1.0, rate / (1.0 - rate)) if 0 < rate < 1 else 1.0
-        return _iterations_until(gain * factor, previous * factor, monitor.tol * monitor.n_samples)
 
 
 class RelativeChangeRule:
@@ -58,14 +36,6 @@ class RelativeChangeRule:
         if len(values) < 2 or not math.isfinite(values[-1]):
             return False
         return abs(values[-1] - values[-2]) <= self.tol * (1.0 + abs(values[-1]))
-
-    def iterations_left(self, monitor):
-        """About how many more EM iterations until :meth:`converged` (or None)."""
-        values = monitor.logliks[monitor.segment_start:]
-        if len(values) < 3:
-            return None
-        return _iterations_until(abs(values[-1] - values[-2]), abs(values[-2] - values[-3]),
-                                 self.tol * (1.0 + abs(values[-1])))
 
 
 class FixedIterations:
@@ -135,13 +105,6 @@ class ConvergenceMonitor:
         self.logliks.append(float(objective if loglik is None else loglik))
         self.segment_start = len(self.history) - 1
 
-    def truncate(self, length: int) -> None:
-        """Forget everything recorded after the first ``length`` values."""
-        del self.history[length:]
-        del self.logliks[length:]
-        self.decreases = [entry for entry in self.decreases if entry[0] < length]
-        self.segment_start = min(self.segment_start, max(length - 1, 0))
-
     def record(self, objective: float, loglik: float | None = None) -> None:
         """Append ``objective`` and note it if it is lower than the last one."""
         self.logliks.append(float(objective if loglik is None else loglik))
@@ -157,11 +120,6 @@ class ConvergenceMonitor:
     def converged(self) -> bool:
         """Whether the stopping rule says the run has converged."""
         return self.rule.converged(self)
-
-    def iterations_left(self):
-        """The rule's estimate of the EM iterations still needed (None if it has none)."""
-        estimate = getattr(self.rule, "iterations_left", None)
-        return None if estimate is None else estimate(self)
 
     @property
     def aitken_converged(self) -> bool:

@@ -548,13 +548,21 @@ default="k-means++"
         prec_chol, covariances = self._precision_cholesky(params["covariances"], X.shape[1])
         params["covariances"], params["precisions_cholesky"] = covariances, prec_chol
         rng = check_random_state(self.random_state)
-        # mclust stops when the log-likelihood changed by at most relative_tol
-        # relative to 1 + |L|: reproducing its BIC table (same start, same
-        # steps) needs the same stopping point.
-        result = fit_em(model, data, [params], max_iter=self.max_iter,
-                        tol=self.tol if relative_tol is None else relative_tol,
-                        random_state=rng, verbose=self.verbose, screen_iter=None,
-                        stopping="aitken" if relative_tol is None else "relative")
+        result = None
+        if isinstance(model, SmallGaussianMixtureModel) and self.verbose == 0:
+            # The whole run compiled; None when a component needs re-seeding
+            # (or the like), and then the engine redoes the run.
+            tol = self.tol if relative_tol is None else relative_tol
+            result = model.run_compiled(params, max_iter=self.max_iter, tol=tol,
+                                        relative=relative_tol is not None)
+        if result is None:
+            # mclust stops when the log-likelihood changed by at most
+            # relative_tol relative to 1 + |L|: reproducing its BIC table (same
+            # start, same steps) needs the same stopping point.
+            result = fit_em(model, data, [params], max_iter=self.max_iter,
+                            tol=self.tol if relative_tol is None else relative_tol,
+                            random_state=rng, verbose=self.verbose, screen_iter=None,
+                            stopping="aitken" if relative_tol is None else "relative")
         self._set_params_from(result.params, dtype=X.dtype)
         # EMFitMixin._store_fit_result's attributes without its warnings
         # (warnings.catch_warnings is not thread-safe).

@@ -20,10 +20,9 @@ module's source file) never keeps a caller compiled against an older callee:
    statistics are exactly those of the feature kernels (moments
    ``sum_n r_nk F(x_n - center)`` in the same column order, counts,
    log-likelihood), so every M-step is shared.
-3. Blocks of EM iterations (:func:`em_iterations`), for the one case where
-   the Python between the kernels of an iteration costs more than the
-   kernels, a model-selection grid of small mixtures. The engine's loop calls
-   it and judges every iterate with its own stopping rule and collapse test.
+3. A whole EM run (:func:`_em_run`): the loop of the engine, compiled for the
+   one case where the Python between the kernels of an iteration costs more
+   than the kernels, a model-selection grid of small mixtures.
 
 These run thousands of times on matrices of a few rows, where numpy's
 per-call overhead would cost far more than the arithmetic; hence numba,
@@ -46,8 +45,8 @@ import numpy as np
 __all__ = [
     "STRUCTURE_CODES", "ITERATIVE_CODES", "KERNEL_CODES", "LAYOUT_CODES", "solve_structure",
     "neg2_objective", "structured_m_step_from_moments", "layout_factors",
-    "fused_mixture_e_step", "responsibility_moments",
-    "classification_log_likelihood", "moments_width", "em_iterations",
+    "whitened_smallest_eigenvalues", "fused_mixture_e_step", "responsibility_moments",
+    "classification_log_likelihood", "moments_width",
 ]
 
 # E and EII (and V and VII) have the same solver: isotropic covariances.
@@ -853,6 +852,36 @@ def layout_factors(covariances, kernel):
     return (full, diag, spherical)[code]
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def whitened_smallest_eigenvalues(covariances, whiten):
+    """Smallest eigenvalue of ``W^T S_k W`` for every k (-inf for a non-finite S_k).
+
+    For D = 1 and 2 the eigenvalue is closed-form; otherwise LAPACK.
+    """
+    K, D = covariances.shape[0], covariances.shape[1]
+    out = np.empty(K)
+    M = np.empty((D, D))
+    for k in range(K):
+        for i in range(D):
+            for j in range(D):
+                value = 0.0
+                for p in range(D):
+                    for q in range(D):
+                        value += whiten[p, i] * covariances[k, p, q] * whiten[q, j]
+                M[i, j] = value
+        if not _all_finite(M):
+            out[k] = -np.inf
+        elif D == 1:
+            out[k] = M[0, 0]
+        elif D == 2:
+            half_trace = 0.5 * (M[0, 0] + M[1, 1])
+            det = M[0, 0] * M[1, 1] - M[0, 1] * M[1, 0]
+            out[k] = half_trace - math.sqrt(max(half_trace * half_trace - det, 0.0))
+        else:
+            out[k] = np.linalg.eigvalsh(M)[0]
+    return out
+
+
 # ============================================================= small-data E-step
 # Precision layouts (see emkit.components.gaussian.quadratic_plan) as ints.
 LAYOUT_CODES = {"full": 0, "diag": 1, "spherical": 2}
@@ -1063,79 +1092,114 @@ def classification_log_likelihood(X, center, means_centered, prec_chol, layout, 
 _NO_WEIGHTS = np.empty(0)
 
 
-# ------------------------------------------------------ blocks of EM iterations
+# ----------------------------------------------------------------- a whole EM run
+# Stopping rules of _em_run.
+RULE_RELATIVE = 0  # R mclust: |L_t - L_{t-1}| <= tol (1 + |L_t|)
+RULE_MONITOR = 1  # emkit's ConvergenceMonitor: per-sample gain and Aitken's projection
+
+# Outcomes of _em_run.
+STOPPED_CONVERGED = 0
+STOPPED_MAX_ITER = 1
+STOPPED_COLLAPSE = 2  # a component collapsed: the engine must re-seed it
+STOPPED_NUMERICAL = 3  # a covariance lost positive definiteness or the objective its finiteness
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def em_iterations(X, sample_weight, center, code, kernel, moments, counts, covariances,
-                  has_prior, kappa, loc_centered, prior_counts, prior_scatter, max_inner_iter,
-                  inner_tol, out_means, out_covariances, out_weights, out_factors, out_moments,
-                  out_counts, out_objectives, out_logliks):
-    """Up to ``out_means.shape[0]`` EM iterations of a Gaussian mixture with an
-    mclust structure, in one compiled call: a model-level kernel the engine's
-    loop calls (it applies its own stopping rule and collapse test to the
-    iterates; this kernel has neither).
+def _converged(history, logliks, n_hist, rule, tol, total_weight):
+    if rule == RULE_RELATIVE:
+        # mclust's rule watches the log-likelihood, also under a prior.
+        current = logliks[n_hist - 1]
+        previous = logliks[n_hist - 2]
+        return abs(current - previous) <= tol * (1.0 + abs(current))
+    current = history[n_hist - 1]
+    previous = history[n_hist - 2]
+    # The same decision as emkit._engine.monitor.ConvergenceMonitor.converged.
+    gain = (current - previous) / total_weight
+    if abs(gain) >= tol:
+        return False
+    if n_hist < 3 or gain <= 0.0:
+        return True
+    previous_gain = (previous - history[n_hist - 3]) / total_weight
+    if previous_gain <= 0.0:
+        return True
+    rate = gain / previous_gain
+    if rate >= 1.0:
+        return False
+    return gain * rate / (1.0 - rate) < tol
 
-    Iteration ``i`` is MixtureModel's weights and GaussianComponent's
-    structured M-step from the statistics of iteration ``i - 1`` (``moments``,
-    ``counts``: those of the current parameters for the first), then the
-    fused E-step; its parameters, statistics, objective and log-likelihood go
-    to row ``i`` of the ``out_*`` arrays.
 
-    Returns
-    -------
-    int
-        Iterations completed: fewer than asked when a covariance loses
-        positive definiteness (that iteration is not stored) or the objective
-        its finiteness (stored, for the engine to see).
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _em_run(X, sample_weight, total_weight, center, code, kernel, means, covariances, weights,
+            factors, max_iter, rule, tol, reg_covar, has_prior, kappa, loc_centered,
+            prior_counts, prior_scatter, max_inner_iter, inner_tol, whiten, collapse_ratio,
+            min_count, history):
+    """EM iterations of a Gaussian mixture with an mclust structure, all compiled.
+
+    The loop of emkit._engine.em._Run.advance with MixtureModel's weights,
+    GaussianComponent's structured M-step and collapse test and the fused
+    E-step; parameters are updated in place. Returns (outcome, n_iter, n_hist).
     """
-    n_block = out_means.shape[0]
-    K = counts.shape[0]
-    D = center.shape[0]
+    n, D = X.shape
+    K = means.shape[0]
+    width = moments_width(kernel, D)
+    moments = np.zeros((K, width))
+    counts = np.zeros(K)
     factor_diag = np.empty((K, D))
     factor_spherical = np.empty(K)
     log_weights = np.empty(K)
+    few_samples = 2.0 * (D + 1)
+    logliks = np.empty(history.shape[0])
     # Computed, not the literal True, so that _m_step_from_moments is compiled
     # once for every caller (numba specialises on literal booleans).
-    warm_start = n_block >= 0
+    warm_start = max_iter >= 0
     scratch = np.zeros(1)
-    moments = moments.copy()
-    counts = counts.copy()
-    previous = covariances.copy()
-    for i in range(n_block):
+    n_hist = 0
+    for k in range(K):
+        log_weights[k] = math.log(weights[k]) if weights[k] > 0.0 else -np.inf
+    loglik = _fused_e_step(X, center, means, factors, kernel, log_weights, sample_weight,
+                           moments, counts, scratch)
+    history[n_hist] = loglik + _log_prior(has_prior, kappa, means, loc_centered, prior_counts,
+                                          prior_scatter, covariances)
+    logliks[n_hist] = loglik
+    n_hist += 1
+    for n_iter in range(1, max_iter + 1):
         new_means, new_covariances = _m_step_from_moments(
-            code, kernel, counts, moments, previous, warm_start, 0.0, has_prior, kappa,
+            code, kernel, counts, moments, covariances, warm_start, reg_covar, has_prior, kappa,
             loc_centered, prior_counts, prior_scatter, max_inner_iter, inner_tol)
-        factors = out_factors[i]
         if not _layout_factors(new_covariances, kernel, factors, factor_diag,
                                factor_spherical):
-            return i
+            return STOPPED_NUMERICAL, n_iter, n_hist
         if kernel == 1:
             factors[:, 0, :] = factor_diag
         elif kernel == 2:
             factors[:, 0, 0] = factor_spherical
-        # MixtureModel's weights: counts with a floor relative to the total (safe_counts).
-        floor = 10.0 * 2.220446049250313e-16 * max(counts.sum(), 1e-300)
+        means[:] = new_means
+        covariances[:] = new_covariances
         total = 0.0
         for k in range(K):
-            out_weights[i, k] = max(counts[k], floor)
-            total += out_weights[i, k]
+            weights[k] = counts[k] + 10.0 * 2.220446049250313e-16
+            total += weights[k]
         for k in range(K):
-            out_weights[i, k] /= total
-            log_weights[k] = math.log(out_weights[i, k])
-        out_means[i] = new_means
-        out_covariances[i] = new_covariances
-        previous = new_covariances
+            weights[k] /= total
+            log_weights[k] = math.log(weights[k])
+        smallest = whitened_smallest_eigenvalues(covariances, whiten)
+        for k in range(K):
+            if (counts[k] < min_count or smallest[k] < collapse_ratio
+                    or (counts[k] < few_samples and smallest[k] < 1e3 * collapse_ratio)):
+                return STOPPED_COLLAPSE, n_iter, n_hist
         moments[:] = 0.0
         counts[:] = 0.0
-        loglik = _fused_e_step(X, center, new_means, factors, kernel, log_weights,
-                               sample_weight, moments, counts, scratch)
-        out_moments[i] = moments
-        out_counts[i] = counts
-        out_logliks[i] = loglik
-        out_objectives[i] = loglik + _log_prior(has_prior, kappa, new_means, loc_centered,
-                                                prior_counts, prior_scatter, new_covariances)
-        if not math.isfinite(out_objectives[i]):
-            return i + 1
-    return n_block
+        loglik = _fused_e_step(X, center, means, factors, kernel, log_weights, sample_weight,
+                               moments, counts, scratch)
+        history[n_hist] = loglik + _log_prior(has_prior, kappa, means, loc_centered,
+                                              prior_counts, prior_scatter, covariances)
+        logliks[n_hist] = loglik
+        n_hist += 1
+        if not math.isfinite(history[n_hist - 1]):
+            return STOPPED_NUMERICAL, n_iter, n_hist
+        if _converged(history, logliks, n_hist, rule, tol, total_weight):
+            return STOPPED_CONVERGED, n_iter, n_hist
+    return STOPPED_MAX_ITER, max_iter, n_hist
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -7,63 +7,42 @@ same statistics as the feature-kernel E-step for a fraction of its fixed cost
 per call. Worth it when a chunk holds a few thousand samples or fewer, where
 the fixed cost dominates (model-selection grids, small data).
 
-:meth:`SmallGaussianMixtureModel.compiled_iterations` goes further for the
-mclust structures: a block of EM iterations (structured M-step, weights,
-fused E-step) in one compiled call, whose iterates the engine's loop then
-judges with its own stopping rule and collapse test. On a few hundred
-samples the Python between the kernels of one iteration costs twice the
-kernels themselves, and a model-selection grid runs thousands of iterations.
+:meth:`SmallGaussianMixtureModel.run_compiled` goes further for the mclust
+structures: the whole EM run (E-step, structured M-step, collapse test,
+stopping rule) is one compiled call. On a few hundred samples the Python
+between the kernels of one iteration costs twice the kernels themselves, and
+a model-selection grid runs thousands of iterations. It returns what
+:func:`emkit._engine.em.fit_em` would for one start, or None when the engine
+must take over (a collapsed component to re-seed, a numerical failure, or an
+option the compiled loop does not cover).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._engine.em import FitResult, expectation
+from .._engine.monitor import ConvergenceMonitor
 from ..kernels.structured_gaussian import (
     LAYOUT_CODES,
     STRUCTURE_CODES,
-    em_iterations,
+    RULE_MONITOR,
+    RULE_RELATIVE,
+    STOPPED_CONVERGED,
+    STOPPED_MAX_ITER,
+    _em_run,
     fused_mixture_e_step,
     responsibility_moments,
 )
 from .mixture import MixtureModel
 
-__all__ = ["SmallGaussianMixtureModel", "CompiledIterates", "FUSED_MAX_SAMPLES",
-           "FUSED_MAX_FEATURES"]
+__all__ = ["SmallGaussianMixtureModel", "FUSED_MAX_SAMPLES", "FUSED_MAX_FEATURES"]
 
 # Above these sizes the BLAS feature kernels win (they scale, this is serial;
 # measured on Old Faithful tiled: 2x faster at 272 samples, even at ~2000).
 FUSED_MAX_SAMPLES = 1024
 FUSED_MAX_FEATURES = 8
 _NO_WEIGHTS = np.empty(0)
-
-
-class CompiledIterates:
-    """Iterates of a compiled block: objectives at once, parameters on demand.
-
-    Attributes
-    ----------
-    objectives, logliks : ndarray of shape (n_done,)
-    """
-
-    def __init__(self, out, n_done, center, factor_shape):
-        self._out, self._center, self._factor_shape = out, center, factor_shape
-        self.objectives = out["objectives"][:n_done]
-        self.logliks = out["logliks"][:n_done]
-
-    def __len__(self):
-        return self.objectives.shape[0]
-
-    def params(self, i):
-        """Parameters after iteration ``i``."""
-        out = self._out
-        return {"weights": out["weights"][i], "means": out["means"][i] + self._center,
-                "covariances": out["covariances"][i],
-                "precisions_cholesky": out["factors"][i].reshape(self._factor_shape)}
-
-    def stats(self, i):
-        """Statistics of iteration ``i``'s E-step."""
-        return {"moments": self._out["moments"][i], "counts": self._out["counts"][i]}
 
 
 class SmallGaussianMixtureModel(MixtureModel):
@@ -99,27 +78,24 @@ class SmallGaussianMixtureModel(MixtureModel):
         return responsibility_moments(np.ascontiguousarray(data.X, dtype=np.float64),
                                       component.center, resp, layout, weights)
 
-    def compiled_iterations(self, params, stats, n_iterations):
-        """Up to ``n_iterations`` EM iterations from ``params`` in one compiled call.
-
-        The engine's plain EM stepper calls this instead of one Python
-        iteration at a time (see :class:`emkit._engine.accel.PlainEM`) and
-        judges every iterate itself: stopping rule, collapse test, decreases.
+    def run_compiled(self, params, *, max_iter, tol, relative):
+        """One EM run from ``params`` in a single compiled call.
 
         Parameters
         ----------
         params : dict
-            Current parameters.
-        stats : dict
-            Their E-step's statistics (``moments``, ``counts``).
-        n_iterations : int
+            Starting parameters (weights, means, (K, D, D) covariances and
+            layout precision factors), e.g. from an initial M-step.
+        max_iter : int
+        tol : float
+        relative : bool
+            True: stop as R mclust does, ``|L_t - L_{t-1}| <= tol (1 + |L_t|)``;
+            False: :class:`~emkit._engine.monitor.ConvergenceMonitor`'s rule.
 
         Returns
         -------
-        CompiledIterates or None
-            The completed iterations; None when this model has no compiled
-            iterations (no mclust structure, held parameters, a Dirichlet
-            prior on the weights).
+        FitResult or None
+            None when the engine must take over (see the module docstring).
         """
         component = self.component
         if (component.structure is None or component.fixed or self.fix_weights
@@ -128,8 +104,11 @@ class SmallGaussianMixtureModel(MixtureModel):
         data = self.data
         K, D = self.n_components, component.n_features
         code = LAYOUT_CODES[component.layout]
-        factor_shape = np.shape(params["precisions_cholesky"])
-        factors_layout = (K, D, D) if code == 0 else (K, 1, D if code == 1 else 1)
+        means = np.array(params["means"] - component.center, dtype=np.float64, order="C")
+        covariances = np.array(params["covariances"], dtype=np.float64, order="C")
+        weights = np.array(params["weights"], dtype=np.float64)
+        factors = np.array(params["precisions_cholesky"], dtype=np.float64, order="C")
+        factors = factors.reshape(K, 1, -1) if code else factors
         # The prior's terms, or the reg_covar penalty's (a prior with no
         # pseudo-counts), which the compiled M-step and objective use alike.
         prior_terms = component._map_terms(K)
@@ -139,18 +118,29 @@ class SmallGaussianMixtureModel(MixtureModel):
         kappa, loc_centered, prior_counts, prior_scatter = prior_terms
         sample_weight = (_NO_WEIGHTS if data.sample_weight is None
                          else np.ascontiguousarray(data.sample_weight, dtype=np.float64))
-        n = int(n_iterations)
-        moments = np.ascontiguousarray(stats["moments"], dtype=np.float64)
-        out = dict(means=np.empty((n, K, D)), covariances=np.empty((n, K, D, D)),
-                   weights=np.empty((n, K)), factors=np.empty((n,) + factors_layout),
-                   moments=np.empty((n,) + moments.shape), counts=np.empty((n, K)),
-                   objectives=np.empty(n), logliks=np.empty(n))
-        done = em_iterations(
-            np.ascontiguousarray(data.X, dtype=np.float64), sample_weight, component.center,
-            STRUCTURE_CODES[component.structure], code, moments,
-            np.ascontiguousarray(stats["counts"], dtype=np.float64),
-            np.ascontiguousarray(params["covariances"], dtype=np.float64), has_prior,
-            float(kappa), loc_centered, prior_counts, prior_scatter, 1000, 1e-10,
-            out["means"], out["covariances"], out["weights"], out["factors"], out["moments"],
-            out["counts"], out["objectives"], out["logliks"])
-        return CompiledIterates(out, done, component.center, factor_shape)
+        history = np.empty(max_iter + 1)
+        outcome, n_iter, n_hist = _em_run(
+            np.ascontiguousarray(data.X, dtype=np.float64), sample_weight,
+            float(data.total_weight), component.center, STRUCTURE_CODES[component.structure],
+            code, means, covariances, weights, factors, int(max_iter),
+            RULE_RELATIVE if relative else RULE_MONITOR, float(tol), 0.0,
+            has_prior, float(kappa), loc_centered, prior_counts,
+            prior_scatter, 1000, 1e-10, np.zeros((D, D)),
+            # Only the count rule runs inside; the whole collapse test runs
+            # once on the result below (and the engine redoes a run that fails it).
+            -1.0, float(component.min_count * component.scales.weight_unit), history)
+        if outcome not in (STOPPED_CONVERGED, STOPPED_MAX_ITER):
+            return None
+        # The engine's bookkeeping of decreases, replayed on the history.
+        monitor = ConvergenceMonitor(tol=tol, n_samples=data.total_weight)
+        for value in history[:n_hist]:
+            monitor.record(value)
+        fitted = {"weights": weights, "means": means + component.center,
+                  "covariances": covariances,
+                  "precisions_cholesky": factors.reshape(np.shape(params["precisions_cholesky"]))}
+        stats, _ = expectation(self, fitted, data)
+        if component.collapsed(fitted, stats).any():
+            return None
+        return FitResult(params=fitted, objective=float(history[n_hist - 1]),
+                         history=monitor.history, converged=outcome == STOPPED_CONVERGED,
+                         n_iter=int(n_iter), decreases=monitor.decreases)

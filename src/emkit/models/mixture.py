@@ -120,16 +120,12 @@ class MixtureModel:
                              else simplex_from_unconstrained(vector[:K], template["weights"]))
         return None if params["weights"] is None else params
 
-    def collapsed(self, params, stats):
-        """Boolean mask (K,) of collapsed components (none for a family without a test)."""
-        collapsed_of = getattr(self.component, "collapsed", None)
-        if collapsed_of is None:
-            return np.zeros(self.n_components, dtype=bool)
-        return np.asarray(collapsed_of(params, stats), dtype=bool)
-
     def repair(self, params, stats, rng):
         """Re-seed collapsed components on poorly explained samples."""
-        collapsed = np.flatnonzero(self.collapsed(params, stats))
+        collapsed_of = getattr(self.component, "collapsed", None)
+        if collapsed_of is None:
+            return params, 0
+        collapsed = np.flatnonzero(collapsed_of(params, stats))
         if collapsed.size == 0:
             return params, 0
         scale = self.component.data_covariance / max(self.n_components, 1) ** (
