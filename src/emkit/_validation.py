@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import warnings
 
 import numpy as np
 from scipy import sparse
@@ -626,9 +627,11 @@ def check_gaussian_scale(X, scales, name="X"):
 
     spreads = (np.sqrt(scales.local_variance) if scales.local_scale is None
                else scales.local_scale)
-    with np.errstate(invalid="ignore"):
-        magnitudes = np.nanmax(np.abs(np.asarray(X, dtype=np.float64)), axis=0) \
-            if X.shape[0] else np.zeros(X.shape[1])
+    # Column extremes, not |X|: no temporary the size of the data.
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column
+        magnitudes = (np.maximum(np.nanmax(X, axis=0), -np.nanmin(X, axis=0)).astype(np.float64)
+                      if X.shape[0] else np.zeros(X.shape[1]))
     too_small = (~scales.constant) & (spreads < MIN_SPREAD)
     too_large = (spreads > MAX_SPREAD) | (np.nan_to_num(magnitudes) > MAX_SPREAD)
     for bad, size in ((too_small, "small"), (too_large, "large")):
