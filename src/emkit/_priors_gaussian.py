@@ -28,7 +28,7 @@ from .components.gaussian_ops import (
     component_means,
     kernel_of,
     scatter_about,
-    _n_features_from_width,
+    n_features_from_width,
 )
 
 __all__ = ["gaussian_map_m_step", "gaussian_log_prior"]
@@ -58,7 +58,7 @@ def gaussian_map_m_step(counts, moments, covariance_type, prior, *, center, reg_
     covariances : ndarray in the layout of ``covariance_type``
     """
     kernel = kernel_of(covariance_type)
-    D = _n_features_from_width(moments.shape[1], kernel)
+    D = n_features_from_width(moments.shape[1], kernel)
     kappa = float(prior.shrinkage)
     nu = float(prior.dof)
     psi = np.asarray(prior.scale, dtype=np.float64)

@@ -52,6 +52,7 @@ __all__ = [
     "feature_scales",
     "regularization_penalty",
     "is_flat",
+    "n_features_from_width",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -513,7 +514,7 @@ def gaussian_m_step(counts, moments, covariance_type, *, psi=None, means_centere
         In the layout of ``covariance_type``.
     """
     kernel = kernel_of(covariance_type)
-    D = _n_features_from_width(moments.shape[1], kernel)
+    D = n_features_from_width(moments.shape[1], kernel)
     if means_centered is None:
         means_centered = component_means(counts, moments, D)
     scatter = scatter_about(counts, moments, kernel, means_centered)
@@ -534,7 +535,7 @@ def gaussian_m_step(counts, moments, covariance_type, *, psi=None, means_centere
     return means_centered, covariances
 
 
-def _n_features_from_width(width, kernel):
+def n_features_from_width(width, kernel):
     if kernel == "diag":
         return width // 2
     if kernel == "spherical":

@@ -6,7 +6,7 @@ from llvmlite import ir as llvm_ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["_exp_nonpos", "_exp_array"]
+__all__ = ["exp_nonpos", "exp_array"]
 
 
 # ---------------------------------------------------------------------------
@@ -54,7 +54,7 @@ _C12, _C13 = 1.0 / 479001600, 1.0 / 6227020800
 # trick.  Plain calls are inlined by LLVM, which keeps the per-instruction
 # flags of this function (no re-association, only FMA contraction).
 @njit(cache=True, fastmath={"contract"})
-def _exp_nonpos(x):
+def exp_nonpos(x):
     """exp(x) for x <= 0 (-inf -> 0; NaN -> 0, callers detect NaN apart)."""
     x = x if x > -746.0 else -746.0
     kf = x * _LOG2E + _ROUND_MAGIC  # rounds x*log2(e) to an integer n
@@ -76,7 +76,7 @@ def _exp_nonpos(x):
 
 
 @njit(cache=True)
-def _exp_array(x, out):
+def exp_array(x, out):
     """out = exp(x) element-wise for x <= 0 (1-d arrays); used in tests."""
     for i in range(x.size):
-        out[i] = _exp_nonpos(x[i])
+        out[i] = exp_nonpos(x[i])

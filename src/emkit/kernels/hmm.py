@@ -73,7 +73,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._fastmath import _exp_array, _exp_nonpos  # noqa: F401  (_exp_array: tests)
+from ._fastmath import exp_array, exp_nonpos  # noqa: F401  (exp_array: tests)
 
 __all__ = ["forward_backward", "viterbi", "forward_log_likelihood"]
 
@@ -131,7 +131,7 @@ def _shifted_emissions(log_emission, ebuf):
                 ebuf[t, k] = log_emission[t, k] - m
     flat = ebuf.reshape(T * K)
     for i in range(T * K):
-        flat[i] = _exp_nonpos(flat[i])
+        flat[i] = exp_nonpos(flat[i])
     return chk, offset
 
 

@@ -16,13 +16,13 @@ import math
 import numba
 import numpy as np
 
-from ._fastmath import _exp_nonpos
+from ._fastmath import exp_nonpos
 
 __all__ = ["normalize_rows"]
 
 
 # Re-association lets LLVM vectorise the row sums; no nnan/ninf flags, since
-# the -inf checks must keep IEEE semantics. _exp_nonpos is called, not
+# the -inf checks must keep IEEE semantics. exp_nonpos is called, not
 # inlined at the numba level, so its rounding trick keeps its own flags.
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 def _normalize_rows(log_prob, log_weights, sample_weight, use_weights, log_norm):
@@ -42,7 +42,7 @@ def _normalize_rows(log_prob, log_weights, sample_weight, use_weights, log_norm)
             continue
         total = 0.0
         for k in range(K):
-            probability = _exp_nonpos(log_prob[row, k] - row_max)
+            probability = exp_nonpos(log_prob[row, k] - row_max)
             log_prob[row, k] = probability
             total += probability
         scale = 1.0 / total

@@ -20,7 +20,7 @@ module's source file) never keeps a caller compiled against an older callee:
    statistics are exactly those of the feature kernels (moments
    ``sum_n r_nk F(x_n - center)`` in the same column order, counts,
    log-likelihood), so every M-step is shared.
-3. A whole EM run (:func:`_em_run`): the loop of the engine, compiled for the
+3. A whole EM run (:func:`em_run`): the loop of the engine, compiled for the
    one case where the Python between the kernels of an iteration costs more
    than the kernels, a model-selection grid of small mixtures.
 
@@ -46,7 +46,7 @@ __all__ = [
     "STRUCTURE_CODES", "ITERATIVE_CODES", "KERNEL_CODES", "LAYOUT_CODES", "solve_structure",
     "neg2_objective", "structured_m_step_from_moments", "layout_factors",
     "whitened_smallest_eigenvalues", "fused_mixture_e_step", "responsibility_moments",
-    "classification_log_likelihood", "moments_width",
+    "classification_log_likelihood", "moments_width", "em_run",
 ]
 
 # E and EII (and V and VII) have the same solver: isotropic covariances.
@@ -1093,11 +1093,11 @@ _NO_WEIGHTS = np.empty(0)
 
 
 # ----------------------------------------------------------------- a whole EM run
-# Stopping rules of _em_run.
+# Stopping rules of em_run.
 RULE_RELATIVE = 0  # R mclust: |L_t - L_{t-1}| <= tol (1 + |L_t|)
 RULE_MONITOR = 1  # emkit's ConvergenceMonitor: per-sample gain and Aitken's projection
 
-# Outcomes of _em_run.
+# Outcomes of em_run.
 STOPPED_CONVERGED = 0
 STOPPED_MAX_ITER = 1
 STOPPED_COLLAPSE = 2  # a component collapsed: the engine must re-seed it
@@ -1129,7 +1129,7 @@ def _converged(history, logliks, n_hist, rule, tol, total_weight):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _em_run(X, sample_weight, total_weight, center, code, kernel, means, covariances, weights,
+def em_run(X, sample_weight, total_weight, center, code, kernel, means, covariances, weights,
             factors, max_iter, rule, tol, reg_covar, has_prior, kappa, loc_centered,
             prior_counts, prior_scatter, max_inner_iter, inner_tol, whiten, collapse_ratio,
             min_count, history):

@@ -30,7 +30,7 @@ from ..kernels.structured_gaussian import (
     RULE_RELATIVE,
     STOPPED_CONVERGED,
     STOPPED_MAX_ITER,
-    _em_run,
+    em_run,
     fused_mixture_e_step,
     responsibility_moments,
 )
@@ -119,7 +119,7 @@ class SmallGaussianMixtureModel(MixtureModel):
         sample_weight = (_NO_WEIGHTS if data.sample_weight is None
                          else np.ascontiguousarray(data.sample_weight, dtype=np.float64))
         history = np.empty(max_iter + 1)
-        outcome, n_iter, n_hist = _em_run(
+        outcome, n_iter, n_hist = em_run(
             np.ascontiguousarray(data.X, dtype=np.float64), sample_weight,
             float(data.total_weight), component.center, STRUCTURE_CODES[component.structure],
             code, means, covariances, weights, factors, int(max_iter),
