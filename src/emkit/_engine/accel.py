@@ -91,7 +91,7 @@ class Squarem:
         if monitor.converged and (run.objective - start_objective) < monitor.tol * monitor.n_samples:
             run.converged = True
             return
-        second, second_stats, second_objective = run.params, run.stats, run.objective
+        second, second_objective = run.params, run.objective
         first_vector, second_vector = to_unconstrained(first), to_unconstrained(second)
         if first_vector is None or second_vector is None:
             return
@@ -116,8 +116,8 @@ class Squarem:
             if alpha == self.step_max:
                 self.step_max *= self.step_factor
         else:
+            # try_proposal left the run on the second EM point.
             self.n_rejected += 1
-            run.params, run.stats = second, second_stats
             if alpha == self.step_max:
                 self.step_max = max(self.step_max0, self.step_max / self.step_factor)
 

@@ -222,14 +222,13 @@ class _Run:
         """
         model = self.model
         new_params = model.m_step(self.stats, self.params)
-        n_repaired = 0
-        if not self.degenerate:
-            repaired, n_repaired = model.repair(new_params, self.stats, self.rng)
-            if n_repaired and self.n_repairs + n_repaired > self.max_repairs:
-                self.degenerate = True
-                n_repaired = 0
-            elif n_repaired:
-                new_params = repaired
+        # A run past its re-seed budget ends here, on the M-step's own parameters.
+        repaired, n_repaired = model.repair(new_params, self.stats, self.rng)
+        if n_repaired and self.n_repairs + n_repaired > self.max_repairs:
+            self.degenerate = True
+            n_repaired = 0
+        elif n_repaired:
+            new_params = repaired
         self.n_iter += 1
         self.params = new_params
         self.stats, loglik = self._expectation(new_params)
@@ -269,7 +268,7 @@ class _Run:
             return False
         if objective < floor:
             proposal = model.m_step(stats, proposal)
-            if not self.degenerate and model.repair(proposal, stats, self.rng)[1]:
+            if model.repair(proposal, stats, self.rng)[1]:
                 return False
             self.n_iter += 1
             stats, loglik = self._expectation(proposal)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .counts import safe_counts
+
 from ..kernels.gaussian import log_density_from_quadratic
 
 __all__ = [
@@ -474,13 +476,6 @@ def is_flat(covariance, varying):
     if not (scale > 0).all() or not np.isfinite(block).all():
         return False
     return bool(np.linalg.eigvalsh(block / np.outer(scale, scale))[0] < 1e-9)
-
-
-def safe_counts(counts):
-    """Counts kept away from zero (scikit-learn's guard for empty components),
-    as a floor relative to the total so that tiny frequency weights are not
-    swamped and non-empty components are not biased."""
-    return np.maximum(counts, 10 * np.finfo(np.float64).eps * max(float(np.sum(counts)), 1e-300))
 
 
 def component_means(counts, moments, n_features):

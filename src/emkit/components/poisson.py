@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
+from .counts import safe_counts
+
 __all__ = ["PoissonComponent", "check_counts"]
 
 # log(rate) of a zero rate: finite so that a zero count times it is exactly 0
@@ -132,7 +134,7 @@ class PoissonComponent:
         count_sums = stats["count_sums"]
         if self.prior is None:
             numerators = count_sums
-            denominators = counts + 10 * np.finfo(np.float64).eps
+            denominators = safe_counts(counts)
         else:
             numerators = np.maximum(count_sums + self.prior.shape - 1.0, 0.0)
             denominators = counts + self.prior.rate

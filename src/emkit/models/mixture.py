@@ -12,9 +12,9 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._engine.em import add_stats
-from ..components.gaussian import safe_counts
-from ..kernels.mixture import normalize_rows
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
+from ..components.counts import safe_counts
+from ..kernels.mixture import normalize_rows
 
 __all__ = ["MixtureModel"]
 
