@@ -625,8 +625,7 @@ def check_gaussian_scale(X, scales, name="X"):
     """
     from .components.gaussian import MAX_SPREAD, MIN_SPREAD
 
-    spreads = (np.sqrt(scales.local_variance) if scales.local_scale is None
-               else scales.local_scale)
+    spreads = scales.local_scale
     # Column extremes, not |X|: no temporary the size of the data.
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column

@@ -140,7 +140,7 @@ def _fit_cell(X, data_covariance, resp, G, covariance_type, settings):
         # mclust's collapse rule: only numerically singular covariances count.
         result = estimator.fit_from_responsibilities(
             X, resp, data_covariance=data_covariance, relative_tol=settings["relative_tol"],
-            collapse="singular")
+            collapse="singular", feature_scales=settings["feature_scales"])
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as error:
         row.update(_empty_row(estimator, G, X.shape[1]), status=f"failed: {error}")
         return row, None
@@ -247,7 +247,8 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", *, criter
                          min_samples_reason="model selection compares fits of at least two "
                                             "samples")
     X = np.ascontiguousarray(X, dtype=np.float64)
-    check_gaussian_scale(X, feature_scales(X))
+    scales = feature_scales(X)
+    check_gaussian_scale(X, scales)
     n, D = X.shape
     components = _components_list(n_components, n)
     structures = _structures_for(covariance_types, D)
@@ -268,7 +269,7 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", *, criter
     data_covariance = centered.T @ centered / n
     settings = {"init_params": init_params, "tol": tol, "reg_covar": reg_covar,
                 "max_iter": max_iter, "prior": prior, "random_state": random_state,
-                "relative_tol": tol}
+                "relative_tol": tol, "feature_scales": scales}
 
     def fit_structure(covariance_type):
         return [_fit_cell(X, data_covariance, starts[G], G, covariance_type, settings)

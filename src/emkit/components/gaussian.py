@@ -118,7 +118,8 @@ class GaussianComponent:
             variances = np.diag(self.data_covariance).copy()
             constant = variances <= 0
             variances[constant] = np.mean(variances[~constant]) if (~constant).any() else 1.0
-            feature_scales = FeatureScales(variances, np.zeros(self.n_features), constant)
+            feature_scales = FeatureScales(variances, np.zeros(self.n_features), constant,
+                                           np.sqrt(variances))
         self.scales = feature_scales
         # Data that are themselves flat (collinear features, fewer points than
         # dimensions) make every component flat: no re-seed can mend that.

@@ -362,18 +362,18 @@ class FeatureScales:
         below it in some feature sits on tied values.
     constant : ndarray of bool, shape (n_features,)
         Features with a single value: no cluster can have spread there.
-    weight_unit : float
-        What one sample weighs: counts divided by it are numbers of samples.
-    local_scale : ndarray of shape (n_features,) or None
+    local_scale : ndarray of shape (n_features,)
         The square root of ``local_variance``, measured before squaring (it
         stays representable where the variance would not).
+    weight_unit : float
+        What one sample weighs: counts divided by it are numbers of samples.
     """
 
     local_variance: np.ndarray
     resolution: np.ndarray
     constant: np.ndarray
+    local_scale: np.ndarray
     weight_unit: float = 1.0
-    local_scale: np.ndarray | None = None
 
 
 def feature_scales(X, sample_weight=None, *, max_rows=20_000):
@@ -420,8 +420,8 @@ def feature_scales(X, sample_weight=None, *, max_rows=20_000):
     with np.errstate(over="ignore", under="ignore"):
         # Out of float64's range for extreme data: check_gaussian_scale rejects those.
         local_variance = local_scale * local_scale
-    return FeatureScales(local_variance, resolution, constant, _weight_unit(sample_weight),
-                         local_scale)
+    return FeatureScales(local_variance, resolution, constant, local_scale,
+                         _weight_unit(sample_weight))
 
 
 def _weight_unit(sample_weight):

@@ -37,11 +37,11 @@ from .._validation import (
     check_sample_weight,
     validate_samples,
 )
+from ..components.gaussian import feature_scales as measure_feature_scales
 from ..components.gaussian import (
     COVARIANCE_TYPES,
     GaussianComponent,
     expand_covariances,
-    feature_scales,
     feature_width,
     kernel_of,
     precision_cholesky,
@@ -418,7 +418,7 @@ default="k-means++"
             data = init_data = self._sample_data(X, sample_weight)
             data_covariance = _weighted_covariance(data)
             magnitudes = X
-        scales = feature_scales(X_local, weight_local)
+        scales = measure_feature_scales(X_local, weight_local)
         check_gaussian_scale(magnitudes, scales)
         user_params = self._check_user_params(data.n_features)
         rng = check_random_state(self.random_state)
@@ -489,7 +489,7 @@ default="k-means++"
                            fix_weights="weights" in fixed_names)
 
     def fit_from_responsibilities(self, X, resp, *, data_covariance=None, relative_tol=None,
-                                  collapse="default"):
+                                  collapse="default", feature_scales=None):
         """One EM run that starts with an M-step from given responsibilities.
 
         R mclust's ``me()``: no restarts and no warnings (the caller reads
@@ -508,6 +508,9 @@ default="k-means++"
         data_covariance : ndarray of shape (n_features, n_features), optional
             Covariance of ``X`` about its mean, when the caller has it (it
             scales the collapse test).
+        feature_scales : FeatureScales, optional
+            ``emkit.components.gaussian.feature_scales(X)``, when the caller
+            has measured (and checked) them: a grid measures them once.
         relative_tol : float, optional
             Stop as R mclust does, when ``|L_t - L_{t-1}| <= relative_tol *
             (1 + |L_t|)`` (``emControl(tol)``), instead of by ``self.tol``.
@@ -537,8 +540,10 @@ default="k-means++"
         data = self._sample_data(X, None)
         if data_covariance is None:
             data_covariance = _weighted_covariance(data)
-        scales = feature_scales(X)
-        check_gaussian_scale(X, scales)
+        scales = feature_scales
+        if scales is None:
+            scales = measure_feature_scales(X)
+            check_gaussian_scale(X, scales)
         # The compiled run saves the Python between kernels at every
         # iteration, which pays on much larger data than the fused E-step alone.
         model = self._build_model(data, data_covariance, self._resolved_prior(X), frozenset(),
@@ -633,7 +638,7 @@ default="k-means++"
 
     def _start_online(self, X, sample_weight, fixed, fitted):
         """The running state of stepwise EM, configured on its first batch."""
-        scales = feature_scales(X, sample_weight)
+        scales = measure_feature_scales(X, sample_weight)
         check_gaussian_scale(X, scales)
         data = self._sample_data(X, sample_weight)
         state = _OnlineState(
@@ -678,7 +683,7 @@ default="k-means++"
                 f"batch_size={self.batch_size} is below n_components={self.n_components}; "
                 f"the first mini-batch initialises every component. Use a batch_size of a "
                 f"few thousand.")
-        scales = feature_scales(X, sample_weight)
+        scales = measure_feature_scales(X, sample_weight)
         check_gaussian_scale(X, scales)
         user_params = self._check_user_params(X.shape[1])
         rng = check_random_state(self.random_state)
