@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _priors_gaussian
 from . import _structured
+from ._structures import n_parameters as structure_n_parameters
 from .gaussian_ops import (
     COVARIANCE_TYPES,
     FeatureScales,
@@ -324,6 +325,32 @@ class GaussianComponent:
             return None
         prec_chol, covariances = precision_cholesky(covariances, self.covariance_type)
         return {"means": means, "covariances": covariances, "precisions_cholesky": prec_chol}
+
+    # -- helpers --------------------------------------------------------------
+    def sample(self, params, component, n_samples, rng):
+        """``n_samples`` draws from one component, shape (n_samples, D)."""
+        K = params["means"].shape[0]
+        covariances = params["covariances"]
+        if self.structure is None:
+            covariances = expand_covariances(covariances, self.covariance_type, K,
+                                             self.n_features)
+        return rng.multivariate_normal(params["means"][component], covariances[component],
+                                       int(n_samples))
+
+    def n_free_parameters(self, n_components):
+        """Free scalars of K components, means and covariances (scikit-learn's
+        count; mclust's for its structures, which agrees on the shared four)."""
+        K, D = n_components, self.n_features
+        if self.structure is not None:
+            covariance_parameters = structure_n_parameters(self.structure, K, D) - K * D - (K - 1)
+        else:
+            covariance_parameters = {
+                "full": K * D * (D + 1) / 2.0,
+                "tied": D * (D + 1) / 2.0,
+                "diag": K * D,
+                "spherical": K,
+            }[self.covariance_type]
+        return int(covariance_parameters + K * D)
 
     # -- collapse -------------------------------------------------------------
     def collapsed(self, params, stats, *, min_count=None):

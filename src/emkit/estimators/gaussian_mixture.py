@@ -41,7 +41,6 @@ from ..components.gaussian import feature_scales as measure_feature_scales
 from ..components.gaussian import (
     COVARIANCE_TYPES,
     GaussianComponent,
-    expand_covariances,
     feature_width,
     kernel_of,
     precision_cholesky,
@@ -55,7 +54,6 @@ from ..components._structured import (
     structure_layout,
     structure_name,
 )
-from ..components._structures import n_parameters as _structure_n_parameters
 from ..kernels.structured_gaussian import classification_log_likelihood
 from ..models._small_gaussian_mixture import (
     FUSED_MAX_FEATURES,
@@ -846,16 +844,20 @@ default="k-means++"
         check_is_fitted(self)
         X = validate_samples(self, X, reset=False)
         params = self._fitted_params()
-        center = params["weights"] @ params["means"]
-        component = GaussianComponent(
-            self.covariance_type, reg_covar=0.0, center=center, dtype=X.dtype,
-            data_covariance=np.eye(X.shape[1]),
-        )
+        component = self._model_component(X.dtype)
         plan = component.plan(params)
         with np.errstate(divide="ignore"):
             log_weights = np.log(params["weights"])
         log_prob = component.log_prob(plan, component.features(X))
         return np.asarray(log_prob, dtype=np.float64) + log_weights, X.dtype
+
+    def _model_component(self, dtype=np.float64):
+        """The fitted mixture's component family, for inference and sampling
+        (statistics are taken about the mixture's mean)."""
+        center = np.asarray(self.weights_, dtype=np.float64) @ np.asarray(self.means_,
+                                                                          dtype=np.float64)
+        return GaussianComponent(self.covariance_type, reg_covar=0.0, center=center,
+                                 dtype=dtype, data_covariance=np.eye(center.shape[0]))
 
     def _log_density(self, X):
         """float64 log-density of every sample, and X's dtype."""
@@ -933,13 +935,10 @@ default="k-means++"
                 f"Invalid value for 'n_samples': {n_samples!r}; n_samples must be an "
                 f"integer >= 1.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        K, D = self.means_.shape
         counts = rng.multinomial(n_samples, self.weights_)
-        covariances = (self.covariances_ if is_structure(self.covariance_type) else
-                       expand_covariances(self.covariances_, self.covariance_type, K, D))
-        samples = [rng.multivariate_normal(self.means_[k], covariances[k], int(count))
-                   for k, count in enumerate(counts)]
-        labels = np.repeat(np.arange(K), counts)
+        component, params = self._model_component(), self._fitted_params()
+        samples = [component.sample(params, k, int(count), rng) for k, count in enumerate(counts)]
+        labels = np.repeat(np.arange(len(counts)), counts)
         return np.vstack(samples), labels
 
     def n_parameters(self):
@@ -953,16 +952,8 @@ default="k-means++"
         int
         """
         check_is_fitted(self)
-        K, D = self.means_.shape
-        if is_structure(self.covariance_type):
-            return _structure_n_parameters(self.covariance_type, K, D)
-        covariance_parameters = {
-            "full": K * D * (D + 1) / 2.0,
-            "tied": D * (D + 1) / 2.0,
-            "diag": K * D,
-            "spherical": K,
-        }[self.covariance_type]
-        return int(covariance_parameters + K * D + K - 1)
+        K = self.means_.shape[0]
+        return self._model_component().n_free_parameters(K) + K - 1
 
     def _n_parameters(self):
         """scikit-learn's private name for :meth:`n_parameters` (its tests call it)."""
