@@ -558,6 +558,50 @@ def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
     return weights
 
 
+def check_partial_labels(labels, n_samples, n_components, name="labels"):
+    """Validate partial labels for semi-supervised EM.
+
+    Parameters
+    ----------
+    labels : array-like of int of shape (n_samples,) or None
+        The component index (0 .. n_components - 1) of a labelled sample, -1
+        for an unlabelled one.
+    n_samples, n_components : int
+
+    Returns
+    -------
+    labels : ndarray of intp of shape (n_samples,), or None when ``labels``
+        is None or labels nothing.
+    """
+    if labels is None:
+        return None
+    reject_complex(labels, name, "integers")
+    try:
+        array = np.asarray(labels)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be a 1-D array of integers; {error}.") from error
+    if array.ndim != 1 or array.shape[0] != n_samples:
+        raise ValueError(f"{name} must have shape ({n_samples},), one entry per sample "
+                         f"(-1 for unlabelled); got shape {array.shape}.")
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} contains NaN or infinity; mark unlabelled samples "
+                             f"with -1, not NaN.")
+        if (array != np.round(array)).any():
+            raise ValueError(f"{name} must hold integer component indices; got "
+                             f"non-integer values such as {array[array != np.round(array)][0]}.")
+    elif array.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integer component indices (-1 for unlabelled); "
+                         f"got dtype {array.dtype}.")
+    array = array.astype(np.intp)
+    bad = (array < -1) | (array >= n_components)
+    if bad.any():
+        raise ValueError(f"{name} must be -1 (unlabelled) or a component index in "
+                         f"0..{n_components - 1}; got {array[bad][0]}. Map your classes to "
+                         f"component indices first.")
+    return array if (array >= 0).any() else None
+
+
 def check_parameter_array(value, shape, name, *, positive=False, simplex=False, label=None):
     """Validate a user-supplied parameter (e.g. ``means_init``) and copy it as float64.
 

@@ -35,6 +35,11 @@ class SampleData:
     center : ndarray of shape (n_features,) or None
         The centre when the caller knows it already (a block of a larger data
         set is centred where the whole set is); None measures it here.
+    labels : ndarray of int of shape (n_samples,) or None
+        Partial labels (semi-supervised EM): the component of a labelled
+        sample, -1 for an unlabelled one. When given, every chunk carries its
+        labels as a third argument and the model fixes those samples'
+        responsibilities.
 
     Attributes
     ----------
@@ -44,8 +49,10 @@ class SampleData:
         from the origin, without keeping a centred copy of the data.
     """
 
-    def __init__(self, X, sample_weight=None, *, chunk_size=None, row_bytes=None, center=None):
+    def __init__(self, X, sample_weight=None, *, chunk_size=None, row_bytes=None, center=None,
+                 labels=None):
         self.X = X
+        self.labels = labels
         self.sample_weight = sample_weight
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
@@ -66,16 +73,20 @@ class SampleData:
         self.n_chunks = -(-self.n_samples // self.chunk_size)
 
     def chunks(self):
-        """Yield ``(X_chunk, weight_chunk_or_None)`` views in order."""
+        """Yield ``(X_chunk, weight_chunk_or_None)`` views in order, with the
+        chunk's ``labels`` as a third item when the data have partial labels."""
         for start in range(0, self.n_samples, self.chunk_size):
             stop = start + self.chunk_size
             weights = None if self.sample_weight is None else self.sample_weight[start:stop]
-            yield self.X[start:stop], weights
+            if self.labels is None:
+                yield self.X[start:stop], weights
+            else:
+                yield self.X[start:stop], weights, self.labels[start:stop]
 
     def centered_chunks(self):
         """Yield ``(X_chunk - center, weight_chunk)`` in the data's dtype."""
         center = self.center.astype(self.dtype)
-        for X_chunk, weights in self.chunks():
+        for X_chunk, weights, *_ in self.chunks():
             yield X_chunk - center, weights
 
     def weights_or_ones(self):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INIT_METHODS", "initial_responsibilities", "nearest_center_labels", "one_hot"]
+__all__ = ["INIT_METHODS", "initial_responsibilities", "nearest_center_labels", "one_hot", "clamp_to_labels"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
 
@@ -88,3 +88,28 @@ def initial_responsibilities(X, n_components, method, random_state, sample_weigh
         labels = hierarchical_partition(X, K, random_state=random_state)
         return one_hot(labels, K)
     raise ValueError(f"init_params must be one of {INIT_METHODS}, got {method!r}")
+
+
+def clamp_to_labels(resp, labels):
+    """Responsibilities with labelled samples fixed to their component.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Not modified.
+    labels : ndarray of int of shape (n_samples,) or None
+        Component index, or -1 for an unlabelled sample.
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, n_components)
+        A copy with one-hot rows for labelled samples (``resp`` itself when
+        ``labels`` is None).
+    """
+    if labels is None:
+        return resp
+    labelled = np.flatnonzero(labels >= 0)
+    resp = np.array(resp, dtype=np.float64, copy=True)
+    resp[labelled] = 0.0
+    resp[labelled, labels[labelled]] = 1.0
+    return resp

@@ -58,12 +58,27 @@ class MixtureModel:
             log_weights = np.log(params["weights"])
         return self.component.plan(params), log_weights
 
-    def e_step(self, plan, X_chunk, weights):
+    def e_step(self, plan, X_chunk, weights, labels=None):
+        """Statistics and log-likelihood of one chunk.
+
+        ``labels`` (partial labels, -1 for unlabelled samples) fix the
+        labelled samples' responsibilities to their component: the objective
+        is then ``sum_unlabelled log p(x) + sum_labelled log pi_y p(x | y)``,
+        which EM still never lowers (semi-supervised EM).
+        """
         component_plan, log_weights = plan
         features = self.component.features(X_chunk)
         resp = self.component.log_prob(component_plan, features)
+        labelled = None if labels is None else np.flatnonzero(labels >= 0)
+        if labelled is not None and labelled.size:
+            label_of = labels[labelled]
+            label_joint = resp[labelled, label_of].astype(np.float64) + log_weights[label_of]
         # One compiled pass: add log-weights, log-sum-exp, weighted responsibilities.
         log_norm = normalize_rows(resp, log_weights, weights)
+        if labelled is not None and labelled.size:
+            log_norm[labelled] = label_joint
+            resp[labelled] = 0.0
+            resp[labelled, label_of] = 1.0 if weights is None else weights[labelled]
         loglik = float(log_norm.sum() if weights is None else weights @ log_norm)
         stats = self.component.stats(resp, features)
         stats["counts"] = resp.sum(axis=0, dtype=np.float64)
@@ -158,7 +173,7 @@ class MixtureModel:
         return points[rng.choice(points.shape[0], p=distances / total)]
 
     # -- helpers for the estimators --------------------------------------------
-    def stats_from_responsibilities(self, resp):
+    def stats_from_responsibilities(self, resp, data=None):
         """Summed statistics of given responsibilities (for an initial M-step).
 
         Parameters
@@ -171,7 +186,7 @@ class MixtureModel:
             The same statistics an E-step returns, with ``resp`` in place of
             the posterior responsibilities.
         """
-        data = self.data
+        data = self.data if data is None else data
         stats = None
         for start in range(0, data.n_samples, data.chunk_size):
             stop = start + data.chunk_size

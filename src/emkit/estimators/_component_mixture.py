@@ -1,0 +1,348 @@
+"""One scikit-learn estimator for a mixture over any component family.
+
+:class:`ComponentMixture` is everything a finite mixture estimator needs on
+top of the engine, written once: validation of the shared hyper-parameters,
+restarts from k-means++ (or given) starts, partial labels, MAP priors,
+``fixed=``, SQUAREM, Dask input, inference (``predict``, ``predict_proba``,
+``score_samples``, ``score``), ``sample``, BIC/AIC and ``from_params``. A
+concrete mixture (Poisson, Bernoulli, categorical, ...) supplies only its
+component family and how to validate its data:
+
+- ``_component_params``: the family's parameter names, stored as fitted
+  attributes with a trailing underscore (``"rates"`` -> ``rates_``);
+- ``_make_component(n_features, fixed)``: the configured family;
+- ``_validate_data_values(X, n_features)``: X checked and converted
+  (counts, binary, levels), named errors on bad input;
+- ``_check_init(name, value, n_components, n_features)``: one user-given
+  starting parameter validated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._engine.accel import ACCELERATIONS
+from .._engine.dask_data import (
+    DaskSampleData,
+    check_dask_samples,
+    is_dask_array,
+    map_rows,
+    weighted_mean,
+)
+from .._engine.data import SampleData
+from .._engine.em import fit_em
+from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
+from .._validation import (
+    check_choice,
+    check_integer,
+    check_parameter_array,
+    check_partial_labels,
+    check_random_state,
+    check_real,
+    check_sample_weight,
+)
+from ..models.mixture import MixtureModel
+from ._base import EMFitMixin
+
+__all__ = ["ComponentMixture"]
+
+
+class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
+    """Base of the finite-mixture estimators over a component family.
+
+    Subclasses set ``_component_params`` and implement ``_make_component``,
+    ``_validate_data_values`` and ``_check_init`` (see the module docstring);
+    their ``__init__`` lists the shared hyper-parameters below plus
+    ``<name>_init`` for every component parameter.
+
+    Shared parameters
+    -----------------
+    n_components : int
+    tol : float
+        Convergence threshold on the per-sample objective.
+    max_iter, n_init : int
+    init_params : {"k-means++", "kmeans", "random", "random_from_data"}
+    weights_init : array-like of shape (n_components,) or None
+    random_state : int, RandomState or None
+    prior : the family's conjugate prior or None (MAP when given)
+    weight_concentration : float or None
+        Dirichlet prior on the weights (MAP).
+    fixed : tuple of str
+        Parameters held at their starting values ("weights" or the family's).
+    accelerate : {"none", "squarem"}
+    verbose : int
+    """
+
+    _component_params: tuple = ()
+
+    # -- hooks ----------------------------------------------------------------
+    def _make_component(self, n_features, fixed):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _validate_data_values(self, X, n_features):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_init(self, name, value, n_components, n_features):  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def _param_names(self):
+        return ("weights",) + tuple(self._component_params)
+
+    # -- fit ------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None, *, labels=None):
+        """Estimate the mixture by EM.
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is fitted where its blocks live (E-steps on the
+            workers, initialisation from a sample of rows).
+        y : ignored
+            Present for scikit-learn's API (pipelines pass class labels here;
+            they are not used). Partial labels go in ``labels``.
+        sample_weight : array-like of shape (n_samples,), optional
+            Frequency weights.
+        labels : array-like of int of shape (n_samples,), optional
+            Partial labels (semi-supervised EM): the component of a labelled
+            sample, -1 for the rest. Labelled samples keep their component
+            throughout; the objective adds ``log pi_y p(x | y)`` for them.
+
+        Returns
+        -------
+        self
+        """
+        K = check_integer(self.n_components, "n_components", minimum=1)
+        check_real(self.tol, "tol", minimum=0.0)
+        check_integer(self.max_iter, "max_iter", minimum=0)
+        check_integer(self.n_init, "n_init", minimum=1)
+        check_choice(self.init_params, "init_params", INIT_METHODS)
+        check_choice(self.accelerate, "accelerate", ACCELERATIONS)
+        fixed = frozenset(self.fixed)
+        if not fixed <= set(self._param_names):
+            raise ValueError(f"fixed may only name {self._param_names}; got {sorted(fixed)}.")
+        if is_dask_array(X):
+            if labels is not None:
+                raise ValueError("labels are not supported with a dask X; fit in memory or "
+                                 "drop labels.")
+            X = self._validate_dask(X, reset=True)
+            data = DaskSampleData(X, sample_weight, check_block=self._block_checker())
+            X_local, weight_local = data.sample.astype(np.float64), data.sample_weight_sample
+            init_data, labels_local = SampleData(X_local, weight_local), None
+        else:
+            X = self._validate(X, reset=True)
+            if X.shape[0] < K:
+                raise ValueError(f"X has {X.shape[0]} samples but n_components={K}; pass more "
+                                 f"samples or lower n_components.")
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            labels = labels_local = check_partial_labels(labels, X.shape[0], K)
+            X_local, weight_local = X, sample_weight
+            data = init_data = SampleData(X, sample_weight, labels=labels)
+        rng = check_random_state(self.random_state)
+        model = self._mixture_model(fixed)
+        starts = self._initializations(X_local, weight_local, labels_local, init_data, model,
+                                       rng)
+        result = fit_em(model, data, starts, max_iter=self.max_iter, tol=self.tol,
+                        random_state=rng, verbose=self.verbose, accelerate=self.accelerate)
+        self._set_params(result.params)
+        self._store_fit_result(result, data.total_weight)
+        return self
+
+    def _validate(self, X, *, reset):
+        X = self._validate_data_values(X, None if reset else self.n_features_in_)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        return X
+
+    def _validate_dask(self, X, *, reset):
+        """Shape and dtype of a dask X (its values are checked block by block)."""
+        X = check_dask_samples(
+            X, n_features=None if reset else self.n_features_in_, float_only=False,
+            min_samples=self.n_components if reset else 1)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        return X
+
+    def _block_checker(self):
+        """Validates one block of a dask X on the workers, as in-memory X is."""
+        return _BlockCheck(self)
+
+    def _mixture_model(self, fixed):
+        component = self._make_component(self.n_features_in_, fixed - {"weights"})
+        return MixtureModel(component, self.n_components, None,
+                            weight_concentration=self.weight_concentration,
+                            fix_weights="weights" in fixed)
+
+    def _user_starts(self, K, D):
+        user = {}
+        if self.weights_init is not None:
+            user["weights"] = check_parameter_array(self.weights_init, (K,), "weights_init",
+                                                    simplex=True)
+        for name in self._component_params:
+            value = getattr(self, f"{name}_init")
+            if value is not None:
+                user[name] = self._check_init(f"{name}_init", value, K, D)
+        return user
+
+    def _initializations(self, X, sample_weight, labels, init_data, model, rng):
+        K, D = self.n_components, X.shape[1]
+        user = self._user_starts(K, D)
+        if len(user) == len(self._param_names):
+            yield user
+            return
+        for _ in range(self.n_init):
+            resp = clamp_to_labels(
+                initial_responsibilities(X, K, self.init_params, rng, sample_weight), labels)
+            params = model.m_step(model.stats_from_responsibilities(resp, init_data), None)
+            params.update(user)
+            yield params
+
+    # -- parameters -----------------------------------------------------------
+    def _set_params(self, params):
+        for name in self._param_names:
+            setattr(self, f"{name}_", np.asarray(params[name], dtype=np.float64))
+
+    def _fitted_params(self):
+        return {name: getattr(self, f"{name}_") for name in self._param_names}
+
+    @classmethod
+    def from_params(cls, weights, **params):
+        """A ready-to-use model from known parameters (no fitting).
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+        **params : the family's parameters (e.g. ``rates``), each with a
+            leading axis of n_components; other keywords go to the constructor.
+
+        Returns
+        -------
+        estimator
+            Fitted: ``predict``, ``score_samples`` and ``sample`` work.
+        """
+        family = {name: params.pop(name) for name in cls._component_params if name in params}
+        missing = set(cls._component_params) - set(family)
+        if missing:
+            raise ValueError(f"from_params needs {sorted(missing)} as well as weights.")
+        first = np.asarray(family[cls._component_params[0]], dtype=np.float64)
+        if first.ndim == 1:
+            first = first[:, None]
+            family[cls._component_params[0]] = first
+        K, D = first.shape[0], first.shape[1]
+        model = cls(K, **params)
+        model.weights_ = check_parameter_array(weights, (K,), "weights", simplex=True)
+        for name, value in family.items():
+            setattr(model, f"{name}_", model._check_init(name, value, K, D))
+        model.n_features_in_ = D
+        model.converged_, model.n_iter_ = True, 0
+        return model
+
+    # -- inference ------------------------------------------------------------
+    def _joint_log_prob(self, X):
+        """``log pi_k + log p(x | k)``, shape (n_samples, n_components)."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        component = self._make_component(X.shape[1], frozenset())
+        params = self._fitted_params()
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params["weights"])
+        return component.log_prob(component.plan(params), component.features(X)) + log_weights
+
+    def _dask_rows(self, method, X, n_columns=None, dtype=np.float64):
+        check_is_fitted(self)
+        X = self._validate_dask(X, reset=False)
+        return map_rows(method, X, n_columns=n_columns, dtype=dtype)
+
+    def score_samples(self, X):
+        """Log-probability of every sample, shape (n_samples,) (a dask array for one)."""
+        if is_dask_array(X):
+            return self._dask_rows(self.score_samples, X)
+        return logsumexp(self._joint_log_prob(X), axis=1)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-probability per sample (weighted by ``sample_weight``)."""
+        if is_dask_array(X):
+            return weighted_mean(self.score_samples(X), sample_weight)
+        log_prob = self.score_samples(X)
+        sample_weight = check_sample_weight(sample_weight, log_prob.shape[0])
+        if sample_weight is None:
+            return float(log_prob.mean())
+        return float(sample_weight @ log_prob / sample_weight.sum())
+
+    def predict_proba(self, X):
+        """Posterior probability of every component, shape (n_samples, n_components).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict_proba, X, n_columns=self.n_components)
+        joint = self._joint_log_prob(X)
+        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Most probable component of every sample, shape (n_samples,) (a dask array for one)."""
+        if is_dask_array(X):
+            return self._dask_rows(self.predict, X, dtype=np.intp)
+        return self._joint_log_prob(X).argmax(axis=1)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples from the fitted mixture.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            The component of every sample, sorted (as scikit-learn does).
+        """
+        check_is_fitted(self)
+        n_samples = check_integer(n_samples, "n_samples", minimum=1)
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        component, params = self._make_component(self.n_features_in_, frozenset()), \
+            self._fitted_params()
+        samples = [component.sample(params, k, int(count), rng)
+                   for k, count in enumerate(counts)]
+        labels = np.repeat(np.arange(len(counts)), counts)
+        return np.vstack(samples).astype(np.float64), labels
+
+    def n_parameters(self):
+        """Free parameters of the fitted mixture (as BIC and AIC count them)."""
+        check_is_fitted(self)
+        fixed = frozenset(self.fixed)
+        component = self._make_component(self.n_features_in_, fixed - {"weights"})
+        weights = 0 if "weights" in fixed else self.n_components - 1
+        return int(component.n_free_parameters(self.n_components) + weights)
+
+    def _n_parameters(self):
+        """scikit-learn's private name for :meth:`n_parameters`."""
+        return self.n_parameters()
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion (lower is better)."""
+        total, n = self._total_log_prob(X, sample_weight)
+        return -2.0 * total + self.n_parameters() * np.log(n)
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion (lower is better)."""
+        total, _ = self._total_log_prob(X, sample_weight)
+        return -2.0 * total + 2.0 * self.n_parameters()
+
+    def _total_log_prob(self, X, sample_weight):
+        log_prob = self.score_samples(X)
+        weights = check_sample_weight(sample_weight, log_prob.shape[0])
+        if weights is None:
+            return float(log_prob.sum()), float(log_prob.shape[0])
+        return float(weights @ log_prob), float(weights.sum())
+
+
+class _BlockCheck:
+    """A picklable check of one dask block (the estimator's own validation)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def __call__(self, block):
+        self.estimator._validate_data_values(block, self.estimator.n_features_in_)
