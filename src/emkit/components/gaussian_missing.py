@@ -33,7 +33,7 @@ import numpy as np
 
 from .gaussian import chunk_features, expand_covariances
 
-__all__ = ["MissingGaussianComponent"]
+__all__ = ["MissingGaussianComponent", "MissingValues", "fill_missing"]
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -51,6 +51,43 @@ class _MissingChunk:
         self.patterns = patterns      # full/tied: list of (rows, obs_dims, mis_dims)
         self.plan = None
         self.cache = None
+
+
+def fill_missing(X, center):
+    """``X`` with NaN replaced by the column ``center`` (a copy; ``X`` itself
+    when nothing is missing). For initialisation and scales only: EM treats
+    the entries as missing."""
+    if not np.isnan(X).any():
+        return X
+    return np.where(np.isnan(X), np.asarray(center).astype(X.dtype), X)
+
+
+class MissingValues:
+    """Where a data matrix has NaN entries, and what that means for a fit.
+
+    Parameters
+    ----------
+    empty_rows : ndarray of bool of shape (n_samples,)
+        Rows with no observed entry (likelihood 1 under every parameter).
+    """
+
+    def __init__(self, empty_rows):
+        self.empty_rows = empty_rows
+
+    @classmethod
+    def of(cls, X):
+        """None when ``X`` has no NaN (the ordinary fit), else its pattern."""
+        missing = np.isnan(X)
+        if not missing.any():
+            return None
+        return cls(missing.all(axis=1))
+
+    def drop_empty_rows(self, X, *per_row):
+        """``X`` and every per-row array (or None) without the empty rows."""
+        if not self.empty_rows.any():
+            return (X, *per_row)
+        keep = ~self.empty_rows
+        return (X[keep], *(None if a is None else a[keep] for a in per_row))
 
 
 class MissingGaussianComponent:
@@ -96,11 +133,17 @@ class MissingGaussianComponent:
         D = self.n_features
         means = np.asarray(params["means"], dtype=np.float64) - self.center
         covariances = np.asarray(params["covariances"], dtype=np.float64)
-        if self.kernel == "full":
+        if getattr(self.base, "structure", None) is not None:
+            # mclust's structures store (K, D, D) whatever their layout.
+            if self.kernel == "full":
+                return {"means": means, "covariances": covariances}
+            variances = np.diagonal(covariances, axis1=1, axis2=2).copy()
+        elif self.kernel == "full":
             return {"means": means,
                     "covariances": expand_covariances(covariances, self.covariance_type, K, D)}
-        variances = covariances if self.covariance_type == "diag" else np.repeat(
-            covariances[:, None], D, axis=1)
+        else:
+            variances = covariances if self.covariance_type == "diag" else np.repeat(
+                covariances[:, None], D, axis=1)
         precisions = 1.0 / variances
         return {
             "means": means,
@@ -163,6 +206,30 @@ class MissingGaussianComponent:
             moments[:, :-D] += weights[:, None] * extra[:, rows_upper, cols_upper]
         return {"moments": moments}
 
+    def conditional_expectation(self, resp, chunk):
+        """``E[x | x_o] = sum_k p(k | x_o) E[x | x_o, k]`` of every sample, shape
+        (n, D), in the data's coordinates (observed entries unchanged).
+
+        Parameters
+        ----------
+        resp : ndarray of shape (n, K)
+            Posterior component probabilities at ``chunk``'s plan.
+        chunk : the features of :meth:`features`, after :meth:`log_prob`.
+        """
+        plan = chunk.plan
+        resp = np.asarray(resp, dtype=np.float64)
+        if self.kernel != "full":
+            missing = 1.0 - chunk.observed
+            expected = chunk.filled + missing * (resp @ plan["means"])
+        else:
+            expected = np.array(chunk.filled, copy=True)
+            for (rows, obs, mis), conditional in zip(chunk.patterns, chunk.cache):
+                if mis.size == 0:
+                    continue
+                by_component = conditional.expected_samples(chunk.filled[np.ix_(rows, obs)])
+                expected[rows] = np.einsum("nk,knd->nd", resp[rows], by_component)
+        return expected + self.center
+
     def _diagonal_moments(self, resp, chunk, plan):
         D = self.n_features
         missing = 1.0 - chunk.observed
@@ -186,6 +253,18 @@ class MissingGaussianComponent:
 
     def reseed(self, params, component, seed_point, scale_covariance):
         return self.base.reseed(params, component, seed_point, scale_covariance)
+
+    def to_unconstrained(self, params):
+        return self.base.to_unconstrained(params)
+
+    def from_unconstrained(self, vector, template):
+        return self.base.from_unconstrained(vector, template)
+
+    def sample(self, params, component, n_samples, rng):
+        return self.base.sample(params, component, n_samples, rng)
+
+    def n_free_parameters(self, n_components):
+        return self.base.n_free_parameters(n_components)
 
 
 def _group_patterns(observed):

@@ -20,7 +20,7 @@ from .._engine.dask_data import (
 )
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._engine.init import INIT_METHODS, initial_responsibilities
+from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
 from .._engine.online import StepwiseEM, shuffled_passes, stepwise_passes
 from .._validation import (
     InvalidParameterError,
@@ -34,6 +34,7 @@ from .._validation import (
     check_prior,
     check_random_state,
     check_real,
+    check_partial_labels,
     check_sample_weight,
     validate_samples,
 )
@@ -60,6 +61,7 @@ from ..models._small_gaussian_mixture import (
     FUSED_MAX_SAMPLES,
     SmallGaussianMixtureModel,
 )
+from ..components.gaussian_missing import MissingGaussianComponent, MissingValues, fill_missing
 from ..models.mixture import MixtureModel
 from ._base import EMFitMixin
 
@@ -69,6 +71,7 @@ _PARAM_NAMES = ("weights", "means", "covariances")
 # fit(strategy=...): batch EM over all the data, or stepwise EM over
 # mini-batches then a batch EM polish.
 STRATEGIES = ("batch", "online")
+MISSING_OPTIONS = ("error", "marginalize")
 # hierarchical_partition clusters a random subset above this many samples.
 _HIERARCHICAL_MAX_SAMPLES = 2000
 # fit_from_responsibilities runs EM in one compiled call up to this many samples.
@@ -83,12 +86,22 @@ COMPILED_RUN_MAX_SAMPLES = 50_000
 _COLLAPSE_RULES = {"default": {}, "singular": {"min_count": 0.0}}
 
 
+def _nan_weighted_mean(X, sample_weight):
+    """Weighted mean of every column over its observed (non-NaN) entries."""
+    observed = ~np.isnan(X)
+    weights = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    totals = weights @ observed
+    sums = weights @ np.where(observed, X, 0.0).astype(np.float64)
+    return np.where(totals > 0, sums / np.maximum(totals, 1e-300), 0.0)
+
+
 def _weighted_covariance(data: SampleData) -> np.ndarray:
     """Covariance of the data about its weighted mean, in float64, chunked."""
     D = data.n_features
     scatter = np.zeros((D, D))
-    for X_chunk, weights in data.chunks():
-        centered = np.asarray(X_chunk, dtype=np.float64) - data.center
+    for X_chunk, weights, *_ in data.chunks():
+        # Missing entries count as the centre (the collapse test's scale only).
+        centered = np.nan_to_num(np.asarray(X_chunk, dtype=np.float64) - data.center, nan=0.0)
         weighted = centered if weights is None else centered * weights[:, None]
         scatter += weighted.T @ centered
     return scatter / data.total_weight
@@ -181,6 +194,15 @@ default="k-means++"
     online_passes : int, default=3
         Passes over the (reshuffled) data of ``fit(strategy="online")``
         before its batch EM polish.
+    missing : {"error", "marginalize"}, default="error"
+        NaN entries. "error": a ValueError names them. "marginalize": they are
+        missing at random and marginalised exactly (Ghahramani & Jordan 1994):
+        responsibilities come from the marginal density of each sample's
+        observed coordinates, and the M-step uses the conditional expectations
+        of the missing ones (the conditional covariance added to the second
+        moments), rows grouped by missingness pattern; a wholly missing row
+        contributes nothing. :meth:`impute` fills NaN with their conditional
+        expectation. Data without NaN fit exactly as with "error".
 
     Attributes
     ----------
@@ -249,6 +271,7 @@ default="k-means++"
         learning_decay=0.75,
         batch_size=5000,
         online_passes=3,
+        missing="error",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -273,9 +296,10 @@ default="k-means++"
         self.learning_decay = learning_decay
         self.batch_size = batch_size
         self.online_passes = online_passes
+        self.missing = missing
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None, sample_weight=None, *, strategy="batch"):
+    def fit(self, X, y=None, sample_weight=None, *, strategy="batch", labels=None):
         """Estimate the parameters by EM.
 
         Parameters
@@ -297,6 +321,12 @@ default="k-means++"
             scaled to the whole data set, so the fixed points are batch EM's),
             then batch EM (with ``accelerate``) from there to ``tol``. Far
             fewer passes over large data than batch EM from a rough start.
+        labels : array-like of int of shape (n_samples,), optional
+            Partial labels (semi-supervised EM): the component of a labelled
+            sample, -1 for the rest. Labelled samples keep their component
+            throughout, and the objective adds ``log pi_y N(x | mu_y, Sigma_y)``
+            for them. (``y`` stays ignored, as scikit-learn's pipelines pass
+            class labels there.) Batch strategy, in-memory X only.
 
         Returns
         -------
@@ -306,9 +336,12 @@ default="k-means++"
         # A new fit forgets partial_fit's running statistics.
         self.__dict__.pop("_online", None)
         if strategy == "online":
+            if labels is not None:
+                raise ValueError("labels need strategy='batch'; online EM does not take "
+                                 "partial labels.")
             self._fit_online(X, sample_weight)
         else:
-            self._fit(X, sample_weight)
+            self._fit(X, sample_weight, labels)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -346,6 +379,7 @@ default="k-means++"
         check_learning_decay(self.learning_decay)
         check_integer(self.batch_size, "batch_size", minimum=1)
         check_integer(self.online_passes, "online_passes", minimum=1)
+        check_choice(self.missing, "missing", MISSING_OPTIONS)
 
     def _resolved_fixed(self):
         if isinstance(self.fixed, str) or not isinstance(self.fixed, (tuple, list)):
@@ -395,11 +429,15 @@ default="k-means++"
             return self.covariance_type
         return structure_layout(structure_name(self.covariance_type, n_features))
 
-    def _fit(self, X, sample_weight):
+    def _fit(self, X, sample_weight, labels=None):
         self._validate_hyperparameters()
         fixed = self._resolved_fixed()
         warm = self.warm_start and hasattr(self, "converged_")
+        missing = None
         if is_dask_array(X):
+            if labels is not None:
+                raise ValueError("labels are not supported with a dask X; fit in memory or "
+                                 "drop labels.")
             # Blocks on a cluster: E-steps run there; what needs rows on the
             # client (initialisation, feature scales, a default prior) gets
             # DaskSampleData's bounded sample of them.
@@ -410,18 +448,34 @@ default="k-means++"
             # check_gaussian_scale reads magnitudes from rows: the largest ones.
             magnitudes = data.max_abs[None, :]
         else:
-            X = validate_samples(self, X, reset=not warm, min_samples=self.n_components)
+            X = validate_samples(self, X, reset=not warm, min_samples=self.n_components,
+                                 allow_nan=self.missing == "marginalize")
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
-            X_local, weight_local = X, sample_weight
-            data = init_data = self._sample_data(X, sample_weight)
+            labels = check_partial_labels(labels, X.shape[0], self.n_components)
+            missing = MissingValues.of(X) if self.missing == "marginalize" else None
+            if missing is not None:
+                # Wholly missing rows have likelihood 1 under every parameter.
+                X, sample_weight, labels = missing.drop_empty_rows(X, sample_weight, labels)
+                if X.shape[0] < self.n_components:
+                    raise ValueError(f"X has {X.shape[0]} rows with an observed entry but "
+                                     f"n_components={self.n_components}; pass more data.")
+            data = self._sample_data(X, sample_weight, labels)
             data_covariance = _weighted_covariance(data)
-            magnitudes = X
+            X_local, weight_local, init_data = X, sample_weight, data
+            if missing is not None:
+                # Initialisation, scales and the collapse test's covariance see
+                # the missing entries at the data's centre; EM sees them missing.
+                X_local = fill_missing(X, data.center)
+                init_data = self._sample_data(X_local, sample_weight, labels)
+                data.reseed_rows = X_local
+            magnitudes = X_local
         scales = measure_feature_scales(X_local, weight_local)
         check_gaussian_scale(magnitudes, scales)
         user_params = self._check_user_params(data.n_features)
         rng = check_random_state(self.random_state)
         prior = self._resolved_prior(X_local)
-        build_model = partial(self._build_model, data, data_covariance, prior, scales=scales)
+        build_model = partial(self._build_model, data, data_covariance, prior, scales=scales,
+                              missing=missing is not None)
         model = build_model(fixed)
 
         if warm:
@@ -431,7 +485,7 @@ default="k-means++"
                           partial(self._build_model, init_data, data_covariance, prior,
                                   scales=scales))
             initializations = self._initializations(X_local, weight_local, init_data,
-                                                    user_params, init_build, rng)
+                                                    user_params, init_build, rng, labels)
         result = fit_em(model, data, initializations, max_iter=self.max_iter, tol=self.tol,
                         random_state=rng, verbose=self.verbose,
                         screen_iter=self.screen_iter, n_refine=3,
@@ -453,14 +507,18 @@ default="k-means++"
         return DaskSampleData(X, sample_weight, row_bytes=row_bytes, chunk_size=self.chunk_size,
                               check_block=_check_finite_block)
 
-    def _sample_data(self, X, sample_weight):
+    def _sample_data(self, X, sample_weight, labels=None):
         kernel = kernel_of(self._layout(X.shape[1]))
         row_bytes = X.itemsize * (feature_width(kernel, X.shape[1]) + 3 * self.n_components)
-        return SampleData(X, sample_weight, chunk_size=self.chunk_size, row_bytes=row_bytes)
+        center = None
+        if np.isnan(X).any():
+            center = _nan_weighted_mean(X, sample_weight)
+        return SampleData(X, sample_weight, chunk_size=self.chunk_size, row_bytes=row_bytes,
+                          labels=labels, center=center)
 
     def _build_model(self, data, data_covariance, prior, fixed_names,
                      max_fused_samples=FUSED_MAX_SAMPLES, collapse="default", *, scales,
-                     center=None):
+                     center=None, missing=False):
         """The engine's model: mixture weights over a configured GaussianComponent.
 
         ``center`` (default: the data's mean) is where the component takes its
@@ -475,10 +533,13 @@ default="k-means++"
             **_COLLAPSE_RULES[collapse],
         )
         model_class = MixtureModel
-        # The fused model is for small in-memory data; Dask blocks run the
-        # feature kernels (and are rarely small).
-        if (not isinstance(data, DaskSampleData) and data.n_samples <= max_fused_samples and data.n_features <= FUSED_MAX_FEATURES
-                and self._fused_e_step):
+        if missing:
+            component = MissingGaussianComponent(component)
+        # The fused model is for small in-memory data without missing entries
+        # or labels; Dask blocks run the feature kernels (and are rarely small).
+        if (not isinstance(data, DaskSampleData) and data.n_samples <= max_fused_samples
+                and data.n_features <= FUSED_MAX_FEATURES and self._fused_e_step
+                and not missing and getattr(data, "labels", None) is None):
             # Small data: the fixed cost per E-step call dominates, so one
             # compiled pass beats the BLAS feature kernels.
             model_class = SmallGaussianMixtureModel
@@ -721,7 +782,8 @@ default="k-means++"
         self.online_scores_ = np.asarray(scores, dtype=np.float64)
         return self
 
-    def _initializations(self, X, sample_weight, data, user_params, build_model, rng):
+    def _initializations(self, X, sample_weight, data, user_params, build_model, rng,
+                         labels=None):
         """Lazily yield one set of starting parameters per restart."""
         complete = all(name in user_params for name in _PARAM_NAMES)
         n_runs = 1 if complete else self.n_init
@@ -733,8 +795,9 @@ default="k-means++"
             if complete:
                 params = dict(user_params)
             else:
-                resp = initial_responsibilities(X, self.n_components, self.init_params, rng,
-                                                sample_weight)
+                resp = clamp_to_labels(
+                    initial_responsibilities(X, self.n_components, self.init_params, rng,
+                                             sample_weight), labels)
                 start = {"means": user_params["means"]} if "means" in user_params else None
                 params = init_model.m_step(init_model.stats_from_responsibilities(resp), start)
                 params.update(user_params)
@@ -842,14 +905,49 @@ default="k-means++"
         dtype : numpy dtype of the validated X (float32 or float64)
         """
         check_is_fitted(self)
-        X = validate_samples(self, X, reset=False)
+        X = validate_samples(self, X, reset=False,
+                             allow_nan=getattr(self, "missing", "error") == "marginalize")
         params = self._fitted_params()
         component = self._model_component(X.dtype)
+        if np.isnan(X).any():
+            component = MissingGaussianComponent(component)
         plan = component.plan(params)
         with np.errstate(divide="ignore"):
             log_weights = np.log(params["weights"])
         log_prob = component.log_prob(plan, component.features(X))
         return np.asarray(log_prob, dtype=np.float64) + log_weights, X.dtype
+
+    def impute(self, X):
+        """``X`` with every NaN replaced by its conditional expectation.
+
+        ``E[x_m | x_o] = sum_k p(k | x_o) E[x_m | x_o, k]``, the posterior
+        mean of the missing coordinates given the observed ones under the
+        fitted mixture; observed entries are returned unchanged. A wholly
+        missing row gets the mixture's mean.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            May contain NaN (whatever ``missing`` is set to).
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features), float64
+        """
+        check_is_fitted(self)
+        X = validate_samples(self, X, reset=False, allow_nan=True)
+        X = np.asarray(X, dtype=np.float64)
+        if not np.isnan(X).any():
+            return X.copy()
+        params = self._fitted_params()
+        component = MissingGaussianComponent(self._model_component(np.float64))
+        chunk = component.features(X)
+        joint = component.log_prob(component.plan(params), chunk)
+        with np.errstate(divide="ignore"):
+            joint = joint + np.log(params["weights"])
+        resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+        # Observed entries exactly as given, not via the centring round trip.
+        return np.where(np.isnan(X), component.conditional_expectation(resp, chunk), X)
 
     def _model_component(self, dtype=np.float64):
         """The fitted mixture's component family, for inference and sampling
