@@ -33,7 +33,7 @@ import numpy as np
 
 from .counts import safe_counts
 
-from ..kernels.gaussian import log_density_from_quadratic
+from .. import backend
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -201,7 +201,7 @@ def log_gaussian_from_features(features, weights, offsets, log_norm):
     The expanded quadratic can come out slightly negative from rounding when
     a sample sits on a mean; it is clipped at zero, as a squared distance must be.
     """
-    return log_density_from_quadratic(features @ weights, offsets, log_norm)
+    return backend.ops().log_density_from_quadratic(features @ weights, offsets, log_norm)
 
 
 def _floor_spectrum(matrix: np.ndarray, floor: float) -> np.ndarray:

@@ -14,7 +14,7 @@ from scipy.special import gammaln
 from .._engine.em import add_stats
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
 from ..components.counts import safe_counts
-from ..kernels.mixture import normalize_rows
+from .. import backend
 
 __all__ = ["MixtureModel"]
 
@@ -74,7 +74,7 @@ class MixtureModel:
             label_of = labels[labelled]
             label_joint = resp[labelled, label_of].astype(np.float64) + log_weights[label_of]
         # One compiled pass: add log-weights, log-sum-exp, weighted responsibilities.
-        log_norm = normalize_rows(resp, log_weights, weights)
+        log_norm = backend.ops().normalize_rows(resp, log_weights, weights)
         if labelled is not None and labelled.size:
             log_norm[labelled] = label_joint
             resp[labelled] = 0.0
