@@ -10,7 +10,10 @@ once with ``accelerate="squarem"`` from the same initial parameters (one
 initialisation, no screening), both to ``tol=1e-10``. Printed: the medians of
 E-steps and seconds, their ratios (goal: >= 2.5x fewer E-steps, >= 2x less
 time), and the share of starts whose SQUAREM objective is not below plain
-EM's by more than 1e-6 per sample (goal: >= 99%). R SQUAREM's vignette
+EM's by more than 1e-6 per sample (goal: >= 99%). "Target" counts the
+E-steps each method needed to come within 1e-6 per sample of plain EM's
+optimum from the same start (the issue's definition, read off
+``history_e_steps_``); "conv" the E-steps to each method's own convergence. R SQUAREM's vignette
 example (Hasselblad's Poisson mixture) is printed with its published figures.
 LDA is not covered yet (its variational E-step keeps per-document state).
 """
@@ -57,11 +60,23 @@ CASES = {
 }
 
 
-def run_case(make_data, make_model, starts):
+def e_steps_to_reach(model, target_per_sample):
+    """E-steps the fit had evaluated when its objective first came within the
+    target (per sample); its total when it never did."""
+    reached = np.flatnonzero(model.lower_bounds_ >= target_per_sample)
+    if reached.size == 0:
+        return model.n_e_steps_
+    return int(model.history_e_steps_[reached[0]])
+
+
+def run_case(make_data, make_model, starts, target=1e-6):
     X = make_data()
-    steps, seconds, not_worse = {"none": [], "squarem": []}, {"none": [], "squarem": []}, []
+    steps = {"none": [], "squarem": []}
+    to_target = {"none": [], "squarem": []}
+    seconds = {"none": [], "squarem": []}
+    not_worse = []
     for seed in range(starts):
-        finals = {}
+        fitted = {}
         for acc in ("none", "squarem"):
             model = make_model(acc, seed)
             with warnings.catch_warnings():
@@ -70,10 +85,15 @@ def run_case(make_data, make_model, starts):
                 model.fit(X)
                 seconds[acc].append(time.perf_counter() - started)
             steps[acc].append(model.n_e_steps_)
-            finals[acc] = model.lower_bound_
-        not_worse.append(finals["squarem"] >= finals["none"] - 1e-6)
-    return ({acc: np.median(v) for acc, v in steps.items()},
-            {acc: np.median(v) for acc, v in seconds.items()}, np.mean(not_worse))
+            fitted[acc] = model
+        # The issue's target: within 1e-6 (per sample) of plain EM's optimum
+        # from the same start.
+        goal = fitted["none"].lower_bound_ - target
+        for acc in ("none", "squarem"):
+            to_target[acc].append(e_steps_to_reach(fitted[acc], goal))
+        not_worse.append(fitted["squarem"].lower_bound_ >= goal)
+    median = lambda values: {acc: np.median(v) for acc, v in values.items()}  # noqa: E731
+    return median(steps), median(to_target), median(seconds), np.mean(not_worse)
 
 
 def hasselblad():
@@ -95,14 +115,17 @@ def main():
     parser.add_argument("--starts", type=int, default=20)
     args = parser.parse_args()
     emkit.GaussianMixture(2, n_init=1).fit(load_old_faithful().data)  # compile caches
-    print(f"{'case':34s} {'E-steps EM':>10s} {'SQUAREM':>8s} {'ratio':>6s} "
-          f"{'s EM':>8s} {'s SQ':>8s} {'ratio':>6s} {'not worse':>9s}")
+    print("E-steps to the target (within 1e-6 per sample of plain EM's optimum from the same "
+          "start), E-steps and seconds to convergence (tol=1e-10); medians over starts.")
+    print(f"{'case':34s} {'target EM':>9s} {'SQ':>6s} {'ratio':>6s} {'conv EM':>8s} "
+          f"{'SQ':>6s} {'ratio':>6s} {'s EM':>7s} {'s SQ':>7s} {'ratio':>6s} {'not worse':>9s}")
     for name, (make_data, make_model) in CASES.items():
-        steps, seconds, not_worse = run_case(make_data, make_model, args.starts)
-        print(f"{name:34s} {steps['none']:10.0f} {steps['squarem']:8.0f} "
-              f"{steps['none'] / steps['squarem']:6.2f} {seconds['none']:8.3f} "
-              f"{seconds['squarem']:8.3f} {seconds['none'] / seconds['squarem']:6.2f} "
-              f"{100 * not_worse:8.0f}%")
+        steps, to_target, seconds, not_worse = run_case(make_data, make_model, args.starts)
+        print(f"{name:34s} {to_target['none']:9.0f} {to_target['squarem']:6.0f} "
+              f"{to_target['none'] / to_target['squarem']:6.2f} {steps['none']:8.0f} "
+              f"{steps['squarem']:6.0f} {steps['none'] / steps['squarem']:6.2f} "
+              f"{seconds['none']:7.3f} {seconds['squarem']:7.3f} "
+              f"{seconds['none'] / seconds['squarem']:6.2f} {100 * not_worse:8.0f}%")
     out = hasselblad()
     print("\nHasselblad (R SQUAREM vignette: EM 2,586 iterations, SQUAREM 72 evaluations; "
           "optimum 0.35988, rates 1.25610 2.66340, loglik -1989.9459)")

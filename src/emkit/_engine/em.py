@@ -88,6 +88,10 @@ class FitResult:
         Sufficient statistics of the last E-step (at ``params``).
     n_e_steps : int
         E-steps the run evaluated (an accelerated run's measure of work).
+    history_e_steps : list of int
+        E-steps evaluated when each entry of ``history`` was recorded (an
+        accelerated run evaluates some that it does not keep), so the work to
+        reach a given objective can be read off.
     """
 
     params: dict
@@ -102,6 +106,7 @@ class FitResult:
     init_index: int = 0
     stats: dict | None = None
     n_e_steps: int = 0
+    history_e_steps: list = field(default_factory=list)
 
     def better_than(self, other: "FitResult | None") -> bool:
         """Non-degenerate fits beat degenerate ones; then the higher objective wins."""
@@ -179,6 +184,7 @@ class _Run:
         self.params = params
         self.stats, loglik = self._expectation(params)
         self.monitor.record(loglik + model.log_prior(params), loglik)
+        self.history_e_steps = [self.n_e_steps]
         self.n_iter = 0
         self.n_repairs = 0
         self.repairs = []
@@ -243,6 +249,7 @@ class _Run:
             self.monitor.record(objective, loglik)
             if check_convergence:
                 self.converged = self.monitor.converged
+        self.history_e_steps.append(self.n_e_steps)
         if self.verbose >= 2:
             print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}")
         return not n_repaired
@@ -279,6 +286,7 @@ class _Run:
         # Recorded, not judged: the extrapolation's gain says nothing of the
         # rate of EM itself (the next cycle's EM pair does).
         self.monitor.record(objective, loglik)
+        self.history_e_steps.append(self.n_e_steps)
         return True
 
     def _expectation(self, params):
@@ -291,6 +299,7 @@ class _Run:
             converged=self.converged, n_iter=self.n_iter, n_repairs=self.n_repairs,
             repairs=list(self.repairs), degenerate=self.degenerate, decreases=self.monitor.decreases,
             init_index=self.init_index, stats=self.stats, n_e_steps=self.n_e_steps,
+            history_e_steps=list(self.history_e_steps),
         )
 
 

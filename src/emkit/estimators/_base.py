@@ -22,13 +22,18 @@ class EMFitMixin:
     objective per sample, scikit-learn's convention), ``lower_bounds_``,
     ``n_repairs_`` (collapsed components re-seeded during the kept run) and
     ``repairs_`` (the indices into ``history_`` where a re-seed happened:
-    ``history_`` never decreases except at those).
+    ``history_`` never decreases except at those), ``n_e_steps_`` (E-steps
+    evaluated) and ``history_e_steps_`` (E-steps evaluated when each entry of
+    ``history_`` was recorded: the work behind each objective).
     """
 
     def _store_fit_result(self, result, total_weight):
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.n_e_steps_ = int(result.n_e_steps)
+        # A compiled plain-EM run records one E-step per entry.
+        self.history_e_steps_ = np.asarray(
+            result.history_e_steps or np.arange(1, len(result.history) + 1), dtype=np.intp)
         self.history_ = np.asarray(result.history, dtype=np.float64)
         self.lower_bounds_ = self.history_ / total_weight
         self.lower_bound_ = float(self.history_[-1] / total_weight)
@@ -72,5 +77,5 @@ class EMFitMixin:
         self.n_repairs_ = int(stepwise.n_repairs)
         self.last_batch_score_ = float(batch_objective / batch_weight)
         self.converged_ = False
-        for name in ("history_", "lower_bound_", "lower_bounds_"):
+        for name in ("history_", "lower_bound_", "lower_bounds_", "history_e_steps_"):
             self.__dict__.pop(name, None)
