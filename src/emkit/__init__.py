@@ -11,6 +11,7 @@ from .estimators.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
 from .estimators.lda import LatentDirichletAllocation
 from .estimators.poisson_mixture import PoissonMixture
 from .selection import ModelSelection, select_model
+from .persistence import load, save
 from .topics import top_words, topic_coherence
 
 __all__ = [
@@ -27,5 +28,7 @@ __all__ = [
     "top_words",
     "datasets",
     "priors",
+    "save",
+    "load",
 ]
 __version__ = "0.1.0"

@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ..persistence import SaveMixin
+
 __all__ = ["EMFitMixin", "DegenerateFitWarning"]
 
 
@@ -14,7 +16,7 @@ class DegenerateFitWarning(UserWarning):
     """A component collapsed onto a degenerate set and had to be re-seeded or dropped."""
 
 
-class EMFitMixin:
+class EMFitMixin(SaveMixin):
     """Stores the engine's result as scikit-learn style fitted attributes.
 
     Sets ``converged_``, ``n_iter_``, ``history_`` (the objective after every
