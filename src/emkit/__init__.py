@@ -12,6 +12,7 @@ from .estimators.lda import LatentDirichletAllocation
 from .estimators.poisson_mixture import PoissonMixture
 from .selection import ModelSelection, select_model
 from .persistence import load, save
+from .teaching import explain_em
 from .topics import top_words, topic_coherence
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "priors",
     "save",
     "load",
+    "explain_em",
 ]
 __version__ = "0.1.0"
