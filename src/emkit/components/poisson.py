@@ -159,9 +159,10 @@ class PoissonComponent:
             return 0.0
         return float(np.sum(self.prior.logpdf(params["rates"])))
 
-    def expected_values(self, params):
-        """Mean of every feature under every component, shape (K, D) (imputation)."""
-        return params["rates"]
+    def impute_values(self, params, resp):
+        """Conditional expectation of every feature given a sample's posterior
+        ``resp`` (n, K): ``resp @ rates``, shape (n, D) (for imputation)."""
+        return resp @ params["rates"]
 
     # -- unconstrained coordinates (accelerated steppers) -----------------------
     def to_unconstrained(self, params):
