@@ -815,7 +815,7 @@ MISSING_OPTIONS = ("error", "marginalize")
 
 
 def check_discrete_samples(X, *, kind, name="X", n_features=None, maximum=None,
-                           allow_nan=False, nan_hint="", integer_hint=""):
+                           allow_nan=False, nan_hint="", integer_hint="", owner="the model"):
     """Validate a 2-D array of non-negative integer observations.
 
     One boundary for every discrete family (Poisson counts, binary values,
@@ -838,6 +838,8 @@ def check_discrete_samples(X, *, kind, name="X", n_features=None, maximum=None,
         Keep NaN entries (missing values) instead of rejecting them.
     nan_hint, integer_hint : str
         The fix to name for a NaN or for a non-integer value.
+    owner : str
+        Who expects ``n_features`` (the estimator's class name).
 
     Returns
     -------
@@ -848,21 +850,29 @@ def check_discrete_samples(X, *, kind, name="X", n_features=None, maximum=None,
     ------
     ValueError
         For NaN (unless allowed), infinity, negative, non-integer or too
-        large values, a wrong shape or number of features.
+        large values, a wrong shape or number of features (an
+        :class:`InvalidParameterError`, also a TypeError, for entries that
+        are not numbers).
     """
+    if sparse.issparse(X):
+        raise ValueError(f"{name} is a sparse matrix; sparse input is not supported here. "
+                         f"Pass a dense array ({name}.toarray()).")
     reject_complex(X, name, f"non-negative integer {kind}")
     try:
         array = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must contain non-negative integer {kind}; got entries that "
-                         f"are not numbers.") from None
-    if array.ndim == 1:
+    except (TypeError, ValueError) as error:
+        raise InvalidParameterError(f"{name} must contain non-negative integer {kind}; got "
+                                    f"entries that are not numbers ({error}).") from None
+    one_dimensional = array.ndim == 1
+    if one_dimensional:
         array = array[:, None]
     if array.ndim != 2:
         raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features); got shape "
                          f"{array.shape}.")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name} has no samples or no features (shape {array.shape}).")
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if array.shape[axis] == 0:  # scikit-learn's wording, which its checks expect
+            raise ValueError(f"Found array with 0 {what}(s) (shape={array.shape}) while a "
+                             f"minimum of 1 is required: {name} is empty.")
     nan = np.isnan(array)
     if nan.any() and not allow_nan:
         raise ValueError(f"{name} contains NaN. {nan_hint}".rstrip())
@@ -870,8 +880,8 @@ def check_discrete_samples(X, *, kind, name="X", n_features=None, maximum=None,
     if np.isinf(values).any():
         raise ValueError(f"{name} contains infinity; {kind} must be finite.")
     if values.size and values.min() < 0:
-        raise ValueError(f"{name} contains negative {kind} (minimum {values.min()}); {kind} "
-                         f"are >= 0.")
+        raise ValueError(f"Negative values in data passed to {name}: {name} contains negative "
+                         f"{kind} (minimum {values.min()}); {kind} are >= 0.")
     if not np.all(values == np.round(values)):
         bad = values[values != np.round(values)][:3].tolist()
         raise ValueError(f"{name} must contain integer {kind}; got non-integer values such as "
@@ -880,6 +890,8 @@ def check_discrete_samples(X, *, kind, name="X", n_features=None, maximum=None,
         raise ValueError(f"{name} must contain {kind} between 0 and {maximum:g}; got "
                          f"{values.max():g}. {integer_hint}".rstrip())
     if n_features is not None and array.shape[1] != n_features:
-        raise ValueError(f"{name} has {array.shape[1]} features but the model was fitted "
-                         f"with {n_features}.")
+        hint = (f" Reshape your data: {name}.reshape(1, -1) for one sample, "
+                f"{name}.reshape(-1, 1) for one feature." if one_dimensional else "")
+        raise ValueError(f"{name} has {array.shape[1]} features, but {owner} is expecting "
+                         f"{n_features} features as input.{hint}")
     return array

@@ -31,7 +31,8 @@ __all__ = ["BernoulliComponent", "check_binary"]
 _LOG_ZERO = -1e4
 
 
-def check_binary(X, n_features=None, name="X", *, allow_nan=False, nan_hint=""):
+def check_binary(X, n_features=None, name="X", *, allow_nan=False, nan_hint="",
+                 owner="the model"):
     """Validate Bernoulli observations: a 2-D array of 0s and 1s.
 
     Parameters
@@ -45,6 +46,8 @@ def check_binary(X, n_features=None, name="X", *, allow_nan=False, nan_hint=""):
         Keep NaN entries (missing values).
     nan_hint : str
         The fix a NaN message names.
+    owner : str
+        The estimator's name, for a wrong number of features.
 
     Returns
     -------
@@ -58,7 +61,7 @@ def check_binary(X, n_features=None, name="X", *, allow_nan=False, nan_hint=""):
     """
     return check_discrete_samples(
         X, kind="binary values", name=name, n_features=n_features, maximum=1,
-        allow_nan=allow_nan, nan_hint=nan_hint,
+        allow_nan=allow_nan, nan_hint=nan_hint, owner=owner,
         integer_hint="Binarize them first (sklearn.preprocessing.Binarizer), or use a "
                      "CategoricalMixture for levels or a PoissonMixture for counts.")
 

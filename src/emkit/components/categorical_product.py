@@ -28,7 +28,7 @@ __all__ = ["CategoricalProductComponent", "check_levels"]
 
 
 def check_levels(X, n_levels=None, name="X", *, n_features=None, allow_nan=False,
-                 nan_hint=""):
+                 nan_hint="", owner="the model"):
     """Validate categorical observations: one integer level per feature.
 
     Parameters
@@ -44,6 +44,8 @@ def check_levels(X, n_levels=None, name="X", *, n_features=None, allow_nan=False
         Keep NaN entries (missing levels).
     nan_hint : str
         The fix a NaN message names.
+    owner : str
+        The estimator's name, for a wrong number of features.
 
     Returns
     -------
@@ -57,7 +59,7 @@ def check_levels(X, n_levels=None, name="X", *, n_features=None, allow_nan=False
     """
     X = check_discrete_samples(
         X, kind="levels", name=name, n_features=n_features, allow_nan=allow_nan,
-        nan_hint=nan_hint,
+        nan_hint=nan_hint, owner=owner,
         integer_hint="Encode categories as 0, 1, ... per feature "
                      "(sklearn.preprocessing.OrdinalEncoder).")
     if n_levels is not None:

@@ -30,7 +30,8 @@ __all__ = ["PoissonComponent", "check_counts"]
 _LOG_ZERO_RATE = -1e4
 
 
-def check_counts(X, n_features=None, name="X", *, allow_nan=False, nan_hint=None):
+def check_counts(X, n_features=None, name="X", *, allow_nan=False, nan_hint=None,
+                 owner="the model"):
     """Validate Poisson observations: a 2-D array of non-negative integers.
 
     Parameters
@@ -43,6 +44,8 @@ def check_counts(X, n_features=None, name="X", *, allow_nan=False, nan_hint=None
         Keep NaN entries (missing counts, for ``missing="marginalize"``).
     nan_hint : str or None
         The fix a NaN message names (default: the HMMs' advice).
+    owner : str
+        The estimator's name, for a wrong number of features.
 
     Returns
     -------
@@ -59,7 +62,7 @@ def check_counts(X, n_features=None, name="X", *, allow_nan=False, nan_hint=None
                     "samples (split the sequence with `lengths`) or impute them.")
     return check_discrete_samples(
         X, kind="counts", name=name, n_features=n_features, allow_nan=allow_nan,
-        nan_hint=nan_hint, integer_hint="Round them, or use a Gaussian model for continuous "
+        nan_hint=nan_hint, owner=owner, integer_hint="Round them, or use a Gaussian model for continuous "
                                          "data.")
 
 

@@ -22,7 +22,8 @@ class DiscreteMixture(ComponentMixture):
 
     Subclasses implement ``_family(n_features, fixed, allow_missing)`` (the
     configured component family) and ``_check_values(X, n_features,
-    allow_missing, nan_hint)`` (validated data) instead of the base's
+    allow_missing, hints)`` (validated data; ``hints`` are the keywords
+    ``nan_hint`` and ``owner`` for the validator's messages) instead of the base's
     ``_make_component`` and ``_validate_data_values``; NaN entries are
     accepted wherever ``missing="marginalize"`` (fit, predict, score, ...)
     and always by :meth:`impute`.
@@ -31,7 +32,7 @@ class DiscreteMixture(ComponentMixture):
     def _family(self, n_features, fixed, allow_missing):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _check_values(self, X, n_features, allow_missing, nan_hint):  # pragma: no cover
+    def _check_values(self, X, n_features, allow_missing, hints):  # pragma: no cover
         raise NotImplementedError
 
     @property
@@ -46,7 +47,17 @@ class DiscreteMixture(ComponentMixture):
             allow_missing = self._allow_missing
         nan_hint = (f"{type(self).__name__} treats NaN entries as missing values only with "
                     f"missing='marginalize'; pass that, or drop or impute them.")
-        return self._check_values(X, n_features, allow_missing, nan_hint)
+        return self._check_values(X, n_features, allow_missing,
+                                  {"nan_hint": nan_hint, "owner": type(self).__name__})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Non-negative integer data (scikit-learn's checks then pass rounded,
+        # shifted copies of their data); NaN only when it means "missing".
+        tags.input_tags.positive_only = True
+        tags.input_tags.categorical = True
+        tags.input_tags.allow_nan = self.missing == "marginalize"
+        return tags
 
     def _initial_points(self, X):
         # k-means++ measures distances, which NaN would poison: the starts see

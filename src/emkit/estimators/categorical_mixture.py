@@ -116,10 +116,10 @@ class CategoricalMixture(DiscreteMixture):
                              f"features; pass one number of levels per feature.")
         return np.asarray(levels, dtype=np.intp)
 
-    def _check_values(self, X, n_features, allow_missing, nan_hint):
+    def _check_values(self, X, n_features, allow_missing, hints):
         reset = n_features is None
         X = check_levels(X, None if reset else self.n_levels_, n_features=n_features,
-                         allow_nan=allow_missing, nan_hint=nan_hint)
+                         allow_nan=allow_missing, **hints)
         if reset:
             levels = self._given_levels(X.shape[1])
             if levels is None:

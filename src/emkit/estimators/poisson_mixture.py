@@ -97,8 +97,8 @@ class PoissonMixture(DiscreteMixture):
         return PoissonComponent(n_features, prior=prior, fixed=fixed,
                                 allow_missing=allow_missing)
 
-    def _check_values(self, X, n_features, allow_missing, nan_hint):
-        return check_counts(X, n_features, allow_nan=allow_missing, nan_hint=nan_hint)
+    def _check_values(self, X, n_features, allow_missing, hints):
+        return check_counts(X, n_features, allow_nan=allow_missing, **hints)
 
     def _check_init(self, name, value, n_components, n_features):
         return check_parameter_array(value, (n_components, n_features), name, positive=True)
