@@ -21,7 +21,7 @@ from scipy.special import expit
 
 from .._validation import check_discrete_samples
 from .counts import safe_counts
-from .observed import observed_totals, safe_feature_totals, split_missing
+from .observed import START_PSEUDO_COUNT, observed_totals, safe_feature_totals, split_missing
 
 __all__ = ["BernoulliComponent", "check_binary"]
 
@@ -144,12 +144,18 @@ class BernoulliComponent:
 
         ``(s_kd + a - 1) / (n_kd + a + b - 2)`` under a Beta(a, b) prior, with
         ``s_kd`` the weighted ones and ``n_kd`` the weight that observed the
-        feature; the weighted mean ``s_kd / n_kd`` without one.
+        feature; the weighted mean ``s_kd / n_kd`` without one. The first
+        M-step (``params`` None) adds half a one and half a zero to every cell
+        (see :data:`~emkit.components.observed.START_PSEUDO_COUNT`).
         """
         if "probabilities" in self.fixed and params is not None:
             return {"probabilities": params["probabilities"]}
         successes = stats["successes"]
         observed = stats.get("observed")
+        if params is None:  # the start: off the boundary EM cannot leave
+            successes = successes + START_PSEUDO_COUNT
+            observed = (counts[:, None] if observed is None else observed) \
+                + 2 * START_PSEUDO_COUNT
         if self.prior is None:
             totals = (safe_counts(counts)[:, None] if observed is None
                       else safe_feature_totals(observed, counts))

@@ -23,6 +23,7 @@ import numpy as np
 from .._validation import check_discrete_samples
 from .categorical import CategoricalComponent
 from .coordinates import simplex_from_unconstrained, simplex_to_unconstrained
+from .observed import START_PSEUDO_COUNT
 
 __all__ = ["CategoricalProductComponent", "check_levels"]
 
@@ -161,10 +162,14 @@ class CategoricalProductComponent:
     # -- M-step ---------------------------------------------------------------
     def m_step(self, counts, stats, params):
         """Every feature's categorical M-step (normalised by the weight that
-        observed it), padded back into one array."""
+        observed it), padded back into one array. The first M-step (``params``
+        None) adds half an observation to every level (see
+        :data:`~emkit.components.observed.START_PSEUDO_COUNT`)."""
         if "probabilities" in self.fixed and params is not None:
             return {"probabilities": params["probabilities"]}
         level_counts = stats["level_counts"]
+        if params is None:  # the start: off the zero probabilities EM cannot leave
+            level_counts = level_counts + START_PSEUDO_COUNT
         probabilities = np.zeros_like(level_counts)
         for d, feature in enumerate(self.per_feature):
             S = self.n_levels[d]

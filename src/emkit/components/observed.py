@@ -14,7 +14,15 @@ import numpy as np
 
 from .counts import safe_counts
 
-__all__ = ["split_missing", "observed_totals", "safe_feature_totals", "initial_fill"]
+__all__ = ["split_missing", "observed_totals", "safe_feature_totals", "initial_fill",
+           "START_PSEUDO_COUNT"]
+
+# Half an observation added to every cell by the first M-step (from starting
+# responsibilities) only: a hard start whose members all share a value would
+# otherwise put a probability (or rate) at exactly 0 or 1, a point EM can
+# never leave (a zero likelihood gets zero responsibility), although the
+# likelihood rises inwards. Later M-steps are exact.
+START_PSEUDO_COUNT = 0.5
 
 
 def split_missing(X_chunk):

@@ -20,7 +20,7 @@ from scipy.special import gammaln
 
 from .._validation import check_discrete_samples
 from .counts import safe_counts
-from .observed import observed_totals, safe_feature_totals, split_missing
+from .observed import START_PSEUDO_COUNT, observed_totals, safe_feature_totals, split_missing
 
 __all__ = ["PoissonComponent", "check_counts"]
 
@@ -79,6 +79,11 @@ class PoissonComponent:
     allow_missing : bool
         NaN entries are missing counts, integrated out exactly: they drop out
         of the sample's likelihood and of their feature's statistics.
+    start_off_zero : bool
+        The first M-step (from starting responsibilities, ``params`` None)
+        adds half a count in one observation to every cell, so that no start
+        has a zero rate, which EM could never leave (see
+        :data:`~emkit.components.observed.START_PSEUDO_COUNT`).
 
     Notes
     -----
@@ -89,11 +94,13 @@ class PoissonComponent:
 
     param_names = ("rates",)
 
-    def __init__(self, n_features, *, prior=None, fixed=frozenset(), allow_missing=False):
+    def __init__(self, n_features, *, prior=None, fixed=frozenset(), allow_missing=False,
+                 start_off_zero=False):
         self.n_features = int(n_features)
         self.prior = prior
         self.fixed = frozenset(fixed)
         self.allow_missing = bool(allow_missing)
+        self.start_off_zero = bool(start_off_zero)
 
     # -- E-step ---------------------------------------------------------------
     def features(self, X_chunk):
@@ -147,6 +154,10 @@ class PoissonComponent:
             return {"rates": params["rates"]}
         count_sums = stats["count_sums"]
         observed = stats.get("observed")
+        if params is None and self.start_off_zero:
+            # The start: off the zero rate EM cannot leave.
+            count_sums = count_sums + START_PSEUDO_COUNT
+            observed = (counts[:, None] if observed is None else observed) + 1.0
         if self.prior is None:
             numerators = count_sums
             denominators = (safe_counts(counts)[:, None] if observed is None

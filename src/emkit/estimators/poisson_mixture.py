@@ -95,7 +95,7 @@ class PoissonMixture(DiscreteMixture):
                              f"{prior!r}. Use e.g. Gamma(2, 1), or None for maximum "
                              f"likelihood.")
         return PoissonComponent(n_features, prior=prior, fixed=fixed,
-                                allow_missing=allow_missing)
+                                allow_missing=allow_missing, start_off_zero=True)
 
     def _check_values(self, X, n_features, allow_missing, hints):
         return check_counts(X, n_features, allow_nan=allow_missing, **hints)
