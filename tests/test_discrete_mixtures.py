@@ -116,12 +116,6 @@ def test_missing_entries_are_marginalised_exactly(family, samples):
         assert got == pytest.approx(brute_log_likelihood(family, row), rel=1e-12)
 
 
-def _matched(fitted, true_weights):
-    """The permutation of the fitted components that best matches the truth's weights."""
-    return min(itertools.permutations(range(3)),
-               key=lambda order: np.abs(fitted[list(order)] - true_weights).sum())
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 def test_recovers_known_parameters(family, samples):
     X, _ = samples[family]
@@ -311,6 +305,20 @@ def test_dask_input_gives_the_in_memory_fit(samples):
         lazy = BernoulliMixture(3, **common).fit(da.from_array(X, chunks=700))
     np.testing.assert_allclose(lazy.history_, eager.history_, rtol=1e-12)
     np.testing.assert_allclose(lazy.probabilities_, eager.probabilities_, rtol=1e-10)
+
+
+def test_new_families_meet_the_component_contract():
+    from emkit.components.bernoulli import BernoulliComponent
+    from emkit.components.categorical_product import CategoricalProductComponent
+    from emkit.components.protocol import (
+        CollapsibleComponent,
+        Component,
+        UnconstrainedComponent,
+    )
+
+    for family in (BernoulliComponent(3), CategoricalProductComponent([2, 3])):
+        assert isinstance(family, Component) and isinstance(family, UnconstrainedComponent)
+        assert not isinstance(family, CollapsibleComponent)
 
 
 # -- named errors -------------------------------------------------------------

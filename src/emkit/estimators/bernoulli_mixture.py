@@ -55,7 +55,7 @@ class BernoulliMixture(DiscreteMixture):
     Examples
     --------
     >>> import numpy as np
-    >>> from emkit import BernoulliMixture
+    >>> from emkit.estimators.bernoulli_mixture import BernoulliMixture
     >>> truth = BernoulliMixture.from_params([0.4, 0.6], probabilities=[[0.9] * 6, [0.1] * 6])
     >>> X, _ = truth.sample(2000, random_state=0)
     >>> model = BernoulliMixture(2, random_state=0).fit(X)

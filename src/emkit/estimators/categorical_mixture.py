@@ -66,7 +66,7 @@ class CategoricalMixture(DiscreteMixture):
     Examples
     --------
     >>> import numpy as np
-    >>> from emkit import CategoricalMixture
+    >>> from emkit.estimators.categorical_mixture import CategoricalMixture
     >>> truth = CategoricalMixture.from_params(
     ...     [0.5, 0.5], probabilities=[np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]]),
     ...                                np.array([[0.9, 0.1], [0.2, 0.8]])])
