@@ -802,3 +802,96 @@ def check_covariances(value, covariance_type, n_components, n_features, name="co
     if covariance_type in ("diag", "spherical"):
         return array
     return 0.5 * (array + np.swapaxes(array, -1, -2))
+
+
+# ---------------------------------------------------------------------------
+# Discrete samples (counts, binary values, category levels)
+# ---------------------------------------------------------------------------
+__all__ += ["check_discrete_samples", "MISSING_OPTIONS"]
+
+# How a model treats NaN entries: "error" rejects them by name; "marginalize"
+# treats them as missing at random and integrates them out exactly.
+MISSING_OPTIONS = ("error", "marginalize")
+
+
+def check_discrete_samples(X, *, kind, name="X", n_features=None, maximum=None,
+                           allow_nan=False, nan_hint="", integer_hint="", owner="the model"):
+    """Validate a 2-D array of non-negative integer observations.
+
+    One boundary for every discrete family (Poisson counts, binary values,
+    category levels), so they reject the same mistakes with the same words.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples,)
+        One feature may be passed as a 1-D array.
+    kind : str
+        What the entries are, plural ("counts", "binary values"), used in
+        every message.
+    name : str
+        The argument's name, first in every message.
+    n_features : int or None
+        The number of features the model was fitted with, if any.
+    maximum : float or None
+        Largest allowed value (1 for binary data).
+    allow_nan : bool
+        Keep NaN entries (missing values) instead of rejecting them.
+    nan_hint, integer_hint : str
+        The fix to name for a NaN or for a non-integer value.
+    owner : str
+        Who expects ``n_features`` (the estimator's class name).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64
+        A new array when ``X`` was converted; NaN kept where allowed.
+
+    Raises
+    ------
+    ValueError
+        For NaN (unless allowed), infinity, negative, non-integer or too
+        large values, a wrong shape or number of features (an
+        :class:`InvalidParameterError`, also a TypeError, for entries that
+        are not numbers).
+    """
+    if sparse.issparse(X):
+        raise ValueError(f"{name} is a sparse matrix; sparse input is not supported here. "
+                         f"Pass a dense array ({name}.toarray()).")
+    reject_complex(X, name, f"non-negative integer {kind}")
+    try:
+        array = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InvalidParameterError(f"{name} must contain non-negative integer {kind}; got "
+                                    f"entries that are not numbers ({error}).") from None
+    one_dimensional = array.ndim == 1
+    if one_dimensional:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features); got shape "
+                         f"{array.shape}.")
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if array.shape[axis] == 0:  # scikit-learn's wording, which its checks expect
+            raise ValueError(f"Found array with 0 {what}(s) (shape={array.shape}) while a "
+                             f"minimum of 1 is required: {name} is empty.")
+    nan = np.isnan(array)
+    if nan.any() and not allow_nan:
+        raise ValueError(f"{name} contains NaN. {nan_hint}".rstrip())
+    values = array[~nan] if nan.any() else array
+    if np.isinf(values).any():
+        raise ValueError(f"{name} contains infinity; {kind} must be finite.")
+    if values.size and values.min() < 0:
+        raise ValueError(f"Negative values in data passed to {name}: {name} contains negative "
+                         f"{kind} (minimum {values.min()}); {kind} are >= 0.")
+    if not np.all(values == np.round(values)):
+        bad = values[values != np.round(values)][:3].tolist()
+        raise ValueError(f"{name} must contain integer {kind}; got non-integer values such as "
+                         f"{bad}. {integer_hint}".rstrip())
+    if maximum is not None and values.size and values.max() > maximum:
+        raise ValueError(f"{name} must contain {kind} between 0 and {maximum:g}; got "
+                         f"{values.max():g}. {integer_hint}".rstrip())
+    if n_features is not None and array.shape[1] != n_features:
+        hint = (f" Reshape your data: {name}.reshape(1, -1) for one sample, "
+                f"{name}.reshape(-1, 1) for one feature." if one_dimensional else "")
+        raise ValueError(f"{name} has {array.shape[1]} features, but {owner} is expecting "
+                         f"{n_features} features as input.{hint}")
+    return array

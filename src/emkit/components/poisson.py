@@ -18,7 +18,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
+from .._validation import check_discrete_samples
 from .counts import safe_counts
+from .observed import START_PSEUDO_COUNT, observed_totals, safe_feature_totals, split_missing
 
 __all__ = ["PoissonComponent", "check_counts"]
 
@@ -28,8 +30,22 @@ __all__ = ["PoissonComponent", "check_counts"]
 _LOG_ZERO_RATE = -1e4
 
 
-def check_counts(X, n_features=None, name="X"):
+def check_counts(X, n_features=None, name="X", *, allow_nan=False, nan_hint=None,
+                 owner="the model"):
     """Validate Poisson observations: a 2-D array of non-negative integers.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_features : int or None
+        The number of features the model was fitted with, if any.
+    name : str
+    allow_nan : bool
+        Keep NaN entries (missing counts, for ``missing="marginalize"``).
+    nan_hint : str or None
+        The fix a NaN message names (default: the HMMs' advice).
+    owner : str
+        The estimator's name, for a wrong number of features.
 
     Returns
     -------
@@ -38,36 +54,16 @@ def check_counts(X, n_features=None, name="X"):
     Raises
     ------
     ValueError
-        For NaN, negative or non-integer counts or a wrong number of features;
-        the message names ``name`` and the fix.
+        For NaN (unless allowed), negative or non-integer counts or a wrong
+        number of features; the message names ``name`` and the fix.
     """
-    try:
-        array = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must contain non-negative integer counts.") from None
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features); got shape "
-                         f"{array.shape}.")
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} has no samples.")
-    if np.isnan(array).any():
-        raise ValueError(f"{name} contains NaN; missing observations are supported only by "
-                         f"GaussianHMM. Drop those samples (split the sequence with "
-                         f"`lengths`) or impute them.")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains infinity; counts must be finite.")
-    if (array < 0).any():
-        raise ValueError(f"{name} contains negative counts (minimum {array.min()}); Poisson "
-                         f"observations are counts >= 0.")
-    if not np.all(array == np.round(array)):
-        raise ValueError(f"{name} must contain integer counts; got non-integer values. "
-                         f"Round them, or use a GaussianHMM for continuous data.")
-    if n_features is not None and array.shape[1] != n_features:
-        raise ValueError(f"{name} has {array.shape[1]} features but the model was fitted "
-                         f"with {n_features}.")
-    return array
+    if nan_hint is None:
+        nan_hint = ("Missing observations are supported only by GaussianHMM. Drop those "
+                    "samples (split the sequence with `lengths`) or impute them.")
+    return check_discrete_samples(
+        X, kind="counts", name=name, n_features=n_features, allow_nan=allow_nan,
+        nan_hint=nan_hint, owner=owner, integer_hint="Round them, or use a Gaussian model for continuous "
+                                         "data.")
 
 
 class PoissonComponent:
@@ -80,71 +76,107 @@ class PoissonComponent:
         Gamma(shape, rate) prior on every rate (MAP); None is maximum likelihood.
     fixed : frozenset of str
         ``{"rates"}`` holds them at their current values.
+    allow_missing : bool
+        NaN entries are missing counts, integrated out exactly: they drop out
+        of the sample's likelihood and of their feature's statistics.
+    start_off_zero : bool
+        The first M-step (from starting responsibilities, ``params`` None)
+        adds half a count in one observation to every cell, so that no start
+        has a zero rate, which EM could never leave (see
+        :data:`~emkit.components.observed.START_PSEUDO_COUNT`).
 
     Notes
     -----
     Parameters are a dict with ``"rates"`` of shape (K, D). Statistics:
-    ``"count_sums"`` of shape (K, D).
+    ``"count_sums"`` of shape (K, D), and with ``allow_missing`` also
+    ``"observed"`` (K, D), the responsibility that observed each feature.
     """
 
     param_names = ("rates",)
 
-    def __init__(self, n_features, *, prior=None, fixed=frozenset()):
+    def __init__(self, n_features, *, prior=None, fixed=frozenset(), allow_missing=False,
+                 start_off_zero=False):
         self.n_features = int(n_features)
         self.prior = prior
         self.fixed = frozenset(fixed)
+        self.allow_missing = bool(allow_missing)
+        self.start_off_zero = bool(start_off_zero)
 
     # -- E-step ---------------------------------------------------------------
     def features(self, X_chunk):
-        """``(counts, sum_d log(x_d!))`` of a chunk: (n, D) float64 and (n,)."""
-        counts = np.asarray(X_chunk, dtype=np.float64)
-        return counts, gammaln(counts + 1.0).sum(axis=1)
+        """``(counts, sum_d log(x_d!), observed)`` of a chunk: (n, D) float64,
+        (n,) and the observed-entry mask (n, D) or None (nothing missing)."""
+        if self.allow_missing:
+            counts, observed = split_missing(X_chunk)
+        else:
+            counts, observed = np.asarray(X_chunk, dtype=np.float64), None
+        return counts, gammaln(counts + 1.0).sum(axis=1), observed
 
     def plan(self, params):
-        """``(log rates transposed (D, K), total rate (K,))``."""
+        """``(log rates transposed (D, K), total rate (K,), rates transposed (D, K))``."""
         rates = params["rates"]
         with np.errstate(divide="ignore"):
             log_rates = np.log(rates)
         log_rates = np.maximum(log_rates, _LOG_ZERO_RATE)
-        return np.ascontiguousarray(log_rates.T), rates.sum(axis=1)
+        return np.ascontiguousarray(log_rates.T), rates.sum(axis=1), rates.T
 
     def log_prob(self, plan, features):
-        """``log p(x_n | k)`` for every sample and component, shape (n, K)."""
-        log_rates_T, total_rate = plan
-        counts, log_factorials = features
+        """``log p(x_n | k)`` for every sample and component, shape (n, K);
+        missing entries contribute nothing."""
+        log_rates_T, total_rate, rates_T = plan
+        counts, log_factorials, observed = features
         log_prob = counts @ log_rates_T
-        log_prob -= total_rate
+        if observed is None:
+            log_prob -= total_rate
+        else:
+            log_prob -= observed @ rates_T
         log_prob -= log_factorials[:, None]
         return log_prob
 
     def stats(self, resp, features):
-        """Weighted count sums of every component, shape (K, D), float64."""
-        counts, _ = features
-        return {"count_sums": np.asarray(resp.T @ counts, dtype=np.float64)}
+        """Weighted count sums of every component, shape (K, D), float64
+        (and the observed totals when missing entries are allowed)."""
+        counts, _, observed = features
+        stats = {"count_sums": np.asarray(resp.T @ counts, dtype=np.float64)}
+        if self.allow_missing:
+            stats["observed"] = observed_totals(resp, observed, self.n_features)
+        return stats
 
     # -- M-step ---------------------------------------------------------------
     def m_step(self, counts, stats, params):
         """MAP (or maximum-likelihood) rates from summed statistics.
 
         ``(sum_n r_nk x_nd + shape - 1) / (sum_n r_nk + rate)`` under a
-        Gamma(shape, rate) prior, the weighted mean without one.
+        Gamma(shape, rate) prior, the weighted mean without one; with missing
+        entries the sums run over the samples that observed feature ``d``.
         """
         if "rates" in self.fixed and params is not None:
             return {"rates": params["rates"]}
         count_sums = stats["count_sums"]
+        observed = stats.get("observed")
+        if params is None and self.start_off_zero:
+            # The start: off the zero rate EM cannot leave.
+            count_sums = count_sums + START_PSEUDO_COUNT
+            observed = (counts[:, None] if observed is None else observed) + 1.0
         if self.prior is None:
             numerators = count_sums
-            denominators = safe_counts(counts)
+            denominators = (safe_counts(counts)[:, None] if observed is None
+                            else safe_feature_totals(observed, counts))
         else:
             numerators = np.maximum(count_sums + self.prior.shape - 1.0, 0.0)
-            denominators = counts + self.prior.rate
-        return {"rates": numerators / denominators[:, None]}
+            denominators = (counts[:, None] if observed is None else observed) + self.prior.rate
+        return {"rates": numerators / denominators}
 
     def log_prior(self, params):
         """Gamma log-density of every rate (0 without a prior)."""
         if self.prior is None:
             return 0.0
         return float(np.sum(self.prior.logpdf(params["rates"])))
+
+    def impute_values(self, params, resp):
+        """Conditional expectation of every feature given a sample's posterior
+        ``resp`` (n, K): ``resp @ rates``, shape (n, D) (for imputation)."""
+        return resp @ params["rates"]
 
     # -- unconstrained coordinates (accelerated steppers) -----------------------
     def to_unconstrained(self, params):

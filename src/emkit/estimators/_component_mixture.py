@@ -14,7 +14,9 @@ component family and how to validate its data:
 - ``_validate_data_values(X, n_features)``: X checked and converted
   (counts, binary, levels), named errors on bad input;
 - ``_check_init(name, value, n_components, n_features)``: one user-given
-  starting parameter validated.
+  starting parameter validated;
+- optionally ``_initial_points(X)``: the samples the starting strategies see
+  (a family with missing entries fills them).
 """
 
 from __future__ import annotations
@@ -87,6 +89,12 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
 
     def _check_init(self, name, value, n_components, n_features):  # pragma: no cover
         raise NotImplementedError
+
+    def _initial_points(self, X):
+        """The samples the starting strategies (k-means++, ...) measure
+        distances on: ``X`` itself, unless a family with missing entries
+        fills them first."""
+        return X
 
     @property
     def _param_names(self):
@@ -193,9 +201,11 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         if len(user) == len(self._param_names):
             yield user
             return
+        points = self._initial_points(X)
         for _ in range(self.n_init):
             resp = clamp_to_labels(
-                initial_responsibilities(X, K, self.init_params, rng, sample_weight), labels)
+                initial_responsibilities(points, K, self.init_params, rng, sample_weight),
+                labels)
             params = model.m_step(model.stats_from_responsibilities(resp, init_data), None)
             params.update(user)
             yield params

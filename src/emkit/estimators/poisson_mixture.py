@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from .._validation import check_parameter_array, reject_complex
+from .._validation import check_parameter_array
 from ..components.poisson import PoissonComponent, check_counts
-from ._component_mixture import ComponentMixture
+from ..priors import Gamma
+from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["PoissonMixture"]
 
 
-class PoissonMixture(ComponentMixture):
+class PoissonMixture(DiscreteMixture):
     """Finite mixture of Poisson distributions (independent counts per feature).
 
     Component ``k`` draws every feature ``d`` of a sample from
@@ -31,11 +32,16 @@ class PoissonMixture(ComponentMixture):
         Both given: one run from them.
     random_state : int, RandomState or None
     prior : emkit.priors.Gamma or None
-        Gamma(shape, rate) prior on every rate (MAP).
+        Gamma(shape, rate) prior on every rate (MAP), with ``shape >= 1``:
+        ``shape - 1`` prior events in ``rate`` units of prior exposure.
     weight_concentration : float or None
         Dirichlet prior on the weights (MAP).
     fixed : tuple of {"weights", "rates"}, default=()
         Parameters held at their starting values.
+    missing : {"error", "marginalize"}, default="error"
+        What a NaN entry means: "error" rejects it; "marginalize" treats it as
+        a count missing at random and integrates it out exactly (it drops out
+        of its sample's likelihood). Without NaN both give the same fit.
     accelerate : {"none", "squarem"}, default="none"
         The engine's stepper (see :mod:`emkit._engine.accel`).
     verbose : int, default=0
@@ -63,7 +69,7 @@ class PoissonMixture(ComponentMixture):
     def __init__(self, n_components=1, *, tol=1e-6, max_iter=1000, n_init=10,
                  init_params="k-means++", weights_init=None, rates_init=None,
                  random_state=None, prior=None, weight_concentration=None, fixed=(),
-                 accelerate="none", verbose=0):
+                 missing="error", accelerate="none", verbose=0):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -75,17 +81,24 @@ class PoissonMixture(ComponentMixture):
         self.prior = prior
         self.weight_concentration = weight_concentration
         self.fixed = fixed
+        self.missing = missing
         self.accelerate = accelerate
         self.verbose = verbose
 
     _component_params = ("rates",)
 
-    def _make_component(self, n_features, fixed):
-        return PoissonComponent(n_features, prior=self.prior, fixed=fixed)
+    def _family(self, n_features, fixed, allow_missing):
+        prior = self.prior
+        if prior is not None and (not isinstance(prior, Gamma) or prior.shape < 1):
+            raise ValueError(f"prior must be an emkit.priors.Gamma with shape >= 1 (below 1 "
+                             f"its density is unbounded at 0, so MAP has no maximum); got "
+                             f"{prior!r}. Use e.g. Gamma(2, 1), or None for maximum "
+                             f"likelihood.")
+        return PoissonComponent(n_features, prior=prior, fixed=fixed,
+                                allow_missing=allow_missing, start_off_zero=True)
 
-    def _validate_data_values(self, X, n_features):
-        reject_complex(X, "X", "counts")
-        return check_counts(X, n_features)
+    def _check_values(self, X, n_features, allow_missing, hints):
+        return check_counts(X, n_features, allow_nan=allow_missing, **hints)
 
     def _check_init(self, name, value, n_components, n_features):
         return check_parameter_array(value, (n_components, n_features), name, positive=True)
