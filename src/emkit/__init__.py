@@ -6,6 +6,8 @@ sufficient statistics, an M-step and a log-likelihood.
 """
 
 from . import datasets, priors
+from .estimators.bernoulli_mixture import BernoulliMixture
+from .estimators.categorical_mixture import CategoricalMixture
 from .estimators.gaussian_mixture import GaussianMixture
 from .estimators.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
 from .estimators.lda import LatentDirichletAllocation
@@ -18,6 +20,8 @@ from .topics import top_words, topic_coherence
 __all__ = [
     "GaussianMixture",
     "PoissonMixture",
+    "BernoulliMixture",
+    "CategoricalMixture",
     "select_model",
     "ModelSelection",
     "GaussianHMM",
