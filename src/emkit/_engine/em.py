@@ -20,6 +20,7 @@ import numpy as np
 
 from .accel import PlainEM, make_stepper
 from .monitor import ConvergenceMonitor, make_stopping_rule
+from .progress import progress_bar
 from .threads import chunk_workers, map_chunks
 
 __all__ = ["EMModel", "FitResult", "expectation", "chunked_expectation", "fit_em", "add_stats"]
@@ -345,7 +346,9 @@ def fit_em(
     n_refine : int
         Restarts continued after screening.
     verbose : int
-        0 silent, 1 one line per restart, 2 one line per iteration.
+        0 silent; 1 a progress bar over restarts and iterations (when tqdm
+        is installed and the fit takes longer than a second; otherwise one
+        line per restart); 2 one line per iteration.
     accelerate : {"none", "squarem"}
         The stepper of every run (see :mod:`emkit._engine.accel`).
     stopping : {"aitken", "relative", "fixed"} or a rule object
@@ -360,13 +363,38 @@ def fit_em(
         The best run: non-degenerate first, then the highest objective.
     """
     rng = random_state if random_state is not None else np.random.RandomState()
+    bar = progress_bar("EM", unit="iter") if verbose == 1 else None
+    try:
+        return _fit_runs(model, data, initializations, max_iter=max_iter, tol=tol, rng=rng,
+                         max_repairs=max_repairs, screen_iter=screen_iter, n_refine=n_refine,
+                         verbose=verbose, accelerate=accelerate, stopping=stopping, bar=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _advance(run, n_steps, bar):
+    """``run.advance(n_steps)``, one step at a time when a bar shows the progress."""
+    if bar is None:
+        run.advance(n_steps)
+        return
+    start = run.n_iter
+    while run.n_iter - start < n_steps and not run.finished:
+        before = run.n_iter
+        run.advance(1)
+        bar.update(run.n_iter - before, restart=run.init_index,
+                   objective=f"{run.objective:.6g}")
+
+
+def _fit_runs(model, data, initializations, *, max_iter, tol, rng, max_repairs, screen_iter,
+              n_refine, verbose, accelerate, stopping, bar):
     runs = []
     for init_index, params in enumerate(initializations):
         started = time.perf_counter()
         run = _Run(model, data, params, tol=tol, max_repairs=max_repairs, rng=rng,
                    stepper=make_stepper(accelerate), stopping=stopping,
                    verbose=verbose, init_index=init_index)
-        run.advance(max_iter if screen_iter is None else min(screen_iter, max_iter))
+        _advance(run, max_iter if screen_iter is None else min(screen_iter, max_iter), bar)
         run.seconds = time.perf_counter() - started
         runs.append(run)
     if not runs:
@@ -377,13 +405,13 @@ def fit_em(
         ranked = sorted(runs, key=_rank_key, reverse=True)
         for run in ranked[:n_refine]:
             started = time.perf_counter()
-            run.advance(max_iter - run.n_iter)
+            _advance(run, max_iter - run.n_iter, bar)
             run.seconds += time.perf_counter() - started
         runs = ranked[:n_refine]
     best = None
     for run in runs:
         result = run.result()
-        if verbose >= 1:
+        if verbose >= 2 or (verbose == 1 and bar is None):
             print(
                 f"init {run.init_index}: objective {result.objective:.6f} after {result.n_iter} "
                 f"iterations ({'converged' if result.converged else 'not converged'}"
