@@ -224,3 +224,73 @@ def test_plot_mixture_2d_ellipses(covariance_type):
             direction = np.array([np.cos(angle), np.sin(angle)])
             if values[1] > values[0] + 1e-12:
                 assert abs(direction @ vectors[:, 1]) == pytest.approx(1.0)
+
+
+# ------------------------------------------------- fit -o, predict, score, sample
+def test_fit_range_save_then_predict_score_sample(tmp_path, capsys):
+    X = emkit.datasets.load_old_faithful().data
+    data = _write_csv(tmp_path / "faithful.csv", X.tolist(), header=["eruptions", "waiting"])
+    saved = tmp_path / "best.emkit"
+    assert main(["fit", str(data), "-k", "1:3", "-o", str(saved), "--quiet", "--n-init",
+                 "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "Chosen by BIC: K = " in printed and str(saved) in printed
+    model = emkit.load(saved)
+    # The chosen K is the BIC minimum over the range (checked here independently).
+    bics = {k: GaussianMixture(k, random_state=0, n_init=3).fit(X).bic(X) for k in (1, 2, 3)}
+    assert model.n_components == min(bics, key=bics.get)
+
+    labels = tmp_path / "labels.csv"
+    assert main(["predict", str(saved), str(data), "-o", str(labels)]) == 0
+    header, values = _read_output(labels)
+    np.testing.assert_array_equal(values[:, 0], model.predict(X))
+    np.testing.assert_allclose(values[:, 1:], model.predict_proba(X), rtol=1e-9)
+
+    assert main(["score", str(saved), str(data)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{model.bic(X):.2f}" in printed
+
+    sampled = tmp_path / "samples.csv"
+    assert main(["sample", str(saved), "-n", "7", "-o", str(sampled), "--seed", "3"]) == 0
+    header, values = _read_output(sampled)
+    assert header[-1] == "component" and values.shape == (7, 3)
+    np.testing.assert_allclose(values[:, :2], model.sample(7, random_state=3)[0], rtol=1e-9)
+
+
+def test_columns_npy_models_and_sequences(tmp_path, capsys):
+    X = emkit.datasets.load_old_faithful().data
+    np.save(tmp_path / "faithful.npy", X)
+    assert main(["fit", str(tmp_path / "faithful.npy"), "-k", "2", "--columns", "1",
+                 "--quiet", "--n-init", "2"]) == 0
+    assert "1 feature(s)" in capsys.readouterr().out
+    counts = np.round(X)
+    np.save(tmp_path / "counts.npy", counts)
+    assert main(["fit", str(tmp_path / "counts.npy"), "-k", "2", "--model", "poisson",
+                 "--quiet"]) == 0
+    assert "rates_" in capsys.readouterr().out
+    ids = np.repeat([1, 2], [136, 136])[:, None]
+    _write_csv(tmp_path / "series.csv", np.hstack([ids, X]).tolist(), header=["id", "a", "b"])
+    assert main(["fit", str(tmp_path / "series.csv"), "-k", "2", "--model", "gaussian-hmm",
+                 "--sequence-column", "id", "--quiet"]) == 0
+    assert "in 2 sequence(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["fit", "{data}", "-k", "2", "--columns", "nope"], "no column 'nope'"),
+    (["fit", "{data}", "-k", "2", "--model", "gaussian-hmm", "--sequence-column", "zz"],
+     "no column 'zz' for --sequence-column"),
+    (["predict", "{data}", "{data}"], "is not an .emkit file"),
+    (["predict", "{missing}", "{data}"], "no such file"),
+    (["fit", "{missing}", "-k", "2"], "no such file"),
+])
+def test_new_commands_name_bad_input(tmp_path, capsys, argv, fragment):
+    data = _write_csv(tmp_path / "d.csv", _two_blobs().tolist(), header=["a", "b"])
+    argv = [a.format(data=data, missing=tmp_path / "missing.csv") for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+
+
+def test_unknown_model_is_a_usage_error(capsys):
+    assert main(["fit", "x.csv", "-k", "2", "--model", "nonsense"]) == 2
+    assert "unknown model 'nonsense'" in capsys.readouterr().err

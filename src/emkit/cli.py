@@ -5,9 +5,13 @@ Subcommands
 ``emkit demo``
     Fit a Gaussian mixture to the bundled Old Faithful data, choosing the
     number of components by BIC, and plot it.
-``emkit fit data.csv -k K``
-    Fit a K-component Gaussian mixture to a numeric CSV file and optionally
+``emkit fit data.csv -k K [--model NAME] [-o model.emkit] [--labels FILE]``
+    Fit any emkit model by name (a Gaussian mixture by default) to a CSV,
+    Parquet or .npy file; a range of K is chosen by BIC; save the model and
     write every row's label and component probabilities.
+``emkit predict model.emkit data.csv``, ``emkit score ...``, ``emkit sample model.emkit -n N``
+    Use a saved model: labels and probabilities, the log-likelihood and
+    criteria, or new samples.
 ``emkit select data.csv``
     Fit R mclust's grid (1 to 9 components x 14 covariance structures) and
     print the BIC (or ICL) table and the chosen model.
@@ -147,7 +151,11 @@ def _delimiter(text):
 def _add_data_arguments(parser):
     """The CSV input arguments: ``csv``, ``--delimiter``, ``--header/--no-header``."""
     parser.add_argument("csv", metavar="data.csv",
-                        help="numeric CSV file, one sample per row, one feature per column")
+                        help="data file, one sample per row: CSV (header optional), "
+                             "Parquet (.parquet) or NumPy (.npy)")
+    parser.add_argument("--columns", metavar="COLS",
+                        help="the columns to use, by name or 0-based index: 'a,c' or '0,2' "
+                             "(default: all)")
     parser.add_argument("--delimiter", type=_delimiter, default=",", metavar="CHAR",
                         help="field separator (default ','; 'tab' or '\\t' for tabs)")
     header = parser.add_mutually_exclusive_group()
@@ -232,39 +240,190 @@ def run_demo(args) -> int:
 
 
 # -------------------------------------------------------------------------- fit
+# The models `emkit fit --model` knows: name -> (class name, kind, help).
+# kind: "mixture" (fit(X)), "hmm" (fit(X, lengths): --sequence-column).
+MODELS = {
+    "gaussian": ("GaussianMixture", "mixture", "Gaussian mixture (default)"),
+    "bernoulli": ("BernoulliMixture", "mixture", "mixture of independent binary features"),
+    "poisson": ("PoissonMixture", "mixture", "mixture of independent counts"),
+    "categorical": ("CategoricalMixture", "mixture", "mixture of categorical features"),
+    "gaussian-hmm": ("GaussianHMM", "hmm", "hidden Markov model, Gaussian emissions"),
+    "poisson-hmm": ("PoissonHMM", "hmm", "hidden Markov model, Poisson emissions"),
+    "categorical-hmm": ("CategoricalHMM", "hmm", "hidden Markov model, categorical symbols"),
+}
+
+
+def _model_name(text):
+    key = text.strip().lower().replace("_", "-")
+    by_class = {cls.lower(): name for name, (cls, _, _) in MODELS.items()}
+    key = by_class.get(key.replace("-", ""), key)
+    if key not in MODELS:
+        raise argparse.ArgumentTypeError(
+            f"unknown model {text!r}; choose one of {', '.join(MODELS)}")
+    return key
+
+
 def _add_fit_parser(subparsers):
+    models = "\n".join(f"  {name:16s} {help_}" for name, (_, _, help_) in MODELS.items())
     parser = subparsers.add_parser(
-        "fit", help="fit a Gaussian mixture to a CSV file",
-        description="Fit a K-component Gaussian mixture by EM to the numeric columns of a "
-                    "CSV file and print the fitted parameters.")
+        "fit", help="fit a model (a Gaussian mixture by default) to a data file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Fit an emkit model by EM to the numeric columns of a CSV, Parquet or "
+                    ".npy file, print it, and optionally save it and write every row's "
+                    "label and probabilities.\n\nModels (--model):\n" + models,
+        epilog="examples:\n"
+               "  emkit fit faithful.csv -k 2\n"
+               "  emkit fit faithful.csv -k 1:6 -o best.emkit      # K chosen by BIC\n"
+               "  emkit fit data.csv -k 3 --columns a,c --covariance-type VVV --labels out.csv\n"
+               "  emkit fit counts.npy -k 2 --model poisson\n"
+               "  emkit fit series.csv -k 2 --model gaussian-hmm --sequence-column id")
     _add_data_arguments(parser)
-    parser.add_argument("-k", "--n-components", dest="n_components", type=_positive_int,
-                        required=True, metavar="K", help="number of mixture components")
-    _add_model_arguments(parser)
-    parser.add_argument("--output", metavar="FILE",
+    parser.add_argument("-k", "--n-components", dest="n_components", type=_components_range,
+                        required=True, metavar="K",
+                        help="number of components, or a range ('1:6', '2,3') chosen by BIC")
+    parser.add_argument("--model", type=_model_name, default="gaussian", metavar="NAME",
+                        help="which model (default: gaussian; see above)")
+    parser.add_argument("--covariance-type", default="full", metavar="TYPE",
+                        help="Gaussian models: full, tied, diag, spherical or an mclust name "
+                             "(EII ... VVV); default full")
+    parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
+                        help="EM restarts; the best is kept (default: the estimator's)")
+    parser.add_argument("--max-iter", type=_positive_int, default=None, metavar="N",
+                        help="EM iterations per run (default: the estimator's)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed, for reproducible results (default: 0)")
+    parser.add_argument("--missing", choices=("error", "marginalize"), default="error",
+                        help="NaN / empty cells: an error (default) or marginalised exactly "
+                             "(mixtures)")
+    parser.add_argument("--sequence-column", metavar="NAME",
+                        help="HMMs: the column holding each row's sequence id (rows of one "
+                             "sequence are consecutive)")
+    parser.add_argument("-o", "--save", metavar="FILE",
+                        help="save the fitted model (emkit's safe .emkit format)")
+    parser.add_argument("--labels", "--output", dest="labels", metavar="FILE",
                         help="write a CSV with columns label,prob_0,...,prob_{K-1}, one row "
                              "per input row")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (shown for fits longer than a second)")
     parser.set_defaults(func=run_fit)
 
 
-def run_fit(args) -> int:
-    """``emkit fit``: fit a Gaussian mixture to a CSV file."""
-    from .estimators.gaussian_mixture import GaussianMixture
+def _build_model(args, n_components):
+    import emkit
 
-    X, names = read_numeric_csv(args.csv, delimiter=args.delimiter, header=args.header)
-    k = args.n_components
-    if X.shape[0] < k:
-        raise CLIError(f"{args.csv}: {X.shape[0]} data row(s) but -k {k} components; need "
-                       f"at least as many rows as components.")
-    extra = {} if args.n_init is None else {"n_init": args.n_init}
-    model = GaussianMixture(k, covariance_type=args.covariance_type, random_state=args.seed,
-                            **extra)
-    _report_warnings(fit_quietly(model, X))
-    print(format_fit_summary(model, X, names))
-    if args.output:
-        _write_assignments(args.output, model.predict_proba(X))
-        print(f"\nLabels and probabilities written to {args.output}")
+    class_name, kind, _ = MODELS[args.model]
+    options = {"random_state": args.seed, "verbose": 0 if args.quiet else 1}
+    if args.n_init is not None:
+        options["n_init"] = args.n_init
+    if args.max_iter is not None:
+        options["max_iter"] = args.max_iter
+    if class_name in ("GaussianMixture", "GaussianHMM"):
+        options["covariance_type"] = args.covariance_type
+    if kind == "mixture" and args.missing != "error":
+        options["missing"] = args.missing
+    try:
+        model = getattr(emkit, class_name)(n_components, **options)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"--model {args.model}: {exc}") from None
+    return model, kind
+
+
+def _fit_one(model, kind, X, lengths):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X, lengths) if kind == "hmm" else model.fit(X)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+            raise CLIError(f"fitting failed: {exc}", exit_code=1) from None
+    messages = []
+    for warning in caught:
+        text = f"{warning.category.__name__}: {warning.message}"
+        if text not in messages:
+            messages.append(text)
+    return messages
+
+
+def _criterion(model, kind, X, lengths):
+    return model.bic(X, lengths) if kind == "hmm" else model.bic(X)
+
+
+def run_fit(args) -> int:
+    """``emkit fit``: fit a model to a data file, choosing K by BIC for a range."""
+    X, names = read_table(args.csv, columns=args.columns, delimiter=args.delimiter,
+                          header=args.header, allow_missing=args.missing != "error")
+    lengths = None
+    if MODELS[args.model][1] == "hmm" or args.sequence_column:
+        X, names, lengths = _split_sequences(args, X, names)
+    fits = []
+    for k in args.n_components:
+        if X.shape[0] < k:
+            raise CLIError(f"{args.csv}: {X.shape[0]} data row(s) but -k {k} components; need "
+                           f"at least as many rows as components.")
+        model, kind = _build_model(args, k)
+        _report_warnings(_fit_one(model, kind, X, lengths),
+                         prefix=f"K={k}: " if len(args.n_components) > 1 else "")
+        fits.append((_criterion(model, kind, X, lengths), k, model))
+    if len(fits) > 1:
+        print(_table(["K", "BIC (lower is better)"],
+                     [[str(k), _fixed(bic)] for bic, k, _ in fits], indent="  "))
+    bic, k, model = min(fits, key=lambda fit: fit[0])
+    if len(fits) > 1:
+        print(f"\nChosen by BIC: K = {k}\n")
+    if MODELS[args.model][0] == "GaussianMixture" and not np.isnan(X).any():
+        print(format_fit_summary(model, X, names))
+    else:
+        print(format_model_summary(model, X, names, lengths))
+    if args.save:
+        try:
+            model.save(args.save)
+        except OSError as exc:
+            raise CLIError(f"cannot write {args.save}: {exc.strerror or exc}") from None
+        print(f"\nModel saved to {args.save} (load it with emkit.load or `emkit predict`)")
+    if args.labels:
+        probabilities = (model.predict_proba(X, lengths) if kind == "hmm"
+                         else model.predict_proba(X))
+        _write_assignments(args.labels, probabilities)
+        print(f"\nLabels and probabilities written to {args.labels}")
     return 0
+
+
+def _split_sequences(args, X, names):
+    """(X without the id column, names, lengths) for HMM input."""
+    if not args.sequence_column:
+        return X, names, None
+    if args.sequence_column not in names:
+        raise CLIError(f"{args.csv}: no column {args.sequence_column!r} for "
+                       f"--sequence-column; the columns are {', '.join(names)}")
+    j = names.index(args.sequence_column)
+    ids = X[:, j]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    if np.unique(ids).size != starts.size:
+        raise CLIError(f"{args.csv}: the rows of a sequence in {args.sequence_column!r} must "
+                       f"be consecutive; sort the file by that column first")
+    lengths = np.diff(np.r_[starts, ids.size])
+    keep = [i for i in range(len(names)) if i != j]
+    return np.ascontiguousarray(X[:, keep]), [names[i] for i in keep], lengths
+
+
+def format_model_summary(model, X, feature_names=None, lengths=None) -> str:
+    """A short summary of any fitted emkit model: fit quality and its parameters."""
+    is_hmm = lengths is not None or hasattr(model, "transmat_")
+    total = float(model.score(X, lengths) if is_hmm else model.score(X) * X.shape[0])
+    bic = model.bic(X, lengths) if is_hmm else model.bic(X)
+    lines = [f"Model: {' '.join(repr(model).split())}",
+             f"  fitted on {X.shape[0]} samples x {X.shape[1]} feature(s)"
+             + (f" in {len(lengths)} sequence(s)" if lengths is not None else ""),
+             f"  converged: {'yes' if getattr(model, 'converged_', False) else 'NO'} after "
+             f"{getattr(model, 'n_iter_', 0)} EM iteration(s)",
+             f"  log-likelihood: {_fixed(total)}   BIC: {_fixed(bic)}"]
+    for name in ("weights_", "startprob_", "transmat_", "means_", "rates_", "lambdas_",
+                 "probabilities_", "emissionprob_"):
+        value = getattr(model, name, None)
+        if isinstance(value, np.ndarray) and value.size <= 200:
+            shown = np.array2string(value, precision=4, suppress_small=True,
+                                    max_line_width=100).replace("\n", "\n    ")
+            lines += [f"  {name}:", f"    {shown}"]
+    return "\n".join(lines)
 
 
 def _write_assignments(path, probabilities):
@@ -287,6 +446,110 @@ def _parse_cell(cell):
         return float(cell)
     except ValueError:
         return math.nan if cell.lower() in _MISSING_MARKERS else None
+
+
+def read_table(path, *, columns=None, delimiter=",", header=None, allow_missing=False):
+    """Read a data file by its suffix: .npy, .parquet, else CSV.
+
+    Parameters
+    ----------
+    path : str or path-like
+    columns : str or None
+        Comma-separated column names or 0-based indices to keep.
+    delimiter, header : see :func:`read_numeric_csv`
+    allow_missing : bool
+        Keep empty cells and NaN as NaN (for ``--missing marginalize``)
+        instead of naming them as an error.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_columns), float64
+    feature_names : list of str
+    """
+    name = os.fspath(path)
+    suffix = Path(name).suffix.lower()
+    if not os.path.exists(name):
+        raise CLIError(f"{name}: no such file")
+    if suffix == ".npy":
+        try:
+            X = np.load(name, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise CLIError(f"{name}: not a readable .npy array ({exc})") from None
+        if X.ndim == 1:
+            X = X[:, None]
+        if X.ndim != 2 or X.dtype.kind not in "biuf":
+            raise CLIError(f"{name}: expected a 2-D numeric array, got {X.ndim}-D {X.dtype}")
+        X, names = np.asarray(X, dtype=np.float64), [f"x{j}" for j in range(X.shape[1])]
+    elif suffix in (".parquet", ".pq"):
+        try:
+            import pandas as pd
+
+            frame = pd.read_parquet(name)
+        except ImportError as exc:
+            raise CLIError(f"{name}: reading Parquet needs pandas and pyarrow "
+                           f"(pip install pandas pyarrow): {exc}") from None
+        except Exception as exc:  # pyarrow's errors have no common base here
+            raise CLIError(f"{name}: not a readable Parquet file ({exc})") from None
+        names = [str(column) for column in frame.columns]
+        non_numeric = [c for c, dtype in zip(names, frame.dtypes) if dtype.kind not in "biuf"]
+        if non_numeric and columns is None:
+            raise CLIError(f"{name}: non-numeric column(s) {', '.join(non_numeric)}; pick the "
+                           f"numeric ones with --columns")
+        if non_numeric:
+            X, names = _select_columns(name, frame, names, columns)
+            columns = None
+        else:
+            X = frame.to_numpy(dtype=np.float64)
+    else:
+        X, names = _read_csv_table(name, delimiter, header, allow_missing)
+    X, names = _select_columns(name, X, names, columns)
+    if not allow_missing:
+        bad = ~np.isfinite(X)
+        if bad.any():
+            row, column = map(int, np.argwhere(bad)[0])
+            raise CLIError(f"{name}: row {row + 1}, column {names[column]!r} is missing or "
+                           f"infinite; remove it or use --missing marginalize")
+    return X, names
+
+
+def _read_csv_table(name, delimiter, header, allow_missing):
+    if not allow_missing:
+        return read_numeric_csv(name, delimiter=delimiter, header=header)
+    # With missing values allowed, empty cells and NA markers become NaN.
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(name, sep=delimiter,
+                            header=0 if header in (None, True) else None)
+    except Exception as exc:
+        raise CLIError(f"{name}: cannot read as CSV ({exc})") from None
+    if header is None and all(_parse_cell(str(c)) is not None for c in frame.columns):
+        frame = pd.read_csv(name, sep=delimiter, header=None)
+    names = [str(c) if header is not False else f"x{j}" for j, c in enumerate(frame.columns)]
+    try:
+        return frame.to_numpy(dtype=np.float64), names
+    except ValueError as exc:
+        raise CLIError(f"{name}: non-numeric data ({exc})") from None
+
+
+def _select_columns(name, X, names, columns):
+    if columns is None:
+        return X, names
+    picked = []
+    for token in (part.strip() for part in columns.split(",")):
+        if token in names:
+            picked.append(names.index(token))
+        elif token.lstrip("-").isdigit() and -len(names) <= int(token) < len(names):
+            picked.append(int(token) % len(names))
+        else:
+            raise CLIError(f"{name}: no column {token!r}; the columns are "
+                           f"{', '.join(names)} (or indices 0..{len(names) - 1})")
+    if hasattr(X, "iloc"):  # a DataFrame with non-numeric columns elsewhere
+        try:
+            return X.iloc[:, picked].to_numpy(dtype=np.float64), [names[i] for i in picked]
+        except ValueError:
+            raise CLIError(f"{name}: the chosen columns are not all numeric") from None
+    return np.ascontiguousarray(X[:, picked]), [names[i] for i in picked]
 
 
 def read_numeric_csv(path, *, delimiter=",", header=None):
@@ -566,7 +829,8 @@ def run_select(args) -> int:
     """``emkit select``: mclust-style model selection on a CSV file."""
     from .selection import TABLE_COLUMNS, select_model
 
-    X, names = read_numeric_csv(args.csv, delimiter=args.delimiter, header=args.header)
+    X, names = read_table(args.csv, columns=args.columns, delimiter=args.delimiter,
+                          header=args.header)
     if X.shape[0] < 2:
         raise CLIError(f"{args.csv}: {X.shape[0]} data row(s); model selection needs at "
                        f"least 2.")
@@ -627,5 +891,138 @@ def run_select(args) -> int:
     return 0
 
 
+# ------------------------------------------------------ predict, score, sample
+def _load_model(path):
+    import emkit
+
+    try:
+        return emkit.load(path)
+    except FileNotFoundError:
+        raise CLIError(f"{path}: no such file") from None
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"{path}: {exc}") from None
+
+
+def _add_saved_model_argument(parser):
+    parser.add_argument("model", metavar="model.emkit",
+                        help="a model saved by `emkit fit -o` or model.save()")
+
+
+def _add_predict_parser(subparsers):
+    parser = subparsers.add_parser(
+        "predict", help="labels and probabilities of new data under a saved model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write every row's most probable component and the component "
+                    "probabilities under a saved model.",
+        epilog="examples:\n  emkit predict best.emkit new.csv\n"
+               "  emkit predict best.emkit new.csv -o labels.csv")
+    _add_saved_model_argument(parser)
+    _add_data_arguments(parser)
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write label,prob_0,... to FILE (default: print them)")
+    parser.set_defaults(func=run_predict)
+
+
+def _model_data(args, model):
+    missing = getattr(model, "missing", "error") != "error"
+    X, names = read_table(args.csv, columns=args.columns, delimiter=args.delimiter,
+                          header=args.header, allow_missing=missing)
+    expected = getattr(model, "n_features_in_", X.shape[1])
+    if X.shape[1] != expected:
+        raise CLIError(f"{args.csv}: {X.shape[1]} column(s), but the model was fitted on "
+                       f"{expected}; pick them with --columns")
+    return X, names
+
+
+def run_predict(args) -> int:
+    """``emkit predict``: labels and probabilities under a saved model."""
+    model = _load_model(args.model)
+    X, _ = _model_data(args, model)
+    try:
+        probabilities = model.predict_proba(X)
+    except ValueError as exc:
+        raise CLIError(f"{args.csv}: {exc}") from None
+    if args.output:
+        _write_assignments(args.output, probabilities)
+        print(f"Labels and probabilities of {X.shape[0]} rows written to {args.output}")
+    else:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["label"] + [f"prob_{k}" for k in range(probabilities.shape[1])])
+        for row in probabilities:
+            writer.writerow([int(row.argmax())] + [format(float(p), ".6g") for p in row])
+    return 0
+
+
+def _add_score_parser(subparsers):
+    parser = subparsers.add_parser(
+        "score", help="log-likelihood, BIC and AIC of data under a saved model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Print the log-likelihood (total and per sample), BIC and AIC of a data "
+                    "file under a saved model.",
+        epilog="example:\n  emkit score best.emkit test.csv")
+    _add_saved_model_argument(parser)
+    _add_data_arguments(parser)
+    parser.set_defaults(func=run_score)
+
+
+def run_score(args) -> int:
+    """``emkit score``: how well a saved model explains a data file."""
+    model = _load_model(args.model)
+    X, _ = _model_data(args, model)
+    try:
+        per_sample = float(model.score(X))
+        is_hmm = hasattr(model, "transmat_")
+        total = per_sample if is_hmm else per_sample * X.shape[0]
+        bic, aic = model.bic(X), model.aic(X)
+    except ValueError as exc:
+        raise CLIError(f"{args.csv}: {exc}") from None
+    print(f"{args.csv}: {X.shape[0]} samples under {type(model).__name__}")
+    print(f"  log-likelihood: {_fixed(total)} ({_num(total / X.shape[0])} per sample)")
+    print(f"  BIC: {_fixed(bic)}   AIC: {_fixed(aic)}")
+    return 0
+
+
+def _add_sample_parser(subparsers):
+    parser = subparsers.add_parser(
+        "sample", help="draw samples from a saved model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Draw samples from a saved model and write them as CSV (with each "
+                    "sample's component or state in the last column).",
+        epilog="examples:\n  emkit sample best.emkit -n 500 -o fake.csv\n"
+               "  emkit sample best.emkit -n 5 --seed 1")
+    _add_saved_model_argument(parser)
+    parser.add_argument("-n", "--n-samples", type=_positive_int, default=100, metavar="N",
+                        help="how many samples (default: 100)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    parser.add_argument("-o", "--output", metavar="FILE", help="CSV file (default: print)")
+    parser.set_defaults(func=run_sample)
+
+
+def run_sample(args) -> int:
+    """``emkit sample``: new data from a saved model."""
+    model = _load_model(args.model)
+    if not hasattr(model, "sample"):
+        raise CLIError(f"{args.model}: a {type(model).__name__} cannot draw samples")
+    X, labels = model.sample(args.n_samples, random_state=args.seed)
+    header = [f"x{j}" for j in range(X.shape[1])] + ["component"]
+    handle = sys.stdout
+    try:
+        if args.output:
+            handle = open(args.output, "w", newline="", encoding="utf-8")
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row, label in zip(X, labels):
+            writer.writerow([format(float(v), ".10g") for v in row] + [int(label)])
+    except OSError as exc:
+        raise CLIError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    finally:
+        if handle is not sys.stdout:
+            handle.close()
+    if args.output:
+        print(f"{args.n_samples} samples written to {args.output}")
+    return 0
+
+
 # Subcommands, in the order --help lists them; append "_add_select_parser" etc. here.
-_SUBCOMMANDS = (_add_demo_parser, _add_fit_parser, _add_select_parser)
+_SUBCOMMANDS = (_add_demo_parser, _add_fit_parser, _add_select_parser, _add_predict_parser,
+                _add_score_parser, _add_sample_parser)

@@ -226,7 +226,9 @@ def load(path):
     except (zipfile.BadZipFile, ValueError, OSError) as error:
         if isinstance(error, FileNotFoundError):
             raise
-        raise ValueError(f"{path} is not an .emkit file ({error}).") from error
+        reason = ("it holds pickled objects, which emkit never loads" if "pickle" in str(error)
+                  else str(error))
+        raise ValueError(f"{path} is not an .emkit file ({reason}).") from error
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} is not an .emkit file (it holds a single array).")
     with archive:
