@@ -44,6 +44,18 @@ class EMModel(Protocol):
     ``parallel_chunks`` (optional attribute, default False)
         True when ``e_step`` is thread-safe and gains from running chunks on
         all cores (one BLAS thread each; see :mod:`emkit._engine.threads`).
+    ``compiled_updates(params, stats, n, rule)`` (optional)
+        Up to ``n`` EM updates from ``params`` (whose E-step gave ``stats``)
+        in one call of a compiled kernel, for models whose Python between
+        kernels costs more than the kernels (small data). It stops where
+        ``rule`` (a :class:`~emkit._engine.monitor.CompiledRule`: the run's
+        stopping rule, whose arithmetic the kernel compiles from
+        :mod:`emkit._engine.monitor`) holds, and returns ``(params, stats,
+        objectives, logliks)``: the last update's parameters and statistics,
+        the objective and log-likelihood after each update. None declines:
+        the engine then takes every update of the run itself. The engine
+        records the updates and judges convergence with its rule object;
+        the model's collapse test must hold at the last update.
     """
 
     def e_step_plan(self, params: dict) -> Any: ...
@@ -180,6 +192,11 @@ class _Run:
         self.stats, loglik = self._expectation(params)
         self.monitor.record(loglik + model.log_prior(params), loglik)
         self.n_iter = 0
+        # Updates the current step may take (see advance).
+        self.budget = 0
+        # Once the model's compiled updates decline (a re-seed is due, say),
+        # the run takes every update itself, repairs at every M-step included.
+        self.compiled = getattr(model, "compiled_updates", None)
         self.n_repairs = 0
         self.repairs = []
         self.converged = False
@@ -201,9 +218,36 @@ class _Run:
         that the run is marked degenerate and ends on the M-step's own
         parameters (an honest EM iterate, not a fresh re-seed).
         """
-        start = self.n_iter
-        while self.n_iter - start < n_steps and not self.finished:
+        stop = self.n_iter + n_steps
+        while self.n_iter < stop and not self.finished:
+            self.budget = stop - self.n_iter
             self.stepper.step(self)
+
+    def em_updates(self):
+        """Plain EM updates, as many as the step may take (:attr:`budget`): in
+        one call of the model's ``compiled_updates`` when it has them (see
+        :class:`EMModel`), else one :meth:`em_step`.
+
+        The compiled updates come back with their objectives; they are
+        recorded and judged here as :meth:`em_step` records and judges its own,
+        by the same monitor and stopping rule.
+        """
+        rule = None if self.compiled is None else self.monitor.compiled_rule()
+        taken = None if rule is None else self.compiled(self.params, self.stats,
+                                                        max(self.budget, 1), rule)
+        if taken is None:
+            self.compiled = None
+            self.em_step()
+            return
+        self.params, self.stats, objectives, logliks = taken
+        monitor = self.monitor
+        for objective, loglik in zip(objectives.tolist(), logliks.tolist()):
+            self.n_iter += 1
+            self.n_e_steps += 1
+            monitor.record(objective, loglik)
+            if self.verbose >= 2:
+                print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}")
+        self.converged = monitor.converged
 
     def em_step(self, check_convergence=True):
         """One EM update from the current parameters, recorded in the monitor.
