@@ -12,6 +12,7 @@ objective of the last iteration is exactly the objective of the fitted model
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
@@ -240,14 +241,14 @@ class _Run:
             self.em_step()
             return
         self.params, self.stats, objectives, logliks = taken
-        monitor = self.monitor
-        for objective, loglik in zip(objectives.tolist(), logliks.tolist()):
-            self.n_iter += 1
-            self.n_e_steps += 1
-            monitor.record(objective, loglik)
-            if self.verbose >= 2:
-                print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}")
-        self.converged = monitor.converged
+        objectives = objectives.tolist()
+        self.monitor.extend(objectives, logliks.tolist())
+        if self.verbose >= 2:
+            for index, objective in enumerate(objectives, start=self.n_iter + 1):
+                print(f"  init {self.init_index} iter {index:4d}  objective {objective:.6f}")
+        self.n_iter += len(objectives)
+        self.n_e_steps += len(objectives)
+        self.converged = self.monitor.converged
 
     def em_step(self, check_convergence=True):
         """One EM update from the current parameters, recorded in the monitor.
@@ -345,7 +346,7 @@ def fit_em(
     *,
     max_iter: int = 100,
     tol: float = 1e-6,
-    random_state: np.random.RandomState | None = None,
+    random_state: np.random.RandomState | int | None = None,
     max_repairs: int = 10,
     screen_iter: int | None = None,
     n_refine: int = 3,
@@ -369,8 +370,10 @@ def fit_em(
     tol : float
         Convergence threshold on the per-sample objective (see
         :class:`~emkit._engine.monitor.ConvergenceMonitor`).
-    random_state : numpy RandomState
-        Used to re-seed collapsed components.
+    random_state : numpy RandomState or int
+        Used to re-seed collapsed components. An integer seed becomes a
+        RandomState only when a re-seed first needs one (building one costs
+        about 0.1 ms, much of a small fit that never re-seeds).
     max_repairs : int
         Re-seeds allowed per run before the run counts as degenerate.
     screen_iter : int or None
@@ -394,7 +397,12 @@ def fit_em(
     FitResult
         The best run: non-degenerate first, then the highest objective.
     """
-    rng = random_state if random_state is not None else np.random.RandomState()
+    if random_state is None:
+        rng = np.random.RandomState()
+    elif isinstance(random_state, numbers.Integral):
+        rng = _SeededOnUse(int(random_state))
+    else:
+        rng = random_state
     runs = []
     for init_index, params in enumerate(initializations):
         started = time.perf_counter()
@@ -427,6 +435,20 @@ def fit_em(
         if result.better_than(best):
             best = result
     return best
+
+
+class _SeededOnUse:
+    """A RandomState from ``seed``, built when first used: the same draws as
+    ``np.random.RandomState(seed)``, at no cost to a run that draws none."""
+
+    def __init__(self, seed):
+        self._seed = seed
+        self._rng = None
+
+    def __getattr__(self, name):
+        if self._rng is None:
+            self._rng = np.random.RandomState(self._seed)
+        return getattr(self._rng, name)
 
 
 def _rank_key(run):

@@ -225,14 +225,20 @@ class ConvergenceMonitor:
 
     def record(self, objective: float, loglik: float | None = None) -> None:
         """Append ``objective`` and note it if it is lower than the last one."""
-        self.logliks.append(float(objective if loglik is None else loglik))
-        if self.history:
-            previous = self.history[-1]
-            drop = previous - objective
-            noise = self.nonmonotone_rtol * max(1.0, abs(previous))
-            if drop > noise:
-                self.decreases.append((len(self.history), drop))
-        self.history.append(float(objective))
+        self.extend((float(objective),), (float(objective if loglik is None else loglik),))
+
+    def extend(self, objectives, logliks) -> None:
+        """:meth:`record` every objective of a sequence (floats), in order:
+        the updates a compiled kernel took in one call."""
+        history, decreases, rtol = self.history, self.decreases, self.nonmonotone_rtol
+        for objective in objectives:
+            if history:
+                previous = history[-1]
+                drop = previous - objective
+                if drop > rtol * max(1.0, abs(previous)):
+                    decreases.append((len(history), drop))
+            history.append(objective)
+        self.logliks.extend(logliks)
 
     @property
     def converged(self) -> bool:

@@ -554,7 +554,10 @@ default="k-means++"
         params = model.m_step(model.stats_from_responsibilities(resp), None)
         prec_chol, covariances = self._precision_cholesky(params["covariances"], X.shape[1])
         params["covariances"], params["precisions_cholesky"] = covariances, prec_chol
-        rng = check_random_state(self.random_state)
+        # A seed stays a seed: the engine builds its RandomState only for a re-seed.
+        rng = check_random_state(self.random_state, build=False)
+        if rng is None:
+            rng = check_random_state(None)
         # mclust stops when the log-likelihood changed by at most relative_tol
         # relative to 1 + |L|: reproducing its BIC table (same start, same
         # steps) needs the same stopping point.
