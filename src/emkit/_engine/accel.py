@@ -40,10 +40,11 @@ ACCELERATIONS = ("none", "squarem")
 
 
 class PlainEM:
-    """One EM update per step."""
+    """One EM update per step, or as many as the model's compiled updates take
+    in one call (see ``compiled_updates`` in :class:`emkit._engine.em.EMModel`)."""
 
     def step(self, run):
-        run.em_step()
+        run.em_updates()
 
 
 class Squarem:
@@ -74,7 +75,7 @@ class Squarem:
         start = run.params
         start_vector = None if to_unconstrained is None else to_unconstrained(start)
         if start_vector is None:
-            run.em_step()
+            run.em_updates()
             return
         # Two EM updates; a re-seed ends the cycle as plain EM.
         start_objective = run.objective

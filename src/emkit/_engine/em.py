@@ -12,6 +12,7 @@ objective of the last iteration is exactly the objective of the fitted model
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
@@ -45,6 +46,18 @@ class EMModel(Protocol):
     ``parallel_chunks`` (optional attribute, default False)
         True when ``e_step`` is thread-safe and gains from running chunks on
         all cores (one BLAS thread each; see :mod:`emkit._engine.threads`).
+    ``compiled_updates(params, stats, n, rule)`` (optional)
+        Up to ``n`` EM updates from ``params`` (whose E-step gave ``stats``)
+        in one call of a compiled kernel, for models whose Python between
+        kernels costs more than the kernels (small data). It stops where
+        ``rule`` (a :class:`~emkit._engine.monitor.CompiledRule`: the run's
+        stopping rule, whose arithmetic the kernel compiles from
+        :mod:`emkit._engine.monitor`) holds, and returns ``(params, stats,
+        objectives, logliks)``: the last update's parameters and statistics,
+        the objective and log-likelihood after each update. None declines:
+        the engine then takes every update of the run itself. The engine
+        records the updates and judges convergence with its rule object;
+        the model's collapse test must hold at the last update.
     """
 
     def e_step_plan(self, params: dict) -> Any: ...
@@ -187,6 +200,11 @@ class _Run:
         self.monitor.record(loglik + model.log_prior(params), loglik)
         self.history_e_steps = [self.n_e_steps]
         self.n_iter = 0
+        # Updates the current step may take (see advance).
+        self.budget = 0
+        # Once the model's compiled updates decline (a re-seed is due, say),
+        # the run takes every update itself, repairs at every M-step included.
+        self.compiled = getattr(model, "compiled_updates", None)
         self.n_repairs = 0
         self.repairs = []
         self.converged = False
@@ -208,9 +226,38 @@ class _Run:
         that the run is marked degenerate and ends on the M-step's own
         parameters (an honest EM iterate, not a fresh re-seed).
         """
-        start = self.n_iter
-        while self.n_iter - start < n_steps and not self.finished:
+        stop = self.n_iter + n_steps
+        while self.n_iter < stop and not self.finished:
+            self.budget = stop - self.n_iter
             self.stepper.step(self)
+
+    def em_updates(self):
+        """Plain EM updates, as many as the step may take (:attr:`budget`): in
+        one call of the model's ``compiled_updates`` when it has them (see
+        :class:`EMModel`), else one :meth:`em_step`.
+
+        The compiled updates come back with their objectives; they are
+        recorded and judged here as :meth:`em_step` records and judges its own,
+        by the same monitor and stopping rule.
+        """
+        rule = None if self.compiled is None else self.monitor.compiled_rule()
+        taken = None if rule is None else self.compiled(self.params, self.stats,
+                                                        max(self.budget, 1), rule)
+        if taken is None:
+            self.compiled = None
+            self.em_step()
+            return
+        self.params, self.stats, objectives, logliks = taken
+        objectives = objectives.tolist()
+        self.monitor.extend(objectives, logliks.tolist())
+        if self.verbose >= 2:
+            for index, objective in enumerate(objectives, start=self.n_iter + 1):
+                print(f"  init {self.init_index} iter {index:4d}  objective {objective:.6f}")
+        self.n_iter += len(objectives)
+        self.history_e_steps.extend(range(self.n_e_steps + 1,
+                                          self.n_e_steps + len(objectives) + 1))
+        self.n_e_steps += len(objectives)
+        self.converged = self.monitor.converged
 
     def em_step(self, check_convergence=True):
         """One EM update from the current parameters, recorded in the monitor.
@@ -311,7 +358,7 @@ def fit_em(
     *,
     max_iter: int = 100,
     tol: float = 1e-6,
-    random_state: np.random.RandomState | None = None,
+    random_state: np.random.RandomState | int | None = None,
     max_repairs: int = 10,
     screen_iter: int | None = None,
     n_refine: int = 3,
@@ -335,8 +382,10 @@ def fit_em(
     tol : float
         Convergence threshold on the per-sample objective (see
         :class:`~emkit._engine.monitor.ConvergenceMonitor`).
-    random_state : numpy RandomState
-        Used to re-seed collapsed components.
+    random_state : numpy RandomState or int
+        Used to re-seed collapsed components. An integer seed becomes a
+        RandomState only when a re-seed first needs one (building one costs
+        about 0.1 ms, much of a small fit that never re-seeds).
     max_repairs : int
         Re-seeds allowed per run before the run counts as degenerate.
     screen_iter : int or None
@@ -362,7 +411,12 @@ def fit_em(
     FitResult
         The best run: non-degenerate first, then the highest objective.
     """
-    rng = random_state if random_state is not None else np.random.RandomState()
+    if random_state is None:
+        rng = np.random.RandomState()
+    elif isinstance(random_state, numbers.Integral):
+        rng = _SeededOnUse(int(random_state))
+    else:
+        rng = random_state
     bar = progress_bar("EM", unit="iter") if verbose == 1 else None
     try:
         return _fit_runs(model, data, initializations, max_iter=max_iter, tol=tol, rng=rng,
@@ -420,6 +474,20 @@ def _fit_runs(model, data, initializations, *, max_iter, tol, rng, max_repairs, 
         if result.better_than(best):
             best = result
     return best
+
+
+class _SeededOnUse:
+    """A RandomState from ``seed``, built when first used: the same draws as
+    ``np.random.RandomState(seed)``, at no cost to a run that draws none."""
+
+    def __init__(self, seed):
+        self._seed = seed
+        self._rng = None
+
+    def __getattr__(self, name):
+        if self._rng is None:
+            self._rng = np.random.RandomState(self._seed)
+        return getattr(self._rng, name)
 
 
 def _rank_key(run):

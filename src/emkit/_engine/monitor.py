@@ -4,6 +4,15 @@ EM converges linearly, often slowly: a rule that stops when one iteration gains
 less than ``tol`` (scikit-learn's) can stop far short of the optimum when the
 rate is close to one. The monitor therefore also projects the gain still to come
 with Aitken's delta-squared estimate and stops only when both are below ``tol``.
+
+Each rule's arithmetic is written once, as a pure function of a few floats
+(:func:`aitken_converged`, :func:`relative_change_converged`): the rule
+objects call it on the monitor's history, and a model's compiled kernel that
+takes several EM updates in one call (see :class:`emkit._engine.em.EMModel`)
+compiles the same function with numba and calls it on its own iterates, under
+the rule's :meth:`ConvergenceMonitor.compiled_rule`. Both decide alike by
+construction; the engine records the kernel's iterates and asks the rule
+object again.
 """
 
 from __future__ import annotations
@@ -12,37 +21,146 @@ import math
 from dataclasses import dataclass, field
 
 __all__ = ["ConvergenceMonitor", "AitkenRule", "RelativeChangeRule", "FixedIterations",
-           "make_stopping_rule"]
+           "CompiledRule", "make_stopping_rule", "aitken_converged",
+           "relative_change_converged", "RULE_AITKEN", "RULE_RELATIVE", "RULE_FIXED"]
+
+# Codes of the rules for compiled kernels (:attr:`CompiledRule.code`).
+RULE_AITKEN = 0
+RULE_RELATIVE = 1
+RULE_FIXED = 2
+
+
+# The rules' arithmetic. Plain Python on floats only (math, comparisons), so
+# that numba compiles these very functions into a model's kernel.
+def aitken_converged(length, before_previous, previous, current, n_samples, tol):
+    """Whether the last gain and Aitken's projection of the gains still to come
+    are both below ``tol`` per sample.
+
+    Parameters
+    ----------
+    length : int
+        Objectives recorded since the last jump (a re-seed), ``current`` included.
+    before_previous, previous, current : float
+        The last three of them (``before_previous`` is not read when
+        ``length < 3``, ``previous`` not when ``length < 2``).
+    n_samples : float
+        Total weight of the samples the objective sums over.
+    tol : float
+
+    Returns
+    -------
+    bool
+    """
+    if length < 2:
+        return False
+    if not math.isfinite(current):
+        return False
+    gain = (current - previous) / n_samples
+    if abs(gain) >= tol:
+        return False
+    if length < 3 or gain <= 0:
+        return True
+    previous_gain = (previous - before_previous) / n_samples
+    if previous_gain <= 0:
+        return True
+    rate = gain / previous_gain
+    if rate >= 1:
+        return False
+    # Aitken: with a linear rate r the gains still to come sum to gain*r/(1-r).
+    remaining = gain * rate / (1.0 - rate)
+    return remaining < tol
+
+
+def relative_change_converged(length, previous, current, tol):
+    """R mclust's rule: ``|L_t - L_{t-1}| <= tol (1 + |L_t|)``.
+
+    Parameters
+    ----------
+    length : int
+        Log-likelihoods recorded since the last jump, ``current`` included.
+    previous, current : float
+        The last two (``previous`` is not read when ``length < 2``).
+    tol : float
+
+    Returns
+    -------
+    bool
+    """
+    if length < 2 or not math.isfinite(current):
+        return False
+    return abs(current - previous) <= tol * (1.0 + abs(current))
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A stopping rule as a compiled kernel applies it to its own iterates.
+
+    Attributes
+    ----------
+    code : int
+        :data:`RULE_AITKEN` (on ``objectives``), :data:`RULE_RELATIVE` (on
+        ``logliks``) or :data:`RULE_FIXED` (never converged).
+    tol : float
+    n_samples : float
+    objectives, logliks : tuple of float
+        The last (up to three) values recorded since the last jump, the
+        current iterate's last: the kernel's iterates continue them.
+    length : int
+        Values recorded since the last jump (``len(objectives)`` or more).
+    """
+
+    code: int
+    tol: float
+    n_samples: float
+    objectives: tuple
+    logliks: tuple
+    length: int
 
 
 class AitkenRule:
     """emkit's default: the last gain and Aitken's projection of the gains
-    still to come are both below ``tol`` per sample."""
+    still to come are both below ``tol`` per sample (:func:`aitken_converged`)."""
+
+    code = RULE_AITKEN
 
     def converged(self, monitor):
         return monitor.aitken_converged
+
+    def tolerance(self, monitor):
+        return monitor.tol
 
 
 class RelativeChangeRule:
     """R mclust's ``emControl(tol)``: stop when the log-likelihood changed by at
     most ``tol`` relative to ``1 + |L|`` (the log-likelihood, not the
-    log-posterior, also under a prior, as mclust watches it)."""
+    log-posterior, also under a prior, as mclust watches it;
+    :func:`relative_change_converged`)."""
+
+    code = RULE_RELATIVE
 
     def __init__(self, tol):
         self.tol = float(tol)
 
     def converged(self, monitor):
-        values = monitor.logliks[monitor.segment_start:]
-        if len(values) < 2 or not math.isfinite(values[-1]):
-            return False
-        return abs(values[-1] - values[-2]) <= self.tol * (1.0 + abs(values[-1]))
+        values = monitor.logliks
+        length = len(values) - monitor.segment_start
+        return relative_change_converged(length, values[-2] if length >= 2 else math.nan,
+                                         values[-1] if length >= 1 else math.nan, self.tol)
+
+    def tolerance(self, monitor):
+        return self.tol
 
 
 class FixedIterations:
     """Never converged: run exactly ``max_iter`` iterations."""
 
+    code = RULE_FIXED
+
     def converged(self, monitor):
         return False
+
+    def tolerance(self, monitor):
+        return 0.0
 
 
 def make_stopping_rule(stopping, tol):
@@ -107,14 +225,20 @@ class ConvergenceMonitor:
 
     def record(self, objective: float, loglik: float | None = None) -> None:
         """Append ``objective`` and note it if it is lower than the last one."""
-        self.logliks.append(float(objective if loglik is None else loglik))
-        if self.history:
-            previous = self.history[-1]
-            drop = previous - objective
-            noise = self.nonmonotone_rtol * max(1.0, abs(previous))
-            if drop > noise:
-                self.decreases.append((len(self.history), drop))
-        self.history.append(float(objective))
+        self.extend((float(objective),), (float(objective if loglik is None else loglik),))
+
+    def extend(self, objectives, logliks) -> None:
+        """:meth:`record` every objective of a sequence (floats), in order:
+        the updates a compiled kernel took in one call."""
+        history, decreases, rtol = self.history, self.decreases, self.nonmonotone_rtol
+        for objective in objectives:
+            if history:
+                previous = history[-1]
+                drop = previous - objective
+                if drop > rtol * max(1.0, abs(previous)):
+                    decreases.append((len(history), drop))
+            history.append(objective)
+        self.logliks.extend(logliks)
 
     @property
     def converged(self) -> bool:
@@ -123,23 +247,32 @@ class ConvergenceMonitor:
 
     @property
     def aitken_converged(self) -> bool:
-        """Whether the last gain and the projected remaining gain are below ``tol``."""
+        """Whether the last gain and the projected remaining gain are below ``tol``
+        (:func:`aitken_converged` on the history since the last jump)."""
+        history = self.history
+        length = len(history) - self.segment_start
+        return aitken_converged(length, history[-3] if length >= 3 else math.nan,
+                                history[-2] if length >= 2 else math.nan,
+                                history[-1] if length >= 1 else math.nan,
+                                self.n_samples, self.tol)
+
+    def compiled_rule(self):
+        """The stopping rule for a compiled kernel that continues this history.
+
+        Returns
+        -------
+        CompiledRule or None
+            None for a rule object without a compiled form (a custom rule:
+            the engine then takes every EM update itself).
+        """
+        rule = self.rule
+        # Exactly these classes: a subclass may judge differently.
+        if type(rule) not in (AitkenRule, RelativeChangeRule, FixedIterations) \
+                or not self.history:
+            return None
         length = len(self.history) - self.segment_start
-        if length < 2:
-            return False
-        if not math.isfinite(self.history[-1]):
-            return False
-        gain = (self.history[-1] - self.history[-2]) / self.n_samples
-        if abs(gain) >= self.tol:
-            return False
-        if length < 3 or gain <= 0:
-            return True
-        previous_gain = (self.history[-2] - self.history[-3]) / self.n_samples
-        if previous_gain <= 0:
-            return True
-        rate = gain / previous_gain
-        if rate >= 1:
-            return False
-        # Aitken: with a linear rate r the gains still to come sum to gain*r/(1-r).
-        remaining = gain * rate / (1.0 - rate)
-        return remaining < self.tol
+        keep = min(length, 3)
+        return CompiledRule(code=rule.code, tol=float(rule.tolerance(self)),
+                            n_samples=float(self.n_samples),
+                            objectives=tuple(self.history[-keep:]),
+                            logliks=tuple(self.logliks[-keep:]), length=length)

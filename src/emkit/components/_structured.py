@@ -25,7 +25,6 @@ from ..kernels.structured_gaussian import (
     STRUCTURE_CODES,
     layout_factors,
     structured_m_step_from_moments,
-    whitened_smallest_eigenvalues,
 )
 from ._structures import (
     STRUCTURES,
@@ -49,7 +48,6 @@ __all__ = [
     "full_precision_cholesky",
     "layout_from_full_precision_cholesky",
     "structured_log_prior",
-    "whitened_smallest_eigenvalues",
 ]
 
 MCLUST_COVARIANCE_TYPES = STRUCTURES + UNIVARIATE_STRUCTURES

@@ -15,6 +15,7 @@ import numpy as np
 from .. import _priors_gaussian
 from . import _structured
 from ._structures import n_parameters as structure_n_parameters
+from .counts import too_few_samples
 from .gaussian_ops import (
     COVARIANCE_TYPES,
     FeatureScales,
@@ -208,7 +209,7 @@ class GaussianComponent:
             self.structure, counts, moments, self.kernel, center=self.center,
             previous_covariances=None if params is None else params.get("covariances"),
             prior=self.prior, psi=self.psi, means_centered=fixed_means,
-            prior_terms=self._map_terms(counts.shape[0]),
+            prior_terms=self.map_terms(counts.shape[0]),
         )
         if keep_covariances:
             return {"means": means_centered + self.center,
@@ -221,15 +222,22 @@ class GaussianComponent:
     def _psi_per_component(self, n_components):
         """The penalty's diagonal as the M-step adds it: once per component, so
         a covariance shared by K components ("tied") gets it K times (as
-        mclust's EEE in :meth:`_map_terms`)."""
+        mclust's EEE in :meth:`map_terms`)."""
         return self.psi * (n_components if self.covariance_type == "tied" else 1)
 
-    def _map_terms(self, n_components):
+    def map_terms(self, n_components):
         """The prior's (or the reg_covar penalty's) pseudo-counts and scatters
         for an mclust structure, computed once.
 
         The penalty is a prior with no pseudo-counts and scatter ``Psi`` for
         every component, so the compiled MAP M-step maximises it exactly.
+
+        Returns
+        -------
+        tuple or None
+            ``(kappa, loc_centered (D,), pseudo_counts (K,), pseudo_scatter
+            (K, D, D))`` as :func:`emkit.components._structured.map_terms`
+            gives them; None without a prior and without a penalty.
         """
         if self.prior is None:
             if not self.psi.any():
@@ -390,11 +398,8 @@ class GaussianComponent:
         moments = np.asarray(stats["moments"], dtype=np.float64)
         D = self.n_features
         scales = self.scales
-        samples = counts / scales.weight_unit
         min_count = self.min_count if min_count is None else min_count
-        # One component on fewer samples than it needs is the data's own
-        # limit (no re-seed can mend it); with several, it is a collapse.
-        result = samples < (min(min_count, samples.sum()) if counts.size == 1 else min_count)
+        result = too_few_samples(counts, scales.weight_unit, min_count)
         shape_free, volume_free = self._free_to_shrink()
         if not (shape_free or volume_free):
             return result

@@ -33,9 +33,7 @@ class EMFitMixin(SaveMixin):
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.n_e_steps_ = int(result.n_e_steps)
-        # A compiled plain-EM run records one E-step per entry.
-        self.history_e_steps_ = np.asarray(
-            result.history_e_steps or np.arange(1, len(result.history) + 1), dtype=np.intp)
+        self.history_e_steps_ = np.asarray(result.history_e_steps, dtype=np.intp)
         self.history_ = np.asarray(result.history, dtype=np.float64)
         self.lower_bounds_ = self.history_ / total_weight
         self.lower_bound_ = float(self.history_[-1] / total_weight)

@@ -74,7 +74,7 @@ STRATEGIES = ("batch", "online")
 MISSING_OPTIONS = ("error", "marginalize")
 # hierarchical_partition clusters a random subset above this many samples.
 _HIERARCHICAL_MAX_SAMPLES = 2000
-# fit_from_responsibilities runs EM in one compiled call up to this many samples.
+# fit_from_responsibilities takes its EM updates in compiled calls up to this many samples.
 COMPILED_RUN_MAX_SAMPLES = 50_000
 # GaussianComponent's collapse test per fit_from_responsibilities(collapse=...):
 # "default" is the estimator's; "singular" is mclust's, which only gives up on
@@ -518,12 +518,13 @@ default="k-means++"
 
     def _build_model(self, data, data_covariance, prior, fixed_names,
                      max_fused_samples=FUSED_MAX_SAMPLES, collapse="default", *, scales,
-                     center=None, missing=False):
+                     center=None, missing=False, compiled_runs=False):
         """The engine's model: mixture weights over a configured GaussianComponent.
 
         ``center`` (default: the data's mean) is where the component takes its
         statistics; online EM fixes it once, so that the statistics of
-        different batches add.
+        different batches add. ``compiled_runs`` lets a small model take its
+        EM updates in compiled calls (see SmallGaussianMixtureModel).
         """
         component = GaussianComponent(
             self.covariance_type, reg_covar=self.reg_covar,
@@ -542,7 +543,10 @@ default="k-means++"
                 and not missing and getattr(data, "labels", None) is None):
             # Small data: the fixed cost per E-step call dominates, so one
             # compiled pass beats the BLAS feature kernels.
-            model_class = SmallGaussianMixtureModel
+            return SmallGaussianMixtureModel(component, self.n_components, data,
+                                             weight_concentration=self.weight_concentration,
+                                             fix_weights="weights" in fixed_names,
+                                             compiled_runs=compiled_runs)
         return model_class(component, self.n_components, data,
                            weight_concentration=self.weight_concentration,
                            fix_weights="weights" in fixed_names)
@@ -603,30 +607,25 @@ default="k-means++"
         if scales is None:
             scales = measure_feature_scales(X)
             check_gaussian_scale(X, scales)
-        # The compiled run saves the Python between kernels at every
+        # The compiled updates save the Python between kernels at every
         # iteration, which pays on much larger data than the fused E-step alone.
         model = self._build_model(data, data_covariance, self._resolved_prior(X), frozenset(),
                                   max_fused_samples=COMPILED_RUN_MAX_SAMPLES,
-                                  collapse=collapse, scales=scales)
+                                  collapse=collapse, scales=scales, compiled_runs=True)
         params = model.m_step(model.stats_from_responsibilities(resp), None)
         prec_chol, covariances = self._precision_cholesky(params["covariances"], X.shape[1])
         params["covariances"], params["precisions_cholesky"] = covariances, prec_chol
-        rng = check_random_state(self.random_state)
-        result = None
-        if isinstance(model, SmallGaussianMixtureModel) and self.verbose == 0:
-            # The whole run compiled; None when a component needs re-seeding
-            # (or the like), and then the engine redoes the run.
-            tol = self.tol if relative_tol is None else relative_tol
-            result = model.run_compiled(params, max_iter=self.max_iter, tol=tol,
-                                        relative=relative_tol is not None)
-        if result is None:
-            # mclust stops when the log-likelihood changed by at most
-            # relative_tol relative to 1 + |L|: reproducing its BIC table (same
-            # start, same steps) needs the same stopping point.
-            result = fit_em(model, data, [params], max_iter=self.max_iter,
-                            tol=self.tol if relative_tol is None else relative_tol,
-                            random_state=rng, verbose=self.verbose, screen_iter=None,
-                            stopping="aitken" if relative_tol is None else "relative")
+        # A seed stays a seed: the engine builds its RandomState only for a re-seed.
+        rng = check_random_state(self.random_state, build=False)
+        if rng is None:
+            rng = check_random_state(None)
+        # mclust stops when the log-likelihood changed by at most relative_tol
+        # relative to 1 + |L|: reproducing its BIC table (same start, same
+        # steps) needs the same stopping point.
+        result = fit_em(model, data, [params], max_iter=self.max_iter,
+                        tol=self.tol if relative_tol is None else relative_tol,
+                        random_state=rng, verbose=self.verbose, screen_iter=None,
+                        stopping="aitken" if relative_tol is None else "relative")
         self._set_params_from(result.params, dtype=X.dtype)
         # EMFitMixin._store_fit_result's attributes without its warnings
         # (warnings.catch_warnings is not thread-safe).

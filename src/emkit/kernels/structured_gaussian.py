@@ -20,9 +20,16 @@ module's source file) never keeps a caller compiled against an older callee:
    statistics are exactly those of the feature kernels (moments
    ``sum_n r_nk F(x_n - center)`` in the same column order, counts,
    log-likelihood), so every M-step is shared.
-3. A whole EM run (:func:`em_run`): the loop of the engine, compiled for the
+3. EM updates of a small mixture (:func:`em_updates`): a model-level kernel
+   that the engine's loop calls to take many updates in one call, for the
    one case where the Python between the kernels of an iteration costs more
-   than the kernels, a model-selection grid of small mixtures.
+   than the kernels, a model-selection grid of small mixtures. It has no
+   stopping rule or collapse test of its own: it compiles the engine's
+   (:func:`emkit._engine.monitor.aitken_converged`,
+   :func:`~emkit._engine.monitor.relative_change_converged`) and the count
+   rule of the collapse test (:func:`emkit.components.counts.too_few_samples`)
+   from their Python source. numba's cache does not see edits of those
+   callees (only of this file): after changing them, touch this file.
 
 These run thousands of times on matrices of a few rows, where numpy's
 per-call overhead would cost far more than the arithmetic; hence numba,
@@ -42,11 +49,20 @@ import math
 import numba
 import numpy as np
 
+from .._engine.monitor import (
+    RULE_AITKEN,
+    RULE_RELATIVE,
+    aitken_converged,
+    relative_change_converged,
+)
+from ..components.counts import safe_counts, too_few_samples
+
 __all__ = [
     "STRUCTURE_CODES", "ITERATIVE_CODES", "KERNEL_CODES", "LAYOUT_CODES", "solve_structure",
     "neg2_objective", "structured_m_step_from_moments", "layout_factors",
-    "whitened_smallest_eigenvalues", "fused_mixture_e_step", "responsibility_moments",
-    "classification_log_likelihood", "moments_width", "em_run",
+    "fused_mixture_e_step", "responsibility_moments",
+    "classification_log_likelihood", "moments_width", "em_updates", "UPDATES_CONVERGED",
+    "UPDATES_DONE", "UPDATES_DECLINED",
 ]
 
 # E and EII (and V and VII) have the same solver: isotropic covariances.
@@ -793,7 +809,7 @@ def _n_features(width, kernel_code):
     return int(round((-3 + math.sqrt(9 + 8 * width)) / 2))
 
 
-# --------------------------------------------------- precision factors, collapse test
+# ------------------------------------------------------------------ precision factors
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _layout_factors(S, kernel, out_full, out_diag, out_spherical):
     """Precision Cholesky factors of every S_k in the kernel's layout; False if some
@@ -850,36 +866,6 @@ def layout_factors(covariances, kernel):
     if not _layout_factors(covariances, code, full, diag, spherical):
         return None
     return (full, diag, spherical)[code]
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def whitened_smallest_eigenvalues(covariances, whiten):
-    """Smallest eigenvalue of ``W^T S_k W`` for every k (-inf for a non-finite S_k).
-
-    For D = 1 and 2 the eigenvalue is closed-form; otherwise LAPACK.
-    """
-    K, D = covariances.shape[0], covariances.shape[1]
-    out = np.empty(K)
-    M = np.empty((D, D))
-    for k in range(K):
-        for i in range(D):
-            for j in range(D):
-                value = 0.0
-                for p in range(D):
-                    for q in range(D):
-                        value += whiten[p, i] * covariances[k, p, q] * whiten[q, j]
-                M[i, j] = value
-        if not _all_finite(M):
-            out[k] = -np.inf
-        elif D == 1:
-            out[k] = M[0, 0]
-        elif D == 2:
-            half_trace = 0.5 * (M[0, 0] + M[1, 1])
-            det = M[0, 0] * M[1, 1] - M[0, 1] * M[1, 0]
-            out[k] = half_trace - math.sqrt(max(half_trace * half_trace - det, 0.0))
-        else:
-            out[k] = np.linalg.eigvalsh(M)[0]
-    return out
 
 
 # ============================================================= small-data E-step
@@ -1092,114 +1078,117 @@ def classification_log_likelihood(X, center, means_centered, prec_chol, layout, 
 _NO_WEIGHTS = np.empty(0)
 
 
-# ----------------------------------------------------------------- a whole EM run
-# Stopping rules of em_run.
-RULE_RELATIVE = 0  # R mclust: |L_t - L_{t-1}| <= tol (1 + |L_t|)
-RULE_MONITOR = 1  # emkit's ConvergenceMonitor: per-sample gain and Aitken's projection
+# ------------------------------------------------- EM updates of a small mixture
+# The rules' own functions, compiled here: the stopping rules of the engine's
+# monitor and the count rule of GaussianComponent's collapse test, one copy
+# each (see emkit._engine.monitor and emkit.components.counts).
+_aitken_converged = numba.njit(cache=True, nogil=True)(aitken_converged)
+_relative_change_converged = numba.njit(cache=True, nogil=True)(relative_change_converged)
+_too_few_samples = numba.njit(cache=True, nogil=True)(too_few_samples)
+_safe_counts = numba.njit(cache=True, nogil=True)(safe_counts)
 
-# Outcomes of em_run.
-STOPPED_CONVERGED = 0
-STOPPED_MAX_ITER = 1
-STOPPED_COLLAPSE = 2  # a component collapsed: the engine must re-seed it
-STOPPED_NUMERICAL = 3  # a covariance lost positive definiteness or the objective its finiteness
+# Outcomes of em_updates.
+UPDATES_CONVERGED = 0  # the stopping rule holds at the last update
+UPDATES_DONE = 1  # all the updates asked for, not converged
+# A component on too few samples (to re-seed), a covariance not positive
+# definite or a non-finite objective: the engine takes these updates itself.
+UPDATES_DECLINED = 2
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _converged(history, logliks, n_hist, rule, tol, total_weight):
+@numba.njit(cache=True, nogil=True)
+def _rule_converged(rule, length, objectives, logliks, last, n_samples, tol):
+    """The stopping rule ``rule`` (emkit._engine.monitor's codes) at ``objectives[last]``."""
+    if rule == RULE_AITKEN:
+        return _aitken_converged(length, objectives[last - 2] if last >= 2 else np.nan,
+                                 objectives[last - 1] if last >= 1 else np.nan,
+                                 objectives[last], n_samples, tol)
     if rule == RULE_RELATIVE:
-        # mclust's rule watches the log-likelihood, also under a prior.
-        current = logliks[n_hist - 1]
-        previous = logliks[n_hist - 2]
-        return abs(current - previous) <= tol * (1.0 + abs(current))
-    current = history[n_hist - 1]
-    previous = history[n_hist - 2]
-    # The same decision as emkit._engine.monitor.ConvergenceMonitor.converged.
-    gain = (current - previous) / total_weight
-    if abs(gain) >= tol:
-        return False
-    if n_hist < 3 or gain <= 0.0:
-        return True
-    previous_gain = (previous - history[n_hist - 3]) / total_weight
-    if previous_gain <= 0.0:
-        return True
-    rate = gain / previous_gain
-    if rate >= 1.0:
-        return False
-    return gain * rate / (1.0 - rate) < tol
+        return _relative_change_converged(length, logliks[last - 1] if last >= 1 else np.nan,
+                                          logliks[last], tol)
+    return False
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def em_run(X, sample_weight, total_weight, center, code, kernel, means, covariances, weights,
-            factors, max_iter, rule, tol, reg_covar, has_prior, kappa, loc_centered,
-            prior_counts, prior_scatter, max_inner_iter, inner_tol, whiten, collapse_ratio,
-            min_count, history):
-    """EM iterations of a Gaussian mixture with an mclust structure, all compiled.
+def em_updates(X, sample_weight, center, code, kernel, means, covariances, weights, factors,
+               moments, counts, n_updates, rule, tol, n_samples, objectives, logliks, n_seed,
+               length, has_prior, kappa, loc_centered, prior_counts, prior_scatter,
+               max_inner_iter, inner_tol, weight_unit, min_count):
+    """Up to ``n_updates`` EM updates of a Gaussian mixture with an mclust
+    structure in one call, stopping where the engine's stopping rule would.
 
-    The loop of emkit._engine.em._Run.advance with MixtureModel's weights,
-    GaussianComponent's structured M-step and collapse test and the fused
-    E-step; parameters are updated in place. Returns (outcome, n_iter, n_hist).
+    Each update is what the engine's EM step computes for
+    ``SmallGaussianMixtureModel``: the structured M-step from the statistics,
+    the weights (``safe_counts``, normalised), the precision factors, the
+    fused E-step and the objective. There is no stopping rule and no collapse
+    test of its own: the rule is the monitor's, compiled (``rule``, ``tol``,
+    ``n_samples`` from :meth:`~emkit._engine.monitor.ConvergenceMonitor.compiled_rule`),
+    and an update that the component's count rule would stop for (a
+    re-seed), or that fails numerically, ends the call declined.
+
+    Parameters
+    ----------
+    means, covariances, weights, factors : ndarray
+        Current parameters (means minus ``center``, (K, D, D) covariances,
+        precision factors as (K, ., .)); updated in place.
+    moments, counts : ndarray
+        Statistics of the current parameters' E-step; updated in place.
+    objectives, logliks : ndarray of shape (n_seed + n_updates,)
+        The first ``n_seed`` entries are the last values recorded since the
+        last jump (the current iterate's last); every update appends its own.
+    length : int
+        Values recorded since the last jump (the rule's segment length).
+
+    Returns
+    -------
+    outcome : int
+        ``UPDATES_CONVERGED``, ``UPDATES_DONE`` or ``UPDATES_DECLINED``.
+    n_done : int
+        Updates completed (appended after the seed).
     """
     n, D = X.shape
     K = means.shape[0]
-    width = moments_width(kernel, D)
-    moments = np.zeros((K, width))
-    counts = np.zeros(K)
     factor_diag = np.empty((K, D))
     factor_spherical = np.empty(K)
     log_weights = np.empty(K)
-    few_samples = 2.0 * (D + 1)
-    logliks = np.empty(history.shape[0])
     # Computed, not the literal True, so that _m_step_from_moments is compiled
     # once for every caller (numba specialises on literal booleans).
-    warm_start = max_iter >= 0
+    warm_start = n_updates >= 0
     scratch = np.zeros(1)
-    n_hist = 0
-    for k in range(K):
-        log_weights[k] = math.log(weights[k]) if weights[k] > 0.0 else -np.inf
-    loglik = _fused_e_step(X, center, means, factors, kernel, log_weights, sample_weight,
-                           moments, counts, scratch)
-    history[n_hist] = loglik + _log_prior(has_prior, kappa, means, loc_centered, prior_counts,
-                                          prior_scatter, covariances)
-    logliks[n_hist] = loglik
-    n_hist += 1
-    for n_iter in range(1, max_iter + 1):
+    for done in range(n_updates):
+        # The engine's repair judges the next parameters by the statistics
+        # they come from: a component these counts leave on too few samples
+        # is re-seeded there.
+        if _too_few_samples(counts, weight_unit, min_count).any():
+            return UPDATES_DECLINED, done
         new_means, new_covariances = _m_step_from_moments(
-            code, kernel, counts, moments, covariances, warm_start, reg_covar, has_prior, kappa,
+            code, kernel, counts, moments, covariances, warm_start, 0.0, has_prior, kappa,
             loc_centered, prior_counts, prior_scatter, max_inner_iter, inner_tol)
         if not _layout_factors(new_covariances, kernel, factors, factor_diag,
                                factor_spherical):
-            return STOPPED_NUMERICAL, n_iter, n_hist
+            return UPDATES_DECLINED, done
         if kernel == 1:
             factors[:, 0, :] = factor_diag
         elif kernel == 2:
             factors[:, 0, 0] = factor_spherical
         means[:] = new_means
         covariances[:] = new_covariances
-        total = 0.0
+        new_weights = _safe_counts(counts)
+        weights[:] = new_weights / new_weights.sum()
         for k in range(K):
-            weights[k] = counts[k] + 10.0 * 2.220446049250313e-16
-            total += weights[k]
-        for k in range(K):
-            weights[k] /= total
             log_weights[k] = math.log(weights[k])
-        smallest = whitened_smallest_eigenvalues(covariances, whiten)
-        for k in range(K):
-            if (counts[k] < min_count or smallest[k] < collapse_ratio
-                    or (counts[k] < few_samples and smallest[k] < 1e3 * collapse_ratio)):
-                return STOPPED_COLLAPSE, n_iter, n_hist
         moments[:] = 0.0
         counts[:] = 0.0
         loglik = _fused_e_step(X, center, means, factors, kernel, log_weights, sample_weight,
                                moments, counts, scratch)
-        history[n_hist] = loglik + _log_prior(has_prior, kappa, means, loc_centered,
-                                              prior_counts, prior_scatter, covariances)
-        logliks[n_hist] = loglik
-        n_hist += 1
-        if not math.isfinite(history[n_hist - 1]):
-            return STOPPED_NUMERICAL, n_iter, n_hist
-        if _converged(history, logliks, n_hist, rule, tol, total_weight):
-            return STOPPED_CONVERGED, n_iter, n_hist
-    return STOPPED_MAX_ITER, max_iter, n_hist
+        last = n_seed + done
+        objectives[last] = loglik + _log_prior(has_prior, kappa, means, loc_centered,
+                                               prior_counts, prior_scatter, covariances)
+        logliks[last] = loglik
+        if not math.isfinite(objectives[last]):
+            return UPDATES_DECLINED, done
+        if _rule_converged(rule, length + done + 1, objectives, logliks, last, n_samples, tol):
+            return UPDATES_CONVERGED, done + 1
+    return UPDATES_DONE, n_updates
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -7,30 +7,26 @@ same statistics as the feature-kernel E-step for a fraction of its fixed cost
 per call. Worth it when a chunk holds a few thousand samples or fewer, where
 the fixed cost dominates (model-selection grids, small data).
 
-:meth:`SmallGaussianMixtureModel.run_compiled` goes further for the mclust
-structures: the whole EM run (E-step, structured M-step, collapse test,
-stopping rule) is one compiled call. On a few hundred samples the Python
-between the kernels of one iteration costs twice the kernels themselves, and
-a model-selection grid runs thousands of iterations. It returns what
-:func:`emkit._engine.em.fit_em` would for one start, or None when the engine
-must take over (a collapsed component to re-seed, a numerical failure, or an
-option the compiled loop does not cover).
+:meth:`SmallGaussianMixtureModel.compiled_updates` goes further for the
+mclust structures: the engine's loop hands it many EM updates at once
+(structured M-step, weights, fused E-step: one compiled call), which it
+takes while the engine's own stopping rule, compiled, says to go on. On a
+few hundred samples the Python between the kernels of one iteration costs
+twice the kernels themselves, and a model-selection grid runs thousands of
+iterations. The engine records the updates, judges convergence with its rule
+object and takes every update itself once the kernel declines (a component
+to re-seed, a numerical failure).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._engine.em import FitResult, expectation
-from .._engine.monitor import ConvergenceMonitor
 from ..kernels.structured_gaussian import (
     LAYOUT_CODES,
     STRUCTURE_CODES,
-    RULE_MONITOR,
-    RULE_RELATIVE,
-    STOPPED_CONVERGED,
-    STOPPED_MAX_ITER,
-    em_run,
+    UPDATES_DECLINED,
+    em_updates,
     fused_mixture_e_step,
     responsibility_moments,
 )
@@ -46,7 +42,24 @@ _NO_WEIGHTS = np.empty(0)
 
 
 class SmallGaussianMixtureModel(MixtureModel):
-    """:class:`MixtureModel` over a :class:`GaussianComponent`, with a fused E-step."""
+    """:class:`MixtureModel` over a :class:`GaussianComponent`, with a fused E-step.
+
+    Parameters
+    ----------
+    component, n_components, data, weight_concentration, fix_weights
+        As :class:`MixtureModel`'s.
+    compiled_runs : bool, default=False
+        Offer the engine :meth:`compiled_updates` (mclust structures only).
+        Its collapse test runs where a call ends, not at every update, so it
+        is for fits that start from a partition and rarely re-seed (R
+        mclust's ``me``: :meth:`GaussianMixture.fit_from_responsibilities`).
+    """
+
+    def __init__(self, component, n_components, data, *, weight_concentration=None,
+                 fix_weights=False, compiled_runs=False):
+        super().__init__(component, n_components, data,
+                         weight_concentration=weight_concentration, fix_weights=fix_weights)
+        self.compiled_runs = compiled_runs
 
     def e_step_plan(self, params):
         component = self.component
@@ -78,28 +91,37 @@ class SmallGaussianMixtureModel(MixtureModel):
         return responsibility_moments(np.ascontiguousarray(data.X, dtype=np.float64),
                                       component.center, resp, layout, weights)
 
-    def run_compiled(self, params, *, max_iter, tol, relative):
-        """One EM run from ``params`` in a single compiled call.
+    def compiled_updates(self, params, stats, n_updates, rule):
+        """Up to ``n_updates`` EM updates from ``params`` in one compiled call.
+
+        The engine's optional model hook (see :class:`emkit._engine.em.EMModel`):
+        :func:`~emkit.kernels.structured_gaussian.em_updates` takes the updates
+        the engine's EM step would take and stops where ``rule`` (the run's
+        stopping rule) says the run has converged. The component's collapse
+        test runs on the last update; the updates are declined if it fails.
 
         Parameters
         ----------
         params : dict
-            Starting parameters (weights, means, (K, D, D) covariances and
-            layout precision factors), e.g. from an initial M-step.
-        max_iter : int
-        tol : float
-        relative : bool
-            True: stop as R mclust does, ``|L_t - L_{t-1}| <= tol (1 + |L_t|)``;
-            False: :class:`~emkit._engine.monitor.ConvergenceMonitor`'s rule.
+            Current parameters (weights, means, (K, D, D) covariances and
+            layout precision factors).
+        stats : dict
+            Statistics of their E-step (``moments``, ``counts``).
+        n_updates : int
+        rule : CompiledRule
+            :meth:`emkit._engine.monitor.ConvergenceMonitor.compiled_rule`.
 
         Returns
         -------
-        FitResult or None
-            None when the engine must take over (see the module docstring).
+        (params, stats, objectives, logliks) or None
+            The last update's parameters and statistics and the objective and
+            log-likelihood after every update; None when the engine must take
+            the updates itself (an option the kernel does not cover, a
+            component to re-seed, a numerical failure).
         """
         component = self.component
-        if (component.structure is None or component.fixed or self.fix_weights
-                or self.weight_concentration is not None):
+        if (not self.compiled_runs or component.structure is None or component.fixed
+                or self.fix_weights or self.weight_concentration is not None):
             return None
         data = self.data
         K, D = self.n_components, component.n_features
@@ -109,38 +131,35 @@ class SmallGaussianMixtureModel(MixtureModel):
         weights = np.array(params["weights"], dtype=np.float64)
         factors = np.array(params["precisions_cholesky"], dtype=np.float64, order="C")
         factors = factors.reshape(K, 1, -1) if code else factors
+        moments = np.array(stats["moments"], dtype=np.float64, order="C")
+        counts = np.array(stats["counts"], dtype=np.float64)
         # The prior's terms, or the reg_covar penalty's (a prior with no
         # pseudo-counts), which the compiled M-step and objective use alike.
-        prior_terms = component._map_terms(K)
+        prior_terms = component.map_terms(K)
         has_prior = prior_terms is not None
         if prior_terms is None:
             prior_terms = (0.0, np.zeros(D), np.zeros(K), np.zeros((K, D, D)))
         kappa, loc_centered, prior_counts, prior_scatter = prior_terms
         sample_weight = (_NO_WEIGHTS if data.sample_weight is None
                          else np.ascontiguousarray(data.sample_weight, dtype=np.float64))
-        history = np.empty(max_iter + 1)
-        outcome, n_iter, n_hist = em_run(
-            np.ascontiguousarray(data.X, dtype=np.float64), sample_weight,
-            float(data.total_weight), component.center, STRUCTURE_CODES[component.structure],
-            code, means, covariances, weights, factors, int(max_iter),
-            RULE_RELATIVE if relative else RULE_MONITOR, float(tol), 0.0,
-            has_prior, float(kappa), loc_centered, prior_counts,
-            prior_scatter, 1000, 1e-10, np.zeros((D, D)),
-            # Only the count rule runs inside; the whole collapse test runs
-            # once on the result below (and the engine redoes a run that fails it).
-            -1.0, float(component.min_count * component.scales.weight_unit), history)
-        if outcome not in (STOPPED_CONVERGED, STOPPED_MAX_ITER):
+        n_seed = len(rule.objectives)
+        objectives = np.empty(n_seed + int(n_updates))
+        logliks = np.empty_like(objectives)
+        objectives[:n_seed], logliks[:n_seed] = rule.objectives, rule.logliks
+        outcome, n_done = em_updates(
+            np.ascontiguousarray(data.X, dtype=np.float64), sample_weight, component.center,
+            STRUCTURE_CODES[component.structure], code, means, covariances, weights, factors,
+            moments, counts, int(n_updates), rule.code, rule.tol, rule.n_samples, objectives,
+            logliks, n_seed, rule.length, has_prior, float(kappa), loc_centered, prior_counts,
+            prior_scatter, 1000, 1e-10, float(component.scales.weight_unit),
+            float(component.min_count))
+        if outcome == UPDATES_DECLINED or n_done == 0:
             return None
-        # The engine's bookkeeping of decreases, replayed on the history.
-        monitor = ConvergenceMonitor(tol=tol, n_samples=data.total_weight)
-        for value in history[:n_hist]:
-            monitor.record(value)
         fitted = {"weights": weights, "means": means + component.center,
                   "covariances": covariances,
                   "precisions_cholesky": factors.reshape(np.shape(params["precisions_cholesky"]))}
-        stats, _ = expectation(self, fitted, data)
-        if component.collapsed(fitted, stats).any():
+        fitted_stats = {"moments": moments, "counts": counts}
+        if component.collapsed(fitted, fitted_stats).any():
             return None
-        return FitResult(params=fitted, objective=float(history[n_hist - 1]),
-                         history=monitor.history, converged=outcome == STOPPED_CONVERGED,
-                         n_iter=int(n_iter), decreases=monitor.decreases)
+        done = slice(n_seed, n_seed + n_done)
+        return fitted, fitted_stats, objectives[done], logliks[done]
