@@ -232,18 +232,16 @@ class LinearRegressionComponent:
 def _solve_least_squares(gram, cross):
     """Solve ``gram[k] theta_k = cross[k]`` for every k, shape (K, P).
 
-    A singular Gram matrix (a component on fewer distinct points than
-    coefficients, or collinear inputs) gets the minimum-norm solution, which
-    still minimises the weighted residuals, so the M-step stays a maximisation.
+    Through the eigen-decomposition of every Gram matrix, with eigenvalues
+    below ``P eps lambda_max`` treated as zero: a singular Gram matrix (a
+    component on fewer distinct points than coefficients, collinear inputs)
+    gets the minimum-norm solution, which still minimises the weighted
+    residuals (the M-step stays a maximisation) and is the same whether
+    weights or repeated rows give it.
     """
-    try:
-        theta = np.linalg.solve(gram, cross[:, :, None])[:, :, 0]
-        if np.isfinite(theta).all():
-            residual = np.einsum("kpq,kq->kp", gram, theta) - cross
-            scale = np.abs(cross).max(axis=1) + np.abs(gram).max(axis=(1, 2)) * np.abs(
-                theta).max(axis=1)
-            if (np.abs(residual).max(axis=1) <= 1e-8 * np.maximum(scale, 1e-300)).all():
-                return theta
-    except np.linalg.LinAlgError:
-        pass
-    return np.stack([np.linalg.lstsq(g, c, rcond=None)[0] for g, c in zip(gram, cross)])
+    values, vectors = np.linalg.eigh(gram)
+    P = gram.shape[-1]
+    cutoff = P * np.finfo(np.float64).eps * np.maximum(values[:, -1:], 0.0)
+    inverse = np.where(values > cutoff, 1.0 / np.where(values > cutoff, values, 1.0), 0.0)
+    projected = np.einsum("kpq,kp->kq", vectors, cross) * inverse
+    return np.einsum("kpq,kq->kp", vectors, projected)

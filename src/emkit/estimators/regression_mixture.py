@@ -77,14 +77,21 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         check_is_fitted(self)
         return validate_samples(self, X, reset=False).astype(np.float64, copy=False)
 
+    def _fit_joint(self, X, y, sample_weight, **kwargs):
+        """Validate ``X`` and ``y`` and fit on their joint rows with ComponentMixture's fit."""
+        check_real(self.reg_variance, "reg_variance", minimum=0.0)
+        joint = self._joint(X, y, reset=True)
+        weights = check_sample_weight(sample_weight, joint.shape[0])
+        weights = np.ones(joint.shape[0]) if weights is None else weights
+        # The weighted mean and variance: weights and repeated rows give the same fit.
+        self._fit_center = weights @ joint / weights.sum()
+        spread = float(weights @ (joint[:, -1] - self._fit_center[-1]) ** 2 / weights.sum())
+        # Relative to the response's variance, so the floor has y's units.
+        self._variance_floor = float(self.reg_variance) * (spread if spread > 0 else 1.0)
+        return ComponentMixture.fit(self, joint, None, sample_weight, **kwargs)
+
     def _validate(self, X, *, reset):
-        # ComponentMixture.fit hands back the joint rows that fit validated.
-        if reset:
-            check_real(self.reg_variance, "reg_variance", minimum=0.0)
-            self._fit_center = X.mean(axis=0)
-            spread = float(X[:, -1].var())
-            # Relative to the response's variance, so the floor has y's units.
-            self._variance_floor = float(self.reg_variance) * (spread if spread > 0 else 1.0)
+        # ComponentMixture.fit hands back the joint rows that _fit_joint validated.
         return X
 
     def _validate_data_values(self, X, n_features):
@@ -177,8 +184,16 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         """Most probable component of every sample given ``x`` and ``y``, (n_samples,)."""
         return self._joint_log_prob(X, y).argmax(axis=1)
 
-    def score_samples(self, X, y):
-        """Conditional log-density ``log p(y_n | x_n)`` of every sample, (n_samples,)."""
+    def score_samples(self, X, y=None):
+        """Conditional log-density ``log p(y_n | x_n)`` of every sample, (n_samples,).
+
+        ``y`` is required (the model has no density of ``X`` alone); it is a
+        keyword with a default only so that its absence gets a named error.
+        """
+        if y is None:
+            raise ValueError(f"{type(self).__name__}.score_samples needs the responses y: the "
+                             f"model is a density of y given X, with none for X alone. Call "
+                             f"score_samples(X, y).")
         return logsumexp(self._joint_log_prob(X, y), axis=1)
 
     def score(self, X, y, sample_weight=None):
@@ -242,6 +257,9 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         tags.target_tags.required = True
         tags.target_tags.single_output = True
         tags.target_tags.multi_output = False
+        # score is the mean log-likelihood, not R^2: the regressor checks'
+        # "score > 0.5" threshold is R^2's (the tests check R^2 of predict).
+        tags.regressor_tags.poor_score = True
         return tags
 
 
@@ -252,7 +270,7 @@ def _nearest_line_responsibilities(joint, n_components, rng, sample_weight=None)
     n, P = joint.shape
     design = np.column_stack([joint[:, :-1], np.ones(n)])
     probabilities = None if sample_weight is None else sample_weight / sample_weight.sum()
-    size = min(P, n)
+    size = min(P, n if probabilities is None else int(np.count_nonzero(probabilities)))
     residuals = np.empty((n, n_components))
     for k in range(n_components):
         rows = rng.choice(n, size=size, replace=False, p=probabilities)
@@ -363,8 +381,7 @@ class RegressionMixture(_ConditionalMixture):
         -------
         self
         """
-        joint = self._joint(X, y, reset=True)
-        return ComponentMixture.fit(self, joint, None, sample_weight, labels=labels)
+        return self._fit_joint(X, y, sample_weight, labels=labels)
 
     def _log_gate(self, X):
         with np.errstate(divide="ignore"):
@@ -472,8 +489,7 @@ class MixtureOfExperts(_ConditionalMixture):
         if held_gating and held_gating != set(_GATING):
             raise ValueError("fixed must hold both 'gating_coef' and 'gating_intercept' or "
                              f"neither (the gating is fitted as one); got {sorted(self.fixed)}.")
-        joint = self._joint(X, y, reset=True)
-        return ComponentMixture.fit(self, joint, None, sample_weight)
+        return self._fit_joint(X, y, sample_weight)
 
     def _mixture_model(self, fixed):
         component = self._make_component(self.n_features_in_, fixed - set(_GATING))
