@@ -23,7 +23,7 @@ cancel catastrophically when the data sit far from the origin):
 
 The M-step is weighted least squares per component, ``G_k theta_k = c_k``,
 and the noise variance its weighted residual sum of squares over ``N_k``
-(maximum likelihood), plus ``reg_variance``. Every method is a pure function
+(maximum likelihood), at least ``reg_variance``. Every method is a pure function
 of its arguments.
 """
 
@@ -52,8 +52,9 @@ class LinearRegressionComponent:
         fit); None is the origin. Parameters are never centred: the centre
         only changes rounding.
     reg_variance : float
-        Added to every noise variance in the M-step (a floor that keeps a
-        component fitted exactly through a few points from a zero variance).
+        Lower bound of every noise variance (the M-step maximises over
+        ``sigma_k^2 >= reg_variance``), so that a component fitted exactly
+        through a few points does not reach a zero variance.
     fixed : frozenset of str
         Names among ``param_names`` held at their current values.
 
@@ -154,14 +155,16 @@ class LinearRegressionComponent:
         if "noise_variance" in self.fixed and params is not None:
             variances = np.asarray(params["noise_variance"], dtype=np.float64)
         else:
-            variances = rss / safe_counts(counts) + self.reg_variance
+            # The constrained maximiser over sigma^2 >= floor (Q is unimodal in
+            # sigma^2), so the M-step stays exact and EM monotone.
+            variances = np.maximum(rss / safe_counts(counts), self.reg_variance)
             empty = ~(counts > 0)
             if empty.any():
                 # An empty component keeps its variance (or the pooled one).
                 fallback = (np.asarray(params["noise_variance"], dtype=np.float64)
                             if params is not None else
-                            np.full(K, rss.sum() / max(counts.sum(), 1e-300)
-                                    + self.reg_variance))
+                            np.full(K, max(rss.sum() / max(counts.sum(), 1e-300),
+                                           self.reg_variance)))
                 variances = np.where(empty, fallback, variances)
         return {"coef": coef, "intercept": intercept, "noise_variance": variances}
 
@@ -200,7 +203,7 @@ class LinearRegressionComponent:
         K, D = np.shape(template["coef"])
         params = {"coef": vector[:K * D].reshape(K, D),
                   "intercept": vector[K * D:K * D + K],
-                  "noise_variance": np.exp(vector[K * D + K:])}
+                  "noise_variance": np.maximum(np.exp(vector[K * D + K:]), self.reg_variance)}
         for name in self.fixed:
             params[name] = template[name]
         if not (params["noise_variance"] > 0).all():

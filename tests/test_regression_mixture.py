@@ -1,0 +1,403 @@
+"""RegressionMixture and MixtureOfExperts: recovery, closed forms, brute force, peers.
+
+References: numpy's lstsq (one component is ordinary least squares),
+scipy.stats.norm (the log-likelihood from the same parameters),
+scikit-learn's unpenalised LogisticRegression (the gating M-step from hard
+responsibilities), parameters recovered from data sampled from known ones.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import log_softmax, logsumexp, softmax
+
+from emkit._engine.data import SampleData
+from emkit.components.linear_regression import LinearRegressionComponent
+from emkit.estimators.regression_mixture import MixtureOfExperts, RegressionMixture
+from emkit.models.experts import MixtureOfExpertsModel
+
+
+def quiet(model, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*args, **kwargs)
+
+
+@pytest.fixture
+def two_lines():
+    """400 samples from two crossing lines with known parameters."""
+    truth = RegressionMixture.from_params([0.4, 0.6], coef=[[1.5], [-1.0]],
+                                          intercept=[1.0, 0.0], noise_variance=[0.09, 0.04])
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(400, 1))
+    y, labels = truth.sample(X, random_state=1)
+    return X, y, labels, truth
+
+
+@pytest.fixture
+def regimes():
+    """Two regimes chosen by x: y = 2x below 0, y = 2x + 3 above (noise 0.3).
+
+    The lines are parallel, so a plain mixture of regressions finds both
+    lines but cannot tell from x which applies; the gating can.
+    """
+    rng = np.random.RandomState(2)
+    X = rng.uniform(-2, 2, size=(600, 1))
+    regime = (X[:, 0] > 0).astype(int)
+    y = 2.0 * X[:, 0] + 3.0 * regime + 0.3 * rng.standard_normal(600)
+    return X, y, regime
+
+
+def brute_force_loglik(X, y, log_gate, coef, intercept, noise_variance):
+    means = X @ coef.T + intercept
+    log_density = stats.norm.logpdf(y[:, None], loc=means, scale=np.sqrt(noise_variance))
+    return logsumexp(log_gate + log_density, axis=1)
+
+
+def is_monotone(history):
+    history = np.asarray(history)
+    return np.all(np.diff(history) >= -1e-9 * np.abs(history[:-1]).clip(1.0))
+
+
+# -- recovery and closed forms ----------------------------------------------------------
+def test_two_line_mixture_recovers_slopes_within_0_1(two_lines):
+    X, y, labels, truth = two_lines
+    model = quiet(RegressionMixture(2, random_state=0), X, y)
+    order = np.argsort(-model.coef_[:, 0])  # truth: slope 1.5 first
+    np.testing.assert_allclose(model.coef_[order, 0], [1.5, -1.0], atol=0.1)
+    np.testing.assert_allclose(model.intercept_[order], [1.0, 0.0], atol=0.1)
+    np.testing.assert_allclose(model.weights_[order], [0.4, 0.6], atol=0.06)
+    np.testing.assert_allclose(model.noise_variance_[order], [0.09, 0.04], rtol=0.3)
+    # Away from the crossing, the posteriors name the line a sample came from.
+    far = np.abs(2.5 * X[:, 0] + 1.0) > 0.8
+    assert (model.predict_component(X, y)[far] == order[labels[far]]).mean() > 0.97
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_component_is_ordinary_least_squares(weighted):
+    rng = np.random.RandomState(3)
+    # Far from the origin: the centring keeps the normal equations exact.
+    X = rng.normal(size=(150, 3)) * [1.0, 10.0, 0.1] + 1e3
+    y = X @ [0.5, -2.0, 30.0] + 7.0 + rng.standard_normal(150)
+    w = rng.randint(1, 4, size=150).astype(float) if weighted else np.ones(150)
+    model = quiet(RegressionMixture(1, reg_variance=0.0),
+                  X, y, sample_weight=w if weighted else None)
+    design = np.column_stack([X, np.ones(150)])
+    theta = np.linalg.lstsq(design * np.sqrt(w)[:, None], y * np.sqrt(w), rcond=None)[0]
+    np.testing.assert_allclose(model.coef_[0], theta[:3], rtol=1e-7)
+    assert model.intercept_[0] == pytest.approx(theta[3], rel=1e-6)
+    residual_variance = w @ (y - design @ theta) ** 2 / w.sum()  # the MLE (divisor N)
+    assert model.noise_variance_[0] == pytest.approx(residual_variance, rel=1e-8)
+    assert model.weights_ == pytest.approx([1.0])
+
+
+def test_intercept_held_gives_least_squares_through_it():
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(200, 2)) + 50.0
+    y = X @ [1.0, -1.0] + 3.0 + rng.standard_normal(200)
+    model = quiet(RegressionMixture(1, weights_init=[1.0], coef_init=[[0.0, 0.0]],
+                                    intercept_init=[2.0], noise_variance_init=[1.0],
+                                    fixed=("intercept",), reg_variance=0.0), X, y)
+    slopes = np.linalg.lstsq(X, y - 2.0, rcond=None)[0]
+    np.testing.assert_allclose(model.coef_[0], slopes, rtol=1e-8)
+    assert model.intercept_[0] == 2.0
+    assert model.noise_variance_[0] == pytest.approx(np.mean((y - X @ slopes - 2.0) ** 2),
+                                                     rel=1e-8)
+
+
+def test_slopes_held_give_the_mean_residual_as_intercept():
+    rng = np.random.RandomState(5)
+    X = rng.normal(size=(200, 2))
+    y = X @ [1.0, -1.0] + 3.0 + rng.standard_normal(200)
+    model = quiet(RegressionMixture(1, weights_init=[1.0], coef_init=[[0.8, -1.2]],
+                                    intercept_init=[0.0], noise_variance_init=[1.0],
+                                    fixed=("coef",), reg_variance=0.0), X, y)
+    np.testing.assert_array_equal(model.coef_, [[0.8, -1.2]])
+    assert model.intercept_[0] == pytest.approx(np.mean(y - X @ [0.8, -1.2]), rel=1e-10)
+
+
+# -- the objective --------------------------------------------------------------------------
+def test_log_likelihood_equals_scipy_brute_force(two_lines):
+    X, y, _, _ = two_lines
+    model = quiet(RegressionMixture(2, random_state=0, max_iter=7, tol=0.0), X, y)
+    expected = brute_force_loglik(X, y, np.log(model.weights_), model.coef_,
+                                  model.intercept_, model.noise_variance_)
+    np.testing.assert_allclose(model.score_samples(X, y), expected, rtol=1e-10)
+    # history_[-1] is the objective at the returned parameters.
+    assert model.history_[-1] == pytest.approx(expected.sum(), rel=1e-10)
+    assert model.score(X, y) == pytest.approx(expected.mean(), rel=1e-10)
+    posterior = softmax(np.log(model.weights_) + stats.norm.logpdf(
+        y[:, None], X @ model.coef_.T + model.intercept_, np.sqrt(model.noise_variance_)),
+        axis=1)
+    np.testing.assert_allclose(model.predict_proba(X, y), posterior, rtol=1e-9, atol=1e-14)
+
+
+def test_experts_log_likelihood_equals_scipy_brute_force(regimes):
+    X, y, _ = regimes
+    model = quiet(MixtureOfExperts(2, random_state=0, max_iter=6, tol=0.0), X, y)
+    log_gate = log_softmax(X @ model.gating_coef_.T + model.gating_intercept_, axis=1)
+    expected = brute_force_loglik(X, y, log_gate, model.coef_, model.intercept_,
+                                  model.noise_variance_)
+    np.testing.assert_allclose(model.score_samples(X, y), expected, rtol=1e-10)
+    assert model.history_[-1] == pytest.approx(expected.sum(), rel=1e-10)
+    gate = softmax(X @ model.gating_coef_.T + model.gating_intercept_, axis=1)
+    np.testing.assert_allclose(model.predict(X),
+                               (gate * (X @ model.coef_.T + model.intercept_)).sum(1),
+                               rtol=1e-10)
+
+
+@pytest.mark.parametrize("estimator", [RegressionMixture, MixtureOfExperts])
+@pytest.mark.parametrize("accelerate", ["none", "squarem"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_objective_never_decreases(two_lines, regimes, estimator, accelerate, seed):
+    for X, y, *_ in (two_lines, regimes):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # the engine's decrease warning
+            warnings.simplefilter("ignore", UserWarning)
+            model = estimator(3, n_init=1, max_iter=60, random_state=seed,
+                              accelerate=accelerate).fit(X, y)
+        assert is_monotone(model.history_)
+        assert len(model.history_) > 2
+
+
+def test_gating_alpha_map_objective_never_decreases(regimes):
+    X, y, _ = regimes
+    model = quiet(MixtureOfExperts(2, gating_alpha=1.0, n_init=1, random_state=0), X, y)
+    assert is_monotone(model.history_)
+    log_gate = log_softmax(X @ model.gating_coef_.T + model.gating_intercept_, axis=1)
+    loglik = brute_force_loglik(X, y, log_gate, model.coef_, model.intercept_,
+                                model.noise_variance_).sum()
+    slope = model.gating_coef_[0, 0] - model.gating_coef_[1, 0]
+    log_prior = stats.norm.logpdf(slope, scale=1.0)
+    assert model.history_[-1] == pytest.approx(loglik + log_prior, rel=1e-10)
+
+
+# -- mixture of experts -----------------------------------------------------------------------
+def test_experts_separate_regimes_a_plain_mixture_mixes(regimes):
+    X, y, regime = regimes
+    experts = quiet(MixtureOfExperts(2, random_state=0), X, y)
+    plain = quiet(RegressionMixture(2, random_state=0), X, y)
+    # Both find the two parallel lines ...
+    for model in (experts, plain):
+        np.testing.assert_allclose(np.sort(model.coef_[:, 0]), [2.0, 2.0], atol=0.1)
+        np.testing.assert_allclose(np.sort(model.intercept_), [0.0, 3.0], atol=0.15)
+    # ... but only the gating knows from x which one applies.
+    upper = int(np.argmax(experts.intercept_))
+    gate = experts.predict_proba(X)
+    assert ((gate[:, upper] > 0.5) == regime).mean() > 0.97
+    np.testing.assert_allclose(plain.predict_proba(X), np.tile(plain.weights_, (600, 1)))
+    experts_error = np.mean((experts.predict(X) - y) ** 2)
+    plain_error = np.mean((plain.predict(X) - y) ** 2)
+    assert experts_error < 0.15 < 1.5 < plain_error
+    assert experts.score(X, y) > plain.score(X, y) + 0.5
+
+
+def test_gating_m_step_equals_unpenalised_logistic_regression(regimes):
+    # From hard responsibilities the gating M-step is a multinomial logistic
+    # regression of the labels on x: Newton to convergence must match sklearn's.
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, _ = regimes
+    rng = np.random.RandomState(0)
+    labels = (X[:, 0] + rng.normal(scale=0.7, size=len(X)) > 0.3).astype(int)
+    joint = np.column_stack([X, y])
+    data = SampleData(joint)
+    model = MixtureOfExpertsModel(LinearRegressionComponent(1, center=data.center), 2, data,
+                                  input_center=data.center[:1], gating_steps=50)
+    params = model.m_step(model.stats_from_responsibilities(np.eye(2)[labels]), None)
+    logistic = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, labels)
+    # sklearn models P(label 1); emkit's last expert is the reference: log g_0/g_1.
+    assert params["gating_coef"][0, 0] == pytest.approx(-logistic.coef_[0, 0], rel=1e-6)
+    assert params["gating_intercept"][0] == pytest.approx(-logistic.intercept_[0], rel=1e-6)
+
+
+def test_experts_fixed_gating_is_kept(regimes):
+    X, y, _ = regimes
+    start = dict(gating_coef_init=[[-3.0], [0.0]], gating_intercept_init=[0.0, 0.0],
+                 coef_init=[[1.0], [1.0]], intercept_init=[0.0, 2.0],
+                 noise_variance_init=[1.0, 1.0])
+    model = quiet(MixtureOfExperts(2, fixed=("gating_coef", "gating_intercept"), **start), X, y)
+    np.testing.assert_array_equal(model.gating_coef_, [[-3.0], [0.0]])
+    assert model.n_parameters() == 2 * 3
+    assert is_monotone(model.history_)
+
+
+# -- estimator API ----------------------------------------------------------------------------
+def test_from_params_scores_and_predicts_as_fitted(two_lines):
+    X, y, _, _ = two_lines
+    fitted = quiet(RegressionMixture(2, random_state=0), X, y)
+    rebuilt = RegressionMixture.from_params(fitted.weights_, coef=fitted.coef_,
+                                            intercept=fitted.intercept_,
+                                            noise_variance=fitted.noise_variance_)
+    np.testing.assert_allclose(rebuilt.score_samples(X, y), fitted.score_samples(X, y),
+                               rtol=1e-12)
+    np.testing.assert_allclose(rebuilt.predict(X), X @ fitted.coef_.T @ fitted.weights_
+                               + fitted.intercept_ @ fitted.weights_, rtol=1e-12)
+    experts = MixtureOfExperts.from_params([[1.0], [0.0]], [0.0, 0.0], [[2.0], [-1.0]],
+                                           [0.0, 1.0], [0.1, 0.2])
+    gate = softmax(np.column_stack([X[:, 0], np.zeros(len(X))]), axis=1)
+    np.testing.assert_allclose(experts.predict_proba(X), gate, rtol=1e-12)
+
+
+def test_sample_draws_from_the_gated_regressions():
+    truth = MixtureOfExperts.from_params([[4.0], [0.0]], [0.0, 0.0], [[2.0], [-1.0]],
+                                         [0.0, 1.0], [0.01, 0.04])
+    X = np.random.RandomState(0).uniform(-2, 2, size=(4000, 1))
+    y, labels = truth.sample(X, random_state=0)
+    gate = truth.predict_proba(X)
+    # Component frequencies follow the gating; each component's responses its line.
+    assert labels.mean() == pytest.approx(gate[:, 1].mean(), abs=0.02)
+    for k, (slope, intercept, variance) in enumerate([(2.0, 0.0, 0.01), (-1.0, 1.0, 0.04)]):
+        rows = labels == k
+        residuals = y[rows] - slope * X[rows, 0] - intercept
+        assert residuals.mean() == pytest.approx(0.0, abs=0.02)
+        assert residuals.var() == pytest.approx(variance, rel=0.1)
+
+
+def test_bic_aic_count_parameters(two_lines, regimes):
+    X, y, _, _ = two_lines
+    model = quiet(RegressionMixture(2, random_state=0), X, y)
+    total = model.score_samples(X, y).sum()
+    assert model.n_parameters() == 2 * 3 + 1
+    assert model.bic(X, y) == pytest.approx(-2 * total + 7 * np.log(len(X)))
+    assert model.aic(X, y) == pytest.approx(-2 * total + 14)
+    X, y, _ = regimes
+    experts = quiet(MixtureOfExperts(3, random_state=0, n_init=2), X, y)
+    assert experts.n_parameters() == 3 * 3 + 2 * 2
+
+
+def test_restarts_keep_the_best_run(two_lines):
+    X, y, _, _ = two_lines
+    one = quiet(RegressionMixture(3, n_init=1, random_state=5), X, y)
+    best = quiet(RegressionMixture(3, n_init=8, random_state=5), X, y)
+    assert best.history_[-1] >= one.history_[-1] - 1e-9 * abs(one.history_[-1])
+
+
+def test_partial_labels_pin_components(two_lines):
+    X, y, labels, _ = two_lines
+    partial = -np.ones(len(y), dtype=int)
+    partial[:20] = 1 - labels[:20]  # the truth's components, in reverse order
+    model = quiet(RegressionMixture(2, random_state=0), X, y, labels=partial)
+    assert model.coef_[1, 0] == pytest.approx(1.5, abs=0.1)
+    assert is_monotone(model.history_)
+
+
+def test_inference_on_subsets_equals_full_batch(two_lines):
+    # check_methods_subset_invariance cannot call score_samples(X) without y.
+    X, y, _, _ = two_lines
+    model = quiet(MixtureOfExperts(2, random_state=0, n_init=2), X, y)
+    for method in (model.score_samples, model.predict_proba):
+        full = method(X, y)
+        parts = np.concatenate([method(X[i:i + 37], y[i:i + 37]) for i in range(0, 400, 37)])
+        np.testing.assert_allclose(parts, full, rtol=1e-12)
+
+
+def test_caller_arrays_are_not_modified(two_lines):
+    X, y, _, _ = two_lines
+    X, y = X.copy(), y.copy()
+    X.setflags(write=False)
+    y.setflags(write=False)
+    before = X.copy(), y.copy()
+    model = quiet(MixtureOfExperts(2, random_state=0, n_init=1), X, y)
+    model.score(X, y)
+    np.testing.assert_array_equal(X, before[0])
+    np.testing.assert_array_equal(y, before[1])
+
+
+# -- named errors ---------------------------------------------------------------------------
+@pytest.mark.parametrize("estimator", [RegressionMixture, MixtureOfExperts])
+@pytest.mark.parametrize("y, message", [
+    (None, r"requires y to be passed"),
+    (np.zeros(10), r"y has 10 values but X has 40 samples"),
+    (np.r_[np.nan, np.zeros(39)], r"y contains NaN in 1 value\(s\) \(rows 0\)"),
+    (np.r_[np.inf, np.zeros(39)], r"y contains infinity"),
+    (np.zeros((40, 2)), r"y should be a 1d array"),
+    (np.array(["a"] * 40), r"y must contain real numbers; it holds strings"),
+    (np.zeros(40) + 1j, r"Complex data not supported: y"),
+])
+def test_bad_y_is_named(estimator, y, message):
+    X = np.random.RandomState(0).normal(size=(40, 2))
+    with pytest.raises(ValueError, match=message):
+        estimator(2).fit(X, y)
+
+
+def test_bad_arguments_are_named(two_lines):
+    X, y, _, _ = two_lines
+    with pytest.raises(ValueError, match=r"Input X contains NaN"):
+        RegressionMixture(2).fit(np.r_[X[:-1], [[np.nan]]], y)
+    with pytest.raises(ValueError, match=r"reg_variance"):
+        RegressionMixture(2, reg_variance=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match=r"gating_steps"):
+        MixtureOfExperts(2, gating_steps=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"both 'gating_coef' and 'gating_intercept'"):
+        MixtureOfExperts(2, fixed=("gating_coef",)).fit(X, y)
+    with pytest.raises(ValueError, match=r"fixed may only name"):
+        RegressionMixture(2, fixed=("slopes",)).fit(X, y)
+    with pytest.raises(ValueError, match=r"noise_variance_init must be strictly positive"):
+        RegressionMixture(2, noise_variance_init=[1.0, 0.0]).fit(X, y)
+    model = quiet(RegressionMixture(2, random_state=0, n_init=1), X, y)
+    with pytest.raises(ValueError, match=r"score_samples needs the responses y"):
+        model.score_samples(X)
+    with pytest.raises(ValueError, match=r"X has 2 features, but RegressionMixture is "
+                                         r"expecting 1"):
+        model.predict(np.zeros((3, 2)))
+
+
+# -- scikit-learn -------------------------------------------------------------------------------
+# Regressors (RegressorMixin: predict is E[y | x], y is required) whose API the
+# issue fixes in two places where scikit-learn's regressor checks assume otherwise:
+EXPECTED_FAILED = {
+    "check_regressors_no_decision_function":
+        "predict_proba(X, y) gives the component posteriors (the issue's API); scikit-learn "
+        "expects regressors to have no predict_proba",
+    "check_methods_sample_order_invariance":
+        "score_samples needs y (a density of y given X); the check calls score_samples(X)",
+    "check_methods_subset_invariance":
+        "score_samples needs y (a density of y given X); the check calls score_samples(X)",
+}
+
+
+@pytest.mark.parametrize("estimator", [RegressionMixture(), MixtureOfExperts(),
+                                       MixtureOfExperts(2, n_init=2, random_state=0)])
+def test_check_estimator_passes(estimator):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    expected = dict(EXPECTED_FAILED)
+    if estimator.n_components > 1:
+        expected["check_sample_weight_equivalence_on_dense_data"] = (
+            "restarts draw their seed rows by weight, so repeated rows start elsewhere")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None, expected_failed_checks=expected)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
+              if r["status"] == "failed"]
+    assert not failed
+    for result in results:
+        if result["status"] != "xfail":
+            continue
+        exception = result["exception"]
+        if "score_samples" in expected[result["check_name"]]:
+            # emkit's own named error, not a crash
+            assert isinstance(exception, ValueError)
+            assert "score_samples needs the responses y" in str(exception)
+    # The one attribute check that fails is predict_proba's, by design.
+    assert hasattr(estimator, "predict_proba")
+    assert not hasattr(estimator, "decision_function")
+    assert not hasattr(estimator, "predict_log_proba")
+
+
+def test_regressor_checks_r2_threshold_holds():
+    # poor_score only skips check_regressors_train's "score > 0.5", which is
+    # R^2's threshold; R^2 of predict on that dataset clears it.
+    from sklearn.datasets import make_regression
+    from sklearn.metrics import r2_score
+    from sklearn.preprocessing import StandardScaler, scale
+
+    X, y = make_regression(n_samples=200, n_features=10, n_informative=1, bias=5.0,
+                           noise=20, random_state=42)
+    X, y = StandardScaler().fit_transform(X), scale(y)
+    for estimator in (RegressionMixture(), MixtureOfExperts()):
+        model = quiet(estimator, X, y)
+        assert r2_score(y, model.predict(X)) > 0.5
