@@ -14,7 +14,7 @@ from scipy import stats
 from scipy.special import log_softmax, logsumexp, softmax
 
 from emkit._engine.data import SampleData
-from emkit.components.linear_regression import LinearRegressionComponent
+from emkit.components.linear_regression import LinearRegressionComponent, NormalInverseGamma
 from emkit.estimators.regression_mixture import MixtureOfExperts, RegressionMixture
 from emkit.models.experts import MixtureOfExpertsModel
 
@@ -116,6 +116,40 @@ def test_slopes_held_give_the_mean_residual_as_intercept():
                                     fixed=("coef",), reg_variance=0.0), X, y)
     np.testing.assert_array_equal(model.coef_, [[0.8, -1.2]])
     assert model.intercept_[0] == pytest.approx(np.mean(y - X @ [0.8, -1.2]), rel=1e-10)
+
+
+def test_one_component_map_is_the_conjugate_closed_form():
+    rng = np.random.RandomState(6)
+    X = rng.normal(size=(60, 2)) + 5.0
+    y = X @ [1.0, -0.5] + 2.0 + rng.standard_normal(60)
+    prior = NormalInverseGamma(shrinkage=3.0, shape=2.0, scale=1.5)
+    model = quiet(RegressionMixture(1, prior=prior, reg_variance=0.0, tol=1e-12), X, y)
+    design = np.column_stack([X, np.ones(60)])
+    theta = np.linalg.solve(design.T @ design + np.diag([3.0, 3.0, 0.0]), design.T @ y)
+    rss = np.sum((y - design @ theta) ** 2)
+    variance = (rss + 3.0 * theta[:2] @ theta[:2] + 2 * 1.5) / (60 + 2 + 2 * 2.0 + 2)
+    np.testing.assert_allclose(model.coef_[0], theta[:2], rtol=1e-8)
+    assert model.intercept_[0] == pytest.approx(theta[2], rel=1e-8)
+    assert model.noise_variance_[0] == pytest.approx(variance, rel=1e-8)
+    # The objective is log-likelihood + log-prior, by scipy.
+    loglik = stats.norm.logpdf(y, design @ theta, np.sqrt(variance)).sum()
+    log_prior = (stats.multivariate_normal.logpdf(theta[:2], np.zeros(2),
+                                                  variance / 3.0 * np.eye(2))
+                 + stats.invgamma.logpdf(variance, 2.0, scale=1.5))
+    assert model.history_[-1] == pytest.approx(loglik + log_prior, rel=1e-9)
+    assert is_monotone(model.history_)
+
+
+@pytest.mark.parametrize("estimator", [RegressionMixture, MixtureOfExperts])
+def test_prior_keeps_extra_components_from_collapsing(two_lines, estimator):
+    X, y, _, _ = two_lines
+    prior = NormalInverseGamma(shrinkage=0.01, shape=1.0, scale=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        model = estimator(4, prior=prior, n_init=3, random_state=0).fit(X, y)
+    assert is_monotone(model.history_)
+    assert model.noise_variance_.min() > 1e-3
 
 
 # -- the objective --------------------------------------------------------------------------
@@ -327,6 +361,10 @@ def test_bad_arguments_are_named(two_lines):
     X, y, _, _ = two_lines
     with pytest.raises(ValueError, match=r"Input X contains NaN"):
         RegressionMixture(2).fit(np.r_[X[:-1], [[np.nan]]], y)
+    with pytest.raises(ValueError, match=r"prior must be None or an emkit NormalInverseGamma"):
+        RegressionMixture(2, prior=0.1).fit(X, y)
+    with pytest.raises(ValueError, match=r"shape must be a finite number > 0"):
+        NormalInverseGamma(shape=0.0)
     with pytest.raises(ValueError, match=r"reg_variance"):
         RegressionMixture(2, reg_variance=-1.0).fit(X, y)
     with pytest.raises(ValueError, match=r"gating_steps"):

@@ -35,9 +35,68 @@ import numpy as np
 
 from .counts import safe_counts
 
-__all__ = ["LinearRegressionComponent"]
+__all__ = ["LinearRegressionComponent", "NormalInverseGamma"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+
+class NormalInverseGamma:
+    """Conjugate prior of one regression component's slopes and noise variance.
+
+    ``sigma^2 ~ InvGamma(shape, scale)`` and ``beta | sigma^2 ~ N(0, sigma^2 /
+    shrinkage I_D)`` (ridge on the slopes, scaled by the noise); the
+    intercept has a flat prior (invariant to where the inputs are centred),
+    which contributes nothing to the log-density. The MAP M-step of a
+    component with statistics ``(G, c, y'y, N)`` is
+
+        theta = (G + shrinkage diag(1, ..., 1, 0))^-1 c,
+        sigma^2 = (RSS(theta) + shrinkage ||beta||^2 + 2 scale) / (N + D + 2 shape + 2).
+
+    Parameters
+    ----------
+    shrinkage : float, default=0.0
+        Prior precision of the slopes in units of the noise (lambda >= 0;
+        0 is a flat prior on the slopes too).
+    shape, scale : float, default=1.0 and 0.0
+        Inverse-gamma parameters (``shape`` > 0, ``scale`` >= 0); as
+        pseudo-data, ``2 shape + 2`` samples with squared residuals summing
+        to ``2 scale``. ``scale > 0`` keeps every variance away from zero.
+    """
+
+    def __init__(self, shrinkage=0.0, shape=1.0, scale=0.0):
+        for name, value, low in (("shrinkage", shrinkage, 0.0), ("scale", scale, 0.0)):
+            if not (np.isfinite(value) and value >= low):
+                raise ValueError(f"NormalInverseGamma: {name} must be a finite number >= 0; "
+                                 f"got {value!r}.")
+        if not (np.isfinite(shape) and shape > 0):
+            raise ValueError(f"NormalInverseGamma: shape must be a finite number > 0; got "
+                             f"{shape!r}.")
+        self.shrinkage, self.shape, self.scale = float(shrinkage), float(shape), float(scale)
+
+    def __repr__(self):
+        return (f"NormalInverseGamma(shrinkage={self.shrinkage!r}, shape={self.shape!r}, "
+                f"scale={self.scale!r})")
+
+    def logpdf(self, coef, noise_variance):
+        """Log-density of every component's (slopes, variance), summed.
+
+        The slope part is omitted when ``shrinkage`` is 0 and the variance
+        part's normaliser when ``scale`` is 0 (flat and improper parts).
+        """
+        coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
+        variance = np.asarray(noise_variance, dtype=np.float64)
+        total = 0.0
+        if self.shrinkage > 0:
+            D = coef.shape[1]
+            total += float(np.sum(-0.5 * self.shrinkage * np.sum(coef ** 2, axis=1) / variance
+                                  - 0.5 * D * (np.log(2 * np.pi * variance)
+                                               - np.log(self.shrinkage))))
+        log_variance = np.log(variance)
+        total += float(np.sum(-(self.shape + 1.0) * log_variance - self.scale / variance))
+        if self.scale > 0:
+            total += variance.size * (self.shape * math.log(self.scale)
+                                      - math.lgamma(self.shape))
+        return total
 
 
 class LinearRegressionComponent:
@@ -51,6 +110,8 @@ class LinearRegressionComponent:
         Where the statistics are taken about (the joint data's mean during a
         fit); None is the origin. Parameters are never centred: the centre
         only changes rounding.
+    prior : NormalInverseGamma or None
+        Conjugate prior of every component (MAP); None is maximum likelihood.
     reg_variance : float
         Lower bound of every noise variance (the M-step maximises over
         ``sigma_k^2 >= reg_variance``), so that a component fitted exactly
@@ -66,8 +127,10 @@ class LinearRegressionComponent:
 
     param_names = ("coef", "intercept", "noise_variance")
 
-    def __init__(self, n_features, *, center=None, reg_variance=0.0, fixed=frozenset()):
+    def __init__(self, n_features, *, center=None, reg_variance=0.0, prior=None,
+                 fixed=frozenset()):
         self.n_features = int(n_features)
+        self.prior = prior
         self.center = (np.zeros(self.n_features + 1) if center is None
                        else np.asarray(center, dtype=np.float64))
         self.reg_variance = float(reg_variance)
@@ -133,6 +196,10 @@ class LinearRegressionComponent:
         gram, cross, y_squares = stats["gram"], stats["cross"], stats["y_squares"]
         K, P = cross.shape
         D = P - 1
+        shrinkage = 0.0 if self.prior is None else self.prior.shrinkage
+        if shrinkage:
+            # The slopes' prior precision joins the normal equations (not the intercept's).
+            gram = gram + shrinkage * np.diag(np.r_[np.ones(D), 0.0])
         fix_coef = "coef" in self.fixed and params is not None
         fix_intercept = "intercept" in self.fixed and params is not None
         if fix_coef and fix_intercept:
@@ -146,10 +213,16 @@ class LinearRegressionComponent:
             theta = self._slopes_given_intercepts(gram, cross, params["intercept"])
         else:
             theta = _solve_least_squares(gram, cross)
-        # Weighted residual sum of squares of theta: y'y - 2 theta'c + theta'G theta.
+        # Weighted residual sum of squares of theta, y'y - 2 theta'c + theta'G theta
+        # (with the prior's lambda ||beta||^2 included through the penalised G).
         rss = (y_squares - 2.0 * np.einsum("kp,kp->k", theta, cross)
                + np.einsum("kp,kpq,kq->k", theta, gram, theta))
         rss = np.maximum(rss, 0.0)
+        if self.prior is None:
+            divisors = safe_counts(counts)
+        else:
+            rss = rss + 2.0 * self.prior.scale
+            divisors = counts + (D if shrinkage else 0) + 2.0 * self.prior.shape + 2.0
         coef = theta[:, :D]
         intercept = theta[:, D] - coef @ self.center[:D] + self.center[D]
         if "noise_variance" in self.fixed and params is not None:
@@ -157,8 +230,8 @@ class LinearRegressionComponent:
         else:
             # The constrained maximiser over sigma^2 >= floor (Q is unimodal in
             # sigma^2), so the M-step stays exact and EM monotone.
-            variances = np.maximum(rss / safe_counts(counts), self.reg_variance)
-            empty = ~(counts > 0)
+            variances = np.maximum(rss / divisors, self.reg_variance)
+            empty = ~(counts > 0) if self.prior is None else np.zeros(K, dtype=bool)
             if empty.any():
                 # An empty component keeps its variance (or the pooled one).
                 fallback = (np.asarray(params["noise_variance"], dtype=np.float64)
@@ -189,8 +262,10 @@ class LinearRegressionComponent:
         return np.column_stack([slopes, centred_intercepts])
 
     def log_prior(self, params):
-        """Zero: maximum likelihood (the family has no prior yet)."""
-        return 0.0
+        """The prior's log-density of every component (0 without a prior)."""
+        if self.prior is None:
+            return 0.0
+        return self.prior.logpdf(params["coef"], params["noise_variance"])
 
     # -- unconstrained coordinates (accelerated steppers) -----------------------
     def to_unconstrained(self, params):

@@ -48,7 +48,7 @@ from .._validation import (
     check_target,
     validate_samples,
 )
-from ..components.linear_regression import LinearRegressionComponent
+from ..components.linear_regression import LinearRegressionComponent, NormalInverseGamma
 from ..models.experts import MixtureOfExpertsModel
 from ._base import DegenerateFitWarning
 from ._component_mixture import ComponentMixture
@@ -83,6 +83,9 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
     def _fit_joint(self, X, y, sample_weight, **kwargs):
         """Validate ``X`` and ``y`` and fit on their joint rows with ComponentMixture's fit."""
         check_real(self.reg_variance, "reg_variance", minimum=0.0)
+        if self.prior is not None and not isinstance(self.prior, NormalInverseGamma):
+            raise ValueError(f"prior must be None or an emkit NormalInverseGamma (from "
+                             f"emkit.components.linear_regression); got {self.prior!r}.")
         joint = self._joint(X, y, reset=True)
         weights = check_sample_weight(sample_weight, joint.shape[0])
         weights = np.ones(joint.shape[0]) if weights is None else weights
@@ -112,7 +115,7 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
     def _make_component(self, n_features, fixed):
         return LinearRegressionComponent(
             n_features, center=getattr(self, "_fit_center", None),
-            reg_variance=getattr(self, "_variance_floor", 0.0), fixed=fixed)
+            reg_variance=getattr(self, "_variance_floor", 0.0), prior=self.prior, fixed=fixed)
 
     def _check_init(self, name, value, n_components, n_features):
         if name.startswith("coef") or name.startswith("gating_coef"):
@@ -291,6 +294,11 @@ default="k-means++"
         monotone): keeps a component that passes exactly through a few
         points from a zero variance (an unbounded likelihood); a component
         that reaches it gets a DegenerateFitWarning. 0 is no bound.
+    prior : NormalInverseGamma or None, default=None
+        Conjugate prior of every component's slopes and noise variance (MAP;
+        see :class:`~emkit.components.linear_regression.NormalInverseGamma`):
+        ridge on the slopes, an inverse-gamma variance whose ``scale`` keeps
+        components from collapsing onto a few samples.
     accelerate : {"none", "squarem"}, default="none"
     verbose : int, default=0
 """
@@ -338,7 +346,7 @@ class RegressionMixture(_ConditionalMixture):
     def __init__(self, n_components=1, *, tol=1e-6, max_iter=1000, n_init=10,
                  init_params="k-means++", weights_init=None, coef_init=None,
                  intercept_init=None, noise_variance_init=None, random_state=None,
-                 reg_variance=1e-6, weight_concentration=None, fixed=(), accelerate="none",
+                 reg_variance=1e-6, prior=None, weight_concentration=None, fixed=(), accelerate="none",
                  verbose=0):
         self.n_components = n_components
         self.tol = tol
@@ -351,6 +359,7 @@ class RegressionMixture(_ConditionalMixture):
         self.noise_variance_init = noise_variance_init
         self.random_state = random_state
         self.reg_variance = reg_variance
+        self.prior = prior
         self.weight_concentration = weight_concentration
         self.fixed = fixed
         self.accelerate = accelerate
@@ -437,7 +446,7 @@ class MixtureOfExperts(_ConditionalMixture):
                  init_params="k-means++", gating_coef_init=None,
                  gating_intercept_init=None, coef_init=None, intercept_init=None,
                  noise_variance_init=None, random_state=None, reg_variance=1e-6,
-                 gating_steps=3, gating_alpha=0.0, fixed=(), accelerate="none", verbose=0):
+                 prior=None, gating_steps=3, gating_alpha=0.0, fixed=(), accelerate="none", verbose=0):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -450,6 +459,7 @@ class MixtureOfExperts(_ConditionalMixture):
         self.noise_variance_init = noise_variance_init
         self.random_state = random_state
         self.reg_variance = reg_variance
+        self.prior = prior
         self.gating_steps = gating_steps
         self.gating_alpha = gating_alpha
         self.fixed = fixed
