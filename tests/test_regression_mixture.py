@@ -340,6 +340,44 @@ def test_experts_fixed_gating_is_kept(regimes):
     assert is_monotone(model.history_)
 
 
+def test_statistics_add_over_chunks(regimes):
+    # Every statistic (the gating's Hessian included) is additive: 37-row
+    # chunks must give the one-chunk run.
+    from emkit._engine.em import fit_em
+
+    X, y, _ = regimes
+    joint = np.column_stack([X, y])
+    start = dict(gating_coef=np.array([[-1.0], [0.0]]), gating_intercept=np.zeros(2),
+                 coef=np.array([[1.0], [1.5]]), intercept=np.array([0.0, 2.0]),
+                 noise_variance=np.ones(2))
+    histories = []
+    for chunk_size in (10_000, 37):
+        data = SampleData(joint, chunk_size=chunk_size)
+        model = MixtureOfExpertsModel(LinearRegressionComponent(1, center=data.center), 2, data,
+                                      input_center=data.center[:1])
+        result = fit_em(model, data, [start], max_iter=15, tol=0.0)
+        histories.append(result.history)
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-11)
+
+
+def test_constant_input_column_is_harmless(regimes):
+    # A constant column makes the Gram matrices and the gating Hessian
+    # singular: minimum-norm solutions keep the fit finite and monotone.
+    X, y, _ = regimes
+    X = np.column_stack([X, np.full(len(X), 3.0)])
+    for estimator in (RegressionMixture, MixtureOfExperts):
+        model = quiet(estimator(2, n_init=2, random_state=0), X, y)
+        assert np.isfinite(model.coef_).all() and is_monotone(model.history_)
+        np.testing.assert_allclose(model.coef_[:, 1], 0.0, atol=1e-8)
+
+
+def test_dask_input_is_refused_by_name(two_lines):
+    da = pytest.importorskip("dask.array")
+    X, y, _, _ = two_lines
+    with pytest.raises(ValueError, match=r"does not take dask arrays yet"):
+        RegressionMixture(2).fit(da.from_array(X), y)
+
+
 # -- estimator API ----------------------------------------------------------------------------
 def test_from_params_scores_and_predicts_as_fitted(two_lines):
     X, y, _, _ = two_lines

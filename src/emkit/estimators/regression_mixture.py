@@ -119,9 +119,8 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
             reg_variance=getattr(self, "_variance_floor", 0.0), prior=self.prior, fixed=fixed)
 
     def _check_init(self, name, value, n_components, n_features):
-        if name.startswith("coef") or name.startswith("gating_coef"):
-            value = np.asarray(value, dtype=np.float64) if not hasattr(value, "shape") else value
-            if np.ndim(value) == 1 and n_features == 1:
+        if name.startswith(("coef", "gating_coef")):
+            if n_features == 1 and np.ndim(value) == 1:  # one slope per component
                 value = np.reshape(value, (-1, 1))
             return check_parameter_array(value, (n_components, n_features), name)
         return check_parameter_array(value, (n_components,), name,
