@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_regression_mixture.py            # 50,000 x 5, K=3, 20 iterations
     python benchmarks/bench_regression_mixture.py --n 200000 --iterations 40
+    python benchmarks/bench_regression_mixture.py --blas-threads 1   # both single-threaded BLAS
 
 No maintained Python library fits mixtures of regressions (R has flexmix and
 mixtools), so the peer is the EM a user would write in numpy: E-step with
@@ -165,7 +166,15 @@ def main():
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--gating-steps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit BLAS threads for both sides (OpenBLAS's spinning threads "
+                             "slow tall-skinny products under load; 1 removes that from the "
+                             "comparison)")
     args = parser.parse_args()
+    if args.blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads, user_api="blas")
     X, y = make_data(args.n, args.d, args.k)
     p = start(X, y, args.k)
     cases = {

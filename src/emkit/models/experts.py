@@ -37,19 +37,26 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import log_softmax, logsumexp
 
 from .._engine.em import add_stats, expectation
 from ..kernels.mixture import normalize_rows
 
-__all__ = ["MixtureOfExpertsModel", "gating_log_proba"]
+__all__ = ["MixtureOfExpertsModel", "gating_design", "gating_log_proba", "gating_statistics"]
 
 # Step halvings before a Newton direction is given up (the step is then 2^-30).
 _MAX_HALVINGS = 30
 
 
+def _log_partition(logits):
+    """Row-wise ``log sum_k exp(logits)`` (numpy passes: a few K columns make
+    scipy's general logsumexp the slowest step of an E-step)."""
+    top = logits.max(axis=1)
+    shifted = np.exp(logits - top[:, None])
+    return np.log(shifted.sum(axis=1)) + top
+
+
 def gating_log_proba(design, gating):
-    """Log gating probabilities ``log g_k(x_n)``, shape (n, K).
+    """Log gating probabilities ``log g_k(x_n)`` (n, K) and ``log sum_k exp(v_k^T a_n)`` (n,).
 
     Parameters
     ----------
@@ -59,8 +66,10 @@ def gating_log_proba(design, gating):
         Gating rows of the first K - 1 experts (the last is zero).
     """
     logits = np.zeros((design.shape[0], gating.shape[0] + 1))
-    np.matmul(design, gating.T, out=logits[:, :-1])
-    return log_softmax(logits, axis=1)
+    logits[:, :-1] = design @ gating.T
+    log_partition = _log_partition(logits)
+    logits -= log_partition[:, None]
+    return logits, log_partition
 
 
 class _GatingPass:
@@ -78,7 +87,8 @@ class _GatingPass:
 
     def e_step(self, gating, X_chunk, weights, *_):
         design = gating_design(X_chunk, self.center)
-        return gating_statistics(design, gating, weights, self.hessian), 0.0
+        log_gate, log_partition = gating_log_proba(design, gating)
+        return gating_statistics(design, log_gate, log_partition, weights, self.hessian), 0.0
 
 
 def gating_design(X_chunk, center):
@@ -91,8 +101,15 @@ def gating_design(X_chunk, center):
     return design
 
 
-def gating_statistics(design, gating, weights, hessian=True, log_gate=None):
+def gating_statistics(design, log_gate, log_partition, weights, hessian=True):
     """Additive statistics of the data-only part ``L(V)`` of the gating objective.
+
+    Parameters
+    ----------
+    design : ndarray of shape (n, P)
+    log_gate, log_partition : the two results of :func:`gating_log_proba` at V
+    weights : ndarray of shape (n,) or None
+    hessian : bool
 
     Returns
     -------
@@ -104,22 +121,18 @@ def gating_statistics(design, gating, weights, hessian=True, log_gate=None):
         semi-definite), over the first K - 1 experts.
     """
     n, P = design.shape
-    K1 = gating.shape[0]
-    logits = np.zeros((n, K1 + 1))
-    np.matmul(design, gating.T, out=logits[:, :-1])
-    log_partition = logsumexp(logits, axis=1)
-    if log_gate is None:
-        log_gate = logits - log_partition[:, None]
+    K1 = log_gate.shape[1] - 1
     probs = np.exp(log_gate[:, :K1])
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    stats = {"gate_log_partition": np.asarray(w @ log_partition),
-             "gate_prob_sums": (probs * w[:, None]).T @ design}
+    weighted_probs = probs if weights is None else probs * weights[:, None]
+    stats = {"gate_log_partition": np.asarray(
+                 log_partition.sum() if weights is None else weights @ log_partition),
+             "gate_prob_sums": weighted_probs.T @ design}
     if hessian:
         # (g kron a) rows: the outer-product part; the diagonal blocks sum w g_k a a^T.
         product = (probs[:, :, None] * design[:, None, :]).reshape(n, K1 * P)
-        weighted = product * w[:, None]
+        weighted = product if weights is None else product * weights[:, None]
         matrix = -(weighted.T @ product)
-        diagonal = (weighted.reshape(n, K1, P).transpose(1, 2, 0) @ design)  # (K1, P, P)
+        diagonal = (weighted.T @ design).reshape(K1, P, P)
         for k in range(K1):
             matrix[k * P:(k + 1) * P, k * P:(k + 1) * P] += diagonal[k]
         stats["gate_hessian"] = matrix
@@ -195,7 +208,7 @@ class MixtureOfExpertsModel:
         component_plan, gating = plan
         features = self.component.features(X_chunk)
         design = gating_design(X_chunk, self.input_center)
-        log_gate = gating_log_proba(design, gating)
+        log_gate, log_partition = gating_log_proba(design, gating)
         resp = self.component.log_prob(component_plan, features)
         resp += log_gate
         log_norm = normalize_rows(resp, np.zeros(self.n_components), weights)
@@ -204,7 +217,7 @@ class MixtureOfExpertsModel:
         stats["counts"] = resp.sum(axis=0, dtype=np.float64)
         if not self.fix_gating:
             stats["gate_resp_sums"] = resp[:, :-1].T @ design
-            stats.update(gating_statistics(design, gating, weights, log_gate=log_gate))
+            stats.update(gating_statistics(design, log_gate, log_partition, weights))
         return stats, loglik
 
     def m_step(self, stats, params):
