@@ -310,6 +310,17 @@ def test_experts_separate_regimes_a_plain_mixture_mixes(regimes):
     assert experts.score(X, y) > plain.score(X, y) + 0.5
 
 
+def test_separating_gating_warns_and_alpha_keeps_it_finite(regimes):
+    X, y, _ = regimes
+    with pytest.warns(UserWarning, match=r"gating separates the training samples completely"):
+        free = MixtureOfExperts(2, n_init=2, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        held = MixtureOfExperts(2, n_init=2, random_state=0, gating_alpha=0.1).fit(X, y)
+    assert np.ptp(held.gating_coef_) < np.ptp(free.gating_coef_)
+    assert held.score(X, y) > free.score(X, y) - 0.05
+
+
 def test_gating_m_step_equals_unpenalised_logistic_regression(regimes):
     # From hard responsibilities the gating M-step is a multinomial logistic
     # regression of the labels on x: Newton to convergence must match sklearn's.

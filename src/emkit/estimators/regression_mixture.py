@@ -497,7 +497,18 @@ class MixtureOfExperts(_ConditionalMixture):
         if held_gating and held_gating != set(_GATING):
             raise ValueError("fixed must hold both 'gating_coef' and 'gating_intercept' or "
                              f"neither (the gating is fitted as one); got {sorted(self.fixed)}.")
-        return self._fit_joint(X, y, sample_weight)
+        self._fit_joint(X, y, sample_weight)
+        if self.gating_alpha == 0 and self.n_components > 1 and "gating_coef" not in self.fixed:
+            # Every sample assigned by its inputs alone with certainty: on
+            # separable responsibilities the gating likelihood has no maximum.
+            gate = np.exp(self._log_gate(self._inputs(X)))
+            if (gate.max(axis=1) > 1.0 - 1e-4).all():
+                warnings.warn(
+                    "The gating separates the training samples completely: the "
+                    "maximum-likelihood gating slopes are infinite, and the fitted ones are only "
+                    "as large as the iterations let them grow. Pass gating_alpha > 0 (a prior "
+                    "on the slopes) for finite, reproducible ones.", UserWarning, stacklevel=2)
+        return self
 
     def _mixture_model(self, fixed):
         component = self._make_component(self.n_features_in_, fixed - set(_GATING))
