@@ -310,6 +310,24 @@ def test_experts_separate_regimes_a_plain_mixture_mixes(regimes):
     assert experts.score(X, y) > plain.score(X, y) + 0.5
 
 
+def test_experts_recover_known_gating_and_lines():
+    # Soft gating log g_0 / g_1 = 0.5 + 2 x_0 - x_1; data sampled from the model.
+    truth = MixtureOfExperts.from_params([[2.0, -1.0], [0.0, 0.0]], [0.5, 0.0],
+                                         [[1.0, 2.0], [-1.0, 0.5]], [0.0, 1.0], [0.25, 0.1])
+    X = np.random.RandomState(0).normal(size=(3000, 2))
+    y, _ = truth.sample(X, random_state=0)
+    model = quiet(MixtureOfExperts(2, n_init=3, random_state=0), X, y)
+    first, second = np.argsort(-model.coef_[:, 1])  # truth: slope 2 on x_1 first
+    np.testing.assert_allclose(model.coef_[[first, second]], [[1.0, 2.0], [-1.0, 0.5]],
+                               atol=0.05)
+    np.testing.assert_allclose(model.intercept_[[first, second]], [0.0, 1.0], atol=0.05)
+    np.testing.assert_allclose(model.noise_variance_[[first, second]], [0.25, 0.1], rtol=0.1)
+    np.testing.assert_allclose(model.gating_coef_[first] - model.gating_coef_[second],
+                               [2.0, -1.0], atol=0.15)
+    assert (model.gating_intercept_[first] - model.gating_intercept_[second]
+            == pytest.approx(0.5, abs=0.1))
+
+
 def test_separating_gating_warns_and_alpha_keeps_it_finite(regimes):
     X, y, _ = regimes
     with pytest.warns(UserWarning, match=r"gating separates the training samples completely"):
