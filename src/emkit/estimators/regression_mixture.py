@@ -353,8 +353,8 @@ class RegressionMixture(_ConditionalMixture):
     def __init__(self, n_components=1, *, tol=1e-6, max_iter=1000, n_init=10,
                  init_params="mixed", weights_init=None, coef_init=None,
                  intercept_init=None, noise_variance_init=None, random_state=None,
-                 reg_variance=1e-6, prior=None, weight_concentration=None, fixed=(), accelerate="none",
-                 verbose=0):
+                 reg_variance=1e-6, prior=None, weight_concentration=None, fixed=(),
+                 accelerate="none", verbose=0):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -453,7 +453,8 @@ class MixtureOfExperts(_ConditionalMixture):
                  init_params="mixed", gating_coef_init=None,
                  gating_intercept_init=None, coef_init=None, intercept_init=None,
                  noise_variance_init=None, random_state=None, reg_variance=1e-6,
-                 prior=None, gating_steps=3, gating_alpha=0.0, fixed=(), accelerate="none", verbose=0):
+                 prior=None, gating_steps=3, gating_alpha=0.0, fixed=(), accelerate="none",
+                 verbose=0):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -536,7 +537,8 @@ class MixtureOfExperts(_ConditionalMixture):
         check_is_fitted(self)
         fixed = frozenset(self.fixed)
         component = self._make_component(self.n_features_in_, fixed - set(_GATING))
-        gating = 0 if "gating_coef" in fixed else (self.n_components - 1) * (self.n_features_in_ + 1)
+        gating = (0 if "gating_coef" in fixed
+                  else (self.n_components - 1) * (self.n_features_in_ + 1))
         return int(component.n_free_parameters(self.n_components) + gating)
 
     @classmethod
