@@ -2,9 +2,10 @@
 
 References: R flexmix 2.3.18 fits recorded by ``benchmarks/flexmix_reference.R``
 (a mixture of regressions and one with multinomial gating), numpy's lstsq (one
-component is ordinary least squares), scipy.stats.norm (the log-likelihood from the same parameters),
-scikit-learn's unpenalised LogisticRegression (the gating M-step from hard
-responsibilities), parameters recovered from data sampled from known ones.
+component is ordinary least squares), scipy.stats.norm (the log-likelihood
+from the same parameters), scikit-learn's unpenalised LogisticRegression (the
+gating M-step from hard responsibilities), parameters recovered from data
+sampled from known ones.
 """
 
 import warnings
