@@ -418,8 +418,9 @@ class MixtureOfExperts(_ConditionalMixture):
         All five ``*_init`` given: one run from them. Only differences to the
         last row matter (a softmax ignores a common shift).
     gating_steps : int, default=3
-        Newton steps per M-step (the first costs nothing extra, each further
-        one a pass over the data).
+        Newton steps per M-step: each costs one pass over the data to test
+        its trial point (one more per halving), on top of the E-step (the
+        passes are not counted in ``n_e_steps_``).
     gating_alpha : float, default=0.0
         Precision of a N(0, 1/alpha) prior on every gating slope (MAP); 0 is
         maximum likelihood. Regimes that the inputs separate perfectly drive

@@ -22,7 +22,8 @@ The responsibilities enter only through ``S``, an additive statistic; the
 rest, ``L(V)`` with its gradient and Hessian, depends on the inputs and the
 trial ``V`` alone. So the E-step returns additive statistics only (``S`` and
 ``L``, its gradient and Hessian at the current ``V``, which give the first
-Newton step for free), and the M-step evaluates ``L`` at trial points by
+Newton direction without a pass), and the M-step evaluates ``L`` at trial
+points (with the gradient and Hessian there, for the next direction) by
 further passes over the data, through the engine's own
 :func:`~emkit._engine.em.expectation` (chunks, threads, any data object's
 map-reduce) with a small gating-only model. This needs the data in the
@@ -153,8 +154,8 @@ class MixtureOfExpertsModel:
     input_center : ndarray of shape (D,)
         The centre of the gating design (the inputs' mean).
     gating_steps : int
-        Newton steps per M-step (each after the first costs one pass over
-        the data).
+        Newton steps per M-step: each costs one pass over the data to test
+        its trial point (one more per halving).
     gating_alpha : float
         Gaussian prior precision on the gating slopes (not the intercepts);
         0 is maximum likelihood. Keeps the gating finite when the regimes
