@@ -895,3 +895,69 @@ def check_discrete_samples(X, *, kind, name="X", n_features=None, maximum=None,
         raise ValueError(f"{name} has {array.shape[1]} features, but {owner} is expecting "
                          f"{n_features} features as input.{hint}")
     return array
+
+
+# ---------------------------------------------------------------------------
+# Responses of conditional models (regression mixtures, mixtures of experts)
+# ---------------------------------------------------------------------------
+__all__ += ["check_target"]
+
+
+def check_target(y, n_samples, *, name="y", owner="This estimator"):
+    """Validate a real response: one finite value per sample.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, 1)
+        A column vector is accepted with scikit-learn's DataConversionWarning.
+    n_samples : int
+        The number of rows of ``X``.
+    name : str
+        The argument's name in messages.
+    owner : str
+        Who needs it, for the message when ``y`` is None.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,), float64
+        A new array (the caller's is never modified).
+
+    Raises
+    ------
+    ValueError
+        ``y`` None (scikit-learn's wording "requires y to be passed"), not
+        numbers, complex, not one column, of the wrong length, or NaN/inf.
+    """
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None; pass "
+                         f"the response as an array of shape ({n_samples},).")
+    reject_complex(y, name)
+    kind = getattr(getattr(y, "dtype", None), "kind", None)
+    if kind in ("U", "S"):
+        raise ValueError(f"{name} must contain real numbers; it holds strings. Convert it with "
+                         f"{name}.astype(float) if they are numbers.")
+    try:
+        array = np.array(y, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must contain only real numbers ({error}); convert every "
+                         f"entry to a number first.") from None
+    if array.ndim == 2 and array.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                      "change the shape of y to (n_samples,), for example using ravel().",
+                      DataConversionWarning, stacklevel=3)
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(f"{name} should be a 1d array of shape ({n_samples},); got shape "
+                         f"{array.shape}. Fit one model per response column.")
+    if array.shape[0] != n_samples:
+        raise ValueError(f"{name} has {array.shape[0]} values but X has {n_samples} samples; "
+                         f"pass one response per row of X.")
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        kind = "NaN" if np.isnan(array[bad]).any() else "infinity"
+        shown = ", ".join(str(i) for i in bad[:5]) + (", ..." if bad.size > 5 else "")
+        raise ValueError(f"Input {name} contains {kind} in {bad.size} value(s) (rows {shown}); "
+                         f"drop or impute those samples: responses must be finite.")
+    return array

@@ -79,6 +79,8 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
     """
 
     _component_params: tuple = ()
+    # The init_params a subclass accepts (its _initializations may add its own).
+    _init_methods: tuple = INIT_METHODS
 
     # -- hooks ----------------------------------------------------------------
     def _make_component(self, n_features, fixed):  # pragma: no cover - abstract
@@ -127,7 +129,7 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         check_real(self.tol, "tol", minimum=0.0)
         check_integer(self.max_iter, "max_iter", minimum=0)
         check_integer(self.n_init, "n_init", minimum=1)
-        check_choice(self.init_params, "init_params", INIT_METHODS)
+        check_choice(self.init_params, "init_params", self._init_methods)
         check_choice(self.accelerate, "accelerate", ACCELERATIONS)
         fixed = frozenset(self.fixed)
         if not fixed <= set(self._param_names):
