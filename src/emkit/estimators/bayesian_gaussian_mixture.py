@@ -217,7 +217,10 @@ default="dirichlet_process"
                     "which needs at least 2 samples. Pass more samples or a covariance_prior.")
             if covariance_type in ("full", "tied"):
                 value = np.atleast_2d(np.cov(X.T))
-                singular = np.linalg.eigvalsh(value)[0] <= 1e-12 * max(np.trace(value), 1e-300)
+                spread = np.sqrt(np.diag(value))
+                # Judged on the correlation matrix, so features on any scales pass.
+                singular = bool((spread <= 0).any()) or np.linalg.eigvalsh(
+                    value / np.outer(spread, spread))[0] <= 1e-12
             else:
                 variances = np.var(X, axis=0, ddof=1)
                 value = variances if covariance_type == "diag" else float(variances.mean())
