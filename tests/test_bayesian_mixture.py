@@ -270,3 +270,45 @@ def test_bad_data_is_named(blobs):
     before = blobs.copy()
     quiet(BayesianGaussianMixture(2, n_init=1, max_iter=3), blobs)
     np.testing.assert_array_equal(blobs, before)
+
+
+@pytest.mark.parametrize("covariance_type", ("full", "tied"))
+def test_one_component_bound_is_the_marginal_likelihood(blobs, covariance_type):
+    """With one component and a Dirichlet prior the variational posterior is
+    the exact Normal-Wishart posterior, so the ELBO (every constant
+    included) is the closed-form log marginal likelihood."""
+    from scipy.special import multigammaln
+
+    X = blobs[:200]
+    n, D = X.shape
+    model = quiet(BayesianGaussianMixture(1, covariance_type=covariance_type, reg_covar=0.0,
+                                          weight_concentration_prior_type="dirichlet_distribution",
+                                          mean_precision_prior=0.5, degrees_of_freedom_prior=5.0,
+                                          n_init=1, max_iter=2, tol=0.0), X)
+    beta0, nu0, m0 = 0.5, 5.0, X.mean(0)
+    psi0 = np.cov(X.T)
+    mean = X.mean(0)
+    scatter = (X - mean).T @ (X - mean)
+    beta, nu = beta0 + n, nu0 + n
+    psi = psi0 + scatter + beta0 * n / beta * np.outer(mean - m0, mean - m0)
+    log_evidence = (-0.5 * n * D * np.log(np.pi) + multigammaln(nu / 2, D)
+                    - multigammaln(nu0 / 2, D) + 0.5 * nu0 * np.linalg.slogdet(psi0)[1]
+                    - 0.5 * nu * np.linalg.slogdet(psi)[1] + 0.5 * D * np.log(beta0 / beta))
+    np.testing.assert_allclose(model.history_, log_evidence, rtol=1e-12)
+
+
+def test_chunked_statistics_equal_one_pass(blobs):
+    """Counts, moments and the responsibilities' entropy add across chunks."""
+    fitted = quiet(BayesianGaussianMixture(4, n_init=1, max_iter=5, random_state=0), blobs)
+    one = SampleData(blobs)
+    chunked = SampleData(blobs, chunk_size=17)
+    model = engine_model(fitted, one)
+    stats, loglik = expectation(model, engine_params(fitted), one)
+    chunk_stats, chunk_loglik = expectation(model, engine_params(fitted), chunked)
+    assert chunk_loglik == pytest.approx(loglik, rel=1e-12)
+    for name in ("counts", "moments", "entropy"):
+        np.testing.assert_allclose(chunk_stats[name], stats[name], rtol=1e-10, atol=1e-9)
+    # ... and the entropy is that of the responsibilities themselves.
+    resp = fitted.predict_proba(blobs)
+    brute_force = -np.sum(resp * np.log(np.where(resp > 0, resp, 1.0)))
+    assert float(stats["entropy"]) == pytest.approx(brute_force, rel=1e-8, abs=1e-8)

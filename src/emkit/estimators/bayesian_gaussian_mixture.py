@@ -117,7 +117,7 @@ default="dirichlet_process"
 
     Examples
     --------
-    >>> from emkit import BayesianGaussianMixture
+    >>> from emkit.estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
     >>> from emkit.datasets import load_old_faithful
     >>> X = load_old_faithful().data
     >>> model = BayesianGaussianMixture(n_components=6, random_state=0).fit(X)
