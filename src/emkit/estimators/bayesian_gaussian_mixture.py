@@ -11,6 +11,7 @@ from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
 from .._validation import (
+    InvalidParameterError,
     check_bool,
     check_choice,
     check_covariance_parameter,
@@ -201,9 +202,14 @@ default="dirichlet_process"
         if self.degrees_of_freedom_prior is None:
             degrees_of_freedom = float(D)
         else:
-            degrees_of_freedom = check_real(
-                self.degrees_of_freedom_prior, "degrees_of_freedom_prior", minimum=D - 1.0,
-                inclusive=False, hint=f"It must exceed n_features - 1 = {D - 1}.")
+            degrees_of_freedom = check_real(self.degrees_of_freedom_prior,
+                                            "degrees_of_freedom_prior")
+            if degrees_of_freedom <= D - 1.0:
+                # scikit-learn's wording, then what to do.
+                raise InvalidParameterError(
+                    f"The parameter 'degrees_of_freedom_prior' should be greater than {D - 1}, "
+                    f"but got {degrees_of_freedom:.3f}. A Wishart prior needs more than "
+                    f"n_features - 1 = {D - 1} degrees of freedom; None uses n_features.")
         covariance = self._covariance_prior(X64, D)
         return VariationalPrior(self.weight_concentration_prior_type, concentration,
                                 mean_precision, mean, degrees_of_freedom, covariance)
