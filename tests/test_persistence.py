@@ -31,6 +31,8 @@ CASES = {
                                  (_faithful() > _faithful().mean(axis=0)).astype(float)),
     "CategoricalMixture": lambda: (emkit.CategoricalMixture(2, random_state=0, n_init=2),
                                    np.hstack([_sequences(), _sequences()[::-1]])),
+    "BayesianGaussianMixture": lambda: (emkit.BayesianGaussianMixture(
+        4, random_state=0, n_init=1), _faithful()),
     "GaussianHMM": lambda: (emkit.GaussianHMM(2, random_state=0), _faithful()),
     "GMMHMM": lambda: (emkit.GMMHMM(2, n_mix=2, random_state=0), _faithful()),
     "CategoricalHMM": lambda: (emkit.CategoricalHMM(2, random_state=0), _sequences()),
@@ -168,3 +170,19 @@ def test_only_emkit_estimators_save(tmp_path):
 
     with pytest.raises(TypeError, match="writes emkit estimators"):
         emkit.save(GaussianMixture(), tmp_path / "sk.emkit")
+
+
+def test_regression_models_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (300, 1))
+    y = np.where(rng.random(300) < 0.5, 1.5 * X[:, 0] + 1, -X[:, 0]) + 0.2 * rng.normal(size=300)
+    for model in (emkit.RegressionMixture(2, random_state=0),
+                  emkit.MixtureOfExperts(2, random_state=0, gating_alpha=0.1)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+        model.save(tmp_path / "r.emkit")
+        loaded = emkit.load(tmp_path / "r.emkit")
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+        np.testing.assert_array_equal(loaded.predict_proba(X, y), model.predict_proba(X, y))
+        assert loaded.score(X, y) == model.score(X, y)

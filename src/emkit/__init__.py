@@ -6,12 +6,14 @@ sufficient statistics, an M-step and a log-likelihood.
 """
 
 from . import datasets, priors
+from .estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
 from .estimators.bernoulli_mixture import BernoulliMixture
 from .estimators.categorical_mixture import CategoricalMixture
 from .estimators.gaussian_mixture import GaussianMixture
 from .estimators.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
 from .estimators.lda import LatentDirichletAllocation
 from .estimators.poisson_mixture import PoissonMixture
+from .estimators.regression_mixture import MixtureOfExperts, RegressionMixture
 from .selection import ModelSelection, select_model
 from .persistence import load, save
 from .teaching import explain_em
@@ -22,6 +24,9 @@ __all__ = [
     "PoissonMixture",
     "BernoulliMixture",
     "CategoricalMixture",
+    "RegressionMixture",
+    "MixtureOfExperts",
+    "BayesianGaussianMixture",
     "select_model",
     "ModelSelection",
     "GaussianHMM",
