@@ -185,7 +185,10 @@ def test_recovers_known_parameters():
     np.testing.assert_allclose(model.means_[order], MEANS, atol=0.08)
     np.testing.assert_allclose(model.covariances_[order], SCATTERS, atol=0.15)
     np.testing.assert_allclose(model.dofs_[order], DOFS, rtol=0.25)
-    assert adjusted_rand_score(truth, model.predict(X)) > 0.99
+    # Heavy tails overlap: the clustering is as good as the true parameters' own.
+    oracle = StudentTMixture.from_params(WEIGHTS, means=MEANS, covariances=SCATTERS, dofs=DOFS)
+    assert adjusted_rand_score(truth, model.predict(X)) >= \
+        adjusted_rand_score(truth, oracle.predict(X)) - 0.005
 
 
 def test_two_clusters_with_uniform_outliers():
