@@ -305,3 +305,17 @@ def test_check_estimator_passes():
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
               if r["status"] == "failed"]
     assert not failed
+
+
+def test_dask_fit_equals_in_memory_fit():
+    da = pytest.importorskip("dask.array")
+    X, _ = scipy_sample(600, seed=5)
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, size=X.shape[0])
+    kwargs = dict(n_init=2, random_state=0, max_iter=40, tol=0.0)
+    eager = quiet_fit(StudentTMixture(2, **kwargs), X, sample_weight=weights)
+    lazy = quiet_fit(StudentTMixture(2, **kwargs), da.from_array(X, chunks=150),
+                     sample_weight=da.from_array(weights, chunks=150))
+    np.testing.assert_allclose(lazy.history_, eager.history_, rtol=1e-10)
+    np.testing.assert_allclose(lazy.dofs_, eager.dofs_, rtol=1e-8)
+    np.testing.assert_allclose(lazy.predict_proba(da.from_array(X, chunks=200)).compute(),
+                               eager.predict_proba(X), atol=1e-10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._engine.dask_data import is_dask_array
+from .._engine.dask_data import DaskSampleData, is_dask_array
 from .._engine.data import SampleData
 from .._validation import (
     check_covariance_parameter,
@@ -34,15 +34,26 @@ class _DataSummary:
     broad scatter of a re-seeded component), feature scales (``reg_covar``
     and the collapse test) and rows to re-seed on."""
 
-    def __init__(self, X, sample_weight):
+    def __init__(self, center, covariance, scales, dtype, rows):
+        self.center, self.covariance, self.scales = center, covariance, scales
+        self.dtype, self.rows = dtype, rows
+
+    @classmethod
+    def of_array(cls, X, sample_weight):
         data = SampleData(X, sample_weight)
         centered = np.asarray(X, dtype=np.float64) - data.center
         weighted = centered if sample_weight is None else centered * sample_weight[:, None]
-        self.center = data.center
-        self.covariance = weighted.T @ centered / data.total_weight
-        self.scales = feature_scales(X, sample_weight)
-        self.dtype = X.dtype
-        self.rows = data
+        scales = feature_scales(X, sample_weight)
+        check_gaussian_scale(X, scales)
+        return cls(data.center, weighted.T @ centered / data.total_weight, scales, X.dtype, data)
+
+    @classmethod
+    def of_dask(cls, data):
+        """From a measured :class:`DaskSampleData` (scales and re-seeds from its row sample)."""
+        scales = feature_scales(data.sample, data.sample_weight_sample)
+        check_gaussian_scale(data.max_abs[None, :], scales)
+        return cls(data.center, data.covariance, scales, data.dtype,
+                   SampleData(data.sample, data.sample_weight_sample))
 
 
 class StudentTMixture(ComponentMixture):
@@ -172,12 +183,13 @@ class StudentTMixture(ComponentMixture):
         self._check_covariance_type()
         check_real(self.reg_covar, "reg_covar", minimum=0.0)
         if is_dask_array(X):
-            raise ValueError("StudentTMixture fits in-memory X; pass X.compute() (dask input "
-                             "is not supported yet).")
-        X = self._validate(X, reset=True)
-        weights = check_sample_weight(sample_weight, X.shape[0])
-        summary = _DataSummary(X, weights)
-        check_gaussian_scale(X, summary.scales)
+            # One measuring pass on the workers (the base fit's E-steps follow).
+            X = self._validate_dask(X, reset=True)
+            summary = _DataSummary.of_dask(DaskSampleData(X, sample_weight,
+                                                          check_block=self._block_checker()))
+        else:
+            X = self._validate(X, reset=True)
+            summary = _DataSummary.of_array(X, check_sample_weight(sample_weight, X.shape[0]))
         self._summary = summary
         try:
             return super().fit(X, y, sample_weight, labels=labels)
