@@ -9,7 +9,7 @@ Usage::
 Equal work: both libraries start from the same weights, locations, scale
 matrices (full) and degrees of freedom (studenttmixture's ``initialize_params``
 is handed emkit's start), learn the dofs, and run the same fixed number of
-iterations (no convergence stop: emkit ``tol=0``, studenttmixture a tolerance
+plain ECM iterations (no convergence stop, no SQUAREM: emkit ``tol=0``, studenttmixture a tolerance
 no change can reach). Each library is timed alternately ``--repeats`` times
 (the machine is shared; the best of each is kept) and the ratio printed.
 studenttmixture's scale step divides by ``sum r u`` (Kent, Tyler & Vardi's
@@ -52,7 +52,7 @@ def time_emkit(X, params, iters):
     weights, means, scales, dofs = params
     model = StudentTMixture(len(weights), weights_init=weights, means_init=means,
                             covariances_init=scales, dof_init=dofs, tol=0.0, max_iter=iters,
-                            reg_covar=1e-6)
+                            reg_covar=1e-6, accelerate="none")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         began = time.perf_counter()

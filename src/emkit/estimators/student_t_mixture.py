@@ -98,9 +98,15 @@ class StudentTMixture(ComponentMixture):
     weight_concentration : float or None
         Dirichlet prior on the weights (MAP).
     fixed : tuple of {"weights", "means", "covariances", "dofs"}, default=()
-    accelerate : {"none", "squarem"}, default="none"
+    accelerate : {"none", "squarem"}, default="squarem"
         SQUAREM in means, Cholesky factors (log-diagonal) and log-dofs; mclust
-        structures step by plain ECM.
+        structures step by plain ECM. The default differs from the other
+        mixtures' on purpose: ECM's dof step converges sublinearly as a dof
+        grows (a near-Gaussian cluster's dof creeps up by a few per
+        iteration), so plain ECM often needs thousands of iterations where
+        SQUAREM needs under a hundred (Old Faithful, two components: 1000
+        iterations unconverged vs 78). SQUAREM never ends below plain ECM's
+        objective; "none" gives the plain ECM path.
     verbose : int, default=0
 
     Attributes
@@ -139,7 +145,7 @@ class StudentTMixture(ComponentMixture):
     def __init__(self, n_components=1, *, covariance_type="full", reg_covar=1e-6, tol=1e-6,
                  max_iter=1000, n_init=10, init_params="k-means++", weights_init=None,
                  means_init=None, covariances_init=None, dof_init=None, random_state=None,
-                 weight_concentration=None, fixed=(), accelerate="none", verbose=0):
+                 weight_concentration=None, fixed=(), accelerate="squarem", verbose=0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
