@@ -301,19 +301,37 @@ class StudentTComponent:
     # -- unconstrained coordinates (accelerated steppers) -----------------------
     def to_unconstrained(self, params):
         """GaussianComponent's coordinates (means, Cholesky factors with
-        log-diagonal), then log-dofs; None for mclust structures."""
+        log-diagonal), then log-dofs.
+
+        mclust structures have no such scatter coordinates (their equal
+        volumes, shapes or orientations would not be kept): for them the
+        vector is the means and log-dofs alone, and a proposal takes the
+        scatter matrices of the point it extrapolates from (the slow
+        coordinate of ECM is a growing dof, which this still extrapolates).
+        """
+        log_dofs = np.log(np.asarray(params["dofs"], dtype=np.float64))
         vector = self.gaussian.to_unconstrained(params)
         if vector is None:
-            return None
-        return np.concatenate([vector, np.log(np.asarray(params["dofs"], dtype=np.float64))])
+            if self.gaussian.structure is None:
+                return None   # a full scatter that no longer factors
+            vector = np.asarray(params["means"], dtype=np.float64).ravel()
+        return np.concatenate([vector, log_dofs])
 
     def from_unconstrained(self, vector, template):
         """Parameters from :meth:`to_unconstrained`'s vector (dofs clipped to
         their range); None if the vector is not finite."""
         K = np.shape(template["dofs"])[0]
-        params = self.gaussian.from_unconstrained(vector[:-K], template)
-        if params is None:
+        if not np.isfinite(vector).all():
             return None
+        if self.gaussian.structure is None:
+            params = self.gaussian.from_unconstrained(vector[:-K], template)
+            if params is None:
+                return None
+        else:
+            means = (template["means"] if "means" in self.fixed
+                     else vector[:-K].reshape(np.shape(template["means"])))
+            params = {"means": means, "covariances": template["covariances"],
+                      "precisions_cholesky": template["precisions_cholesky"]}
         if "dofs" in self.fixed:
             params["dofs"] = template["dofs"]
         else:

@@ -99,8 +99,9 @@ class StudentTMixture(ComponentMixture):
         Dirichlet prior on the weights (MAP).
     fixed : tuple of {"weights", "means", "covariances", "dofs"}, default=()
     accelerate : {"none", "squarem"}, default="squarem"
-        SQUAREM in means, Cholesky factors (log-diagonal) and log-dofs; mclust
-        structures step by plain ECM. The default differs from the other
+        SQUAREM in means, Cholesky factors (log-diagonal) and log-dofs (for
+        mclust structures in means and log-dofs, the scatter matrices taken
+        from the point extrapolated from). The default differs from the other
         mixtures' on purpose: ECM's dof step converges sublinearly as a dof
         grows (a near-Gaussian cluster's dof creeps up by a few per
         iteration), so plain ECM often needs thousands of iterations where
