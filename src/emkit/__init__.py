@@ -24,6 +24,7 @@ _EXPORTS = {
     "RegressionMixture": ".estimators.regression_mixture",
     "MixtureOfExperts": ".estimators.regression_mixture",
     "BayesianGaussianMixture": ".estimators.bayesian_gaussian_mixture",
+    "StudentTMixture": ".estimators.student_t_mixture",
     "select_model": ".selection",
     "ModelSelection": ".selection",
     "GaussianHMM": ".estimators.hmm",

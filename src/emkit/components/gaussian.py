@@ -358,7 +358,10 @@ class GaussianComponent:
                 "diag": K * D,
                 "spherical": K,
             }[self.covariance_type]
-        return int(covariance_parameters + K * D)
+        # Held parameters are not free (the protocol's count).
+        means = 0 if "means" in self.fixed else K * D
+        covariances = 0 if "covariances" in self.fixed else covariance_parameters
+        return int(covariances + means)
 
     # -- collapse -------------------------------------------------------------
     def collapsed(self, params, stats, *, min_count=None):

@@ -64,6 +64,20 @@ def _mixtures(rng):
     select_model(X[:, :1], n_components=range(1, 3))
 
 
+def _wider_family(rng):
+    from ..estimators.bayesian_gaussian_mixture import BayesianGaussianMixture
+    from ..estimators.student_t_mixture import StudentTMixture
+
+    X = np.vstack([rng.normal(0.0, 1.0, size=(30, 3)), rng.normal(4.0, 0.5, size=(30, 3))])
+    quick = dict(random_state=0, max_iter=3, n_init=1)
+    for covariance_type in ("full", "diag", "spherical", "VVV"):
+        for data in (X, X.astype(np.float32)):
+            StudentTMixture(2, covariance_type=covariance_type, **quick).fit(data) \
+                .predict_proba(data)
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        BayesianGaussianMixture(2, covariance_type=covariance_type, **quick).fit(X).score(X)
+
+
 def _hmms(rng):
     from ..estimators.hmm import GMMHMM, CategoricalHMM, GaussianHMM, PoissonHMM
 
@@ -125,7 +139,7 @@ def warm_up(verbose=False):
     with warnings.catch_warnings():
         # Three iterations on tiny data warn about convergence; that is expected here.
         warnings.simplefilter("ignore")
-        for family in (_mixtures, _hmms, _topics):
+        for family in (_mixtures, _wider_family, _hmms, _topics):
             begun = time.perf_counter()
             family(rng)
             if verbose:
