@@ -80,8 +80,9 @@ class HiddenMarkovModel:
         ``log_prior`` (and optionally ``collapsed``/``reseed`` for repair),
         e.g. :class:`~emkit.components.gaussian.GaussianComponent`.
     n_states : int
-    data : SequenceData
-        The data being fitted (for re-seeding collapsed states).
+    data : SequenceData or DaskSequenceData
+        The data being fitted (its ``reseed_rows`` and ``center`` re-seed
+        collapsed states); not pickled with the model.
     startprob_concentration : ndarray of shape (K,) or None
         Dirichlet prior on the start probabilities (MAP).
     transmat_concentration : ndarray of shape (K, K) or None
@@ -105,6 +106,13 @@ class HiddenMarkovModel:
         self.startprob_concentration = startprob_concentration
         self.transmat_concentration = transmat_concentration
         self.fixed = frozenset(fixed)
+
+    def __getstate__(self):
+        # The data stay where they are: a pickled model (a Dask worker's copy)
+        # carries only what the E-step needs; re-seeding runs on the client.
+        state = self.__dict__.copy()
+        state["data"] = None
+        return state
 
     # -- engine interface -----------------------------------------------------
     def e_step_plan(self, params):
@@ -231,8 +239,9 @@ class HiddenMarkovModel:
 
     def _far_sample(self, params, rng):
         """A sample drawn with probability proportional to its squared distance
-        to the nearest state mean (k-means++ seeding)."""
-        X = self.data.X
+        to the nearest state mean (k-means++ seeding), among the data's rows
+        for re-seeds (all of them in memory, the client's sample of a cluster's)."""
+        X = self.data.reseed_rows
         candidates = rng.choice(X.shape[0], size=min(X.shape[0], 4096), replace=False)
         points = np.asarray(X[candidates], dtype=np.float64)
         points = np.where(np.isnan(points), self.data.center, points)
