@@ -205,3 +205,26 @@ def test_gaussian_mixture_partial_fit_over_dask_blocks(client):
     for attribute in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(getattr(streamed, attribute), getattr(reference, attribute),
                                    rtol=1e-12, atol=1e-14, err_msg=attribute)
+
+
+def test_partial_fit_streams_blocks_without_holding_the_array(client):
+    # 2,000,000 x 4 float64 made on the workers is 61 MiB; streamed in 16
+    # blocks of 3.8 MiB the client holds two blocks and one step's temporaries.
+    import tracemalloc
+
+    rng = da.random.default_rng(0)
+    X = rng.normal(size=(2_000_000, 4), chunks=(125_000, 4))
+    X = X + 6.0 * (rng.random(size=(2_000_000, 1), chunks=(125_000, 1)) < 0.4)
+    model = emkit.GaussianHMM(2, n_init=1, max_iter=20, random_state=0)
+    # compile the kernels first: tracemalloc would count the compiler's memory
+    emkit.GaussianHMM(2, n_init=1, max_iter=2).partial_fit(X[:4000].compute(), [4000])
+    tracemalloc.start()
+    try:
+        model.partial_fit(X, np.full(2000, 1000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20, f"client peak {peak / 2**20:.1f} MiB"
+    assert model.n_batch_iter_ == 16
+    # independent steps: the states are the two clusters, 40% / 60% of the steps
+    np.testing.assert_allclose(np.sort(model.means_[:, 0]), [0.0, 6.0], atol=0.05)

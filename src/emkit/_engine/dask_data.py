@@ -474,15 +474,25 @@ def stream_blocks(items):
         for item in items:
             yield dask.compute(item)[0]
         return
-    pending = next(items, None)
-    future = None if pending is None else client.compute(pending)
-    while future is not None:
+
+    def submit(item):
+        # a tuple (a block and its weights) as one future per part
+        return None if item is None else [client.compute(part) for part in
+                                          (item if isinstance(item, tuple) else (item,))]
+
+    def result(futures, item):
+        values = [future.result() for future in futures]
+        return tuple(values) if isinstance(item, tuple) else values[0]
+
+    current = next(items, None)
+    futures = submit(current)
+    while futures is not None:
         following = next(items, None)
-        next_future = None if following is None else client.compute(following)
-        value = future.result()
-        future = None  # release the block on the cluster
+        next_futures = submit(following)
+        value = result(futures, current)
+        futures = None  # release the block on the cluster
         yield value
-        future = next_future
+        current, futures = following, next_futures
 
 
 def map_blocks_of(function, X, block_args, *, rows, n_columns=None, dtype=np.float64):
