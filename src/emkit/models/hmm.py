@@ -413,6 +413,35 @@ class StateMixtureEmission:
                 component_counts.reshape(K, M), self.weights_concentration, previous)
         return new_params
 
+    # -- unconstrained coordinates (accelerated steppers) -----------------------
+    def to_unconstrained(self, params):
+        """Every state's mixture weights as log-probabilities, then the
+        Gaussians' coordinates (means, Cholesky factors with log-diagonal or
+        log-variances; see :meth:`GaussianComponent.to_unconstrained`), as
+        one vector; None when the Gaussians have none.
+
+        Covariances tied within each state are K full matrices in the flat
+        "full" family's coordinates (one factor per state).
+        """
+        gaussian_vector = self.component.to_unconstrained(
+            {"means": params["means"], "covariances": params["covariances"]})
+        if gaussian_vector is None:
+            return None
+        return np.concatenate([simplex_to_unconstrained(params["weights"]), gaussian_vector])
+
+    def from_unconstrained(self, vector, template):
+        """Parameters from :meth:`to_unconstrained`'s vector (None if invalid);
+        held-fixed weights and exact zero weights stay as in ``template``."""
+        n_weights = self.n_states * self.n_mix
+        params = self.component.from_unconstrained(vector[n_weights:], template)
+        if params is None:
+            return None
+        params["weights"] = (template["weights"] if self.fix_weights else
+                             simplex_from_unconstrained(vector[:n_weights], template["weights"]))
+        if params["weights"] is None:
+            return None
+        return params
+
     def log_prior(self, params):
         if self.per_state_component is None:
             total = self.component.log_prior(params)
