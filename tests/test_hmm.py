@@ -513,3 +513,22 @@ def test_gmmhmm_squarem_keeps_fixed_parameters():
     np.testing.assert_array_equal(model.weights_, start.weights_)
     np.testing.assert_array_equal(model.means_, start.means_)
     _assert_monotone(model)
+
+
+def test_gmmhmm_start_does_not_depend_on_the_order_of_the_sequences():
+    # Within a seed the start (k-means on the stacked observations, then
+    # k-means within every state) is a function of the observations, not of
+    # the order in which the sequences were concatenated: every order starts
+    # at the same objective and so reaches the same optimum.
+    X, lengths = _gmmhmm_sample(2)
+    ends = np.cumsum(lengths)
+    sequences = [X[end - n:end] for end, n in zip(ends, lengths)]
+    histories = []
+    for order in (np.arange(lengths.size), np.random.RandomState(0).permutation(lengths.size),
+                  np.arange(lengths.size)[::-1]):
+        model = _fit(GMMHMM(3, n_mix=2, covariance_type="full", n_init=1, max_iter=30,
+                            random_state=0),
+                     np.concatenate([sequences[i] for i in order]), lengths[order])
+        histories.append(model.history_)
+    for history in histories[1:]:
+        np.testing.assert_allclose(history[[0, -1]], histories[0][[0, -1]], rtol=1e-10)

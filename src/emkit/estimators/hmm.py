@@ -819,6 +819,12 @@ class _OnlineHMMState:
         self.stepwise, self.rng, self.emission, self.params = stepwise, rng, emission, params
 
 
+def _canonical_row_order(X):
+    """Indices sorting the rows of ``X`` lexicographically (first feature
+    first); equal rows keep their relative order, and are interchangeable."""
+    return np.lexsort(np.asarray(X).T[::-1])
+
+
 def _decoded(estimator, algorithm, index, X, lengths):
     """Part ``index`` of ``estimator.decode`` of one block (a picklable task)."""
     return estimator.decode(X, lengths, algorithm)[index]
@@ -1325,16 +1331,28 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
 
         K, M = self.n_components, self.n_mix
         X = data.X
-        state_resp = initial_responsibilities(X, K, self._init_method(), rng)
-        state_labels = state_resp.argmax(axis=1)
-        labels = np.empty(X.shape[0], dtype=np.int64)
+        # The clustering sees the rows in a canonical (sorted) order, so that
+        # within a seed the start depends on the set of observations, not on
+        # the order in which the sequences were concatenated (k-means++ and
+        # Lloyd's iterations both follow row order). A start that moved with
+        # the order led EM to different optima for the same sequences.
+        order = _canonical_row_order(X)
+        X_sorted = X[order]
+        sorted_resp = initial_responsibilities(X_sorted, K, self._init_method(), rng)
+        state_labels = sorted_resp.argmax(axis=1)
+        sorted_labels = np.empty(X.shape[0], dtype=np.int64)
         for k in range(K):
             rows = np.flatnonzero(state_labels == k)
             if rows.size >= M and M > 1:
-                sub = KMeans(n_clusters=M, n_init=1, random_state=rng).fit(X[rows]).labels_
+                sub = KMeans(n_clusters=M, n_init=1, random_state=rng).fit(
+                    X_sorted[rows]).labels_
             else:
                 sub = rng.randint(M, size=rows.size)
-            labels[rows] = k * M + sub
+            sorted_labels[rows] = k * M + sub
+        state_resp = np.empty_like(sorted_resp)
+        state_resp[order] = sorted_resp
+        labels = np.empty_like(sorted_labels)
+        labels[order] = sorted_labels
         component_resp = one_hot(labels, K * M)
         emission = self._emission(data, frozenset(), fitting=True)
         stats = None
