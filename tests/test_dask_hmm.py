@@ -126,16 +126,17 @@ def test_dask_inference_equals_in_memory(client, name):
     np.testing.assert_array_equal(map_states.compute(), expected_states)
 
 
-def test_hmmlearn_adapter_score_samples_takes_dask(client):
+def test_hmmlearn_adapter_fits_and_scores_dask(client):
     X, lengths = _sequences("GaussianHMM", seed=2)
-    model = emkit.GaussianHMM(3, n_init=1, max_iter=10, random_state=0).fit(X, lengths)
-    adapter = emkit.compat.hmmlearn.GaussianHMM(3, covariance_type="diag")
-    for name in ("startprob_", "transmat_", "means_", "covariances_", "n_features_in_"):
-        setattr(adapter, name, getattr(model, name))
-    log_prob, posteriors = adapter.score_samples(da.from_array(X, chunks=800), lengths)
-    expected_log_prob, expected = adapter.score_samples(X, lengths)
-    assert log_prob == pytest.approx(expected_log_prob, rel=1e-12)
-    np.testing.assert_allclose(posteriors.compute(), expected, rtol=1e-10, atol=1e-12)
+    lazy_X = da.from_array(X, chunks=800)
+    kwargs = dict(n_components=3, covariance_type="diag", n_iter=10, random_state=0)
+    eager = emkit.compat.hmmlearn.GaussianHMM(**kwargs).fit(X, lengths)
+    lazy = emkit.compat.hmmlearn.GaussianHMM(**kwargs).fit(lazy_X, lengths)
+    np.testing.assert_allclose(lazy.monitor_.history, eager.monitor_.history, rtol=1e-12)
+    log_prob, posteriors = lazy.score_samples(lazy_X, lengths)
+    expected_log_prob, expected = eager.score_samples(X, lengths)
+    assert log_prob == pytest.approx(expected_log_prob, rel=1e-10)
+    np.testing.assert_allclose(posteriors.compute(), expected, rtol=1e-8, atol=1e-10)
 
 
 def test_sequence_blocks_follow_the_sequences():

@@ -326,6 +326,9 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
             statistics there, and the start is found on a sample of whole
             sequences gathered from evenly spaced blocks (all of them up to
             20,000 steps, so that a small dask fit is the in-memory one).
+            Blocks that already end at sequence boundaries are used as they
+            are; otherwise the rechunk is part of every iteration's graph
+            (rechunk and persist X first when it is costly to recompute).
             Missing entries (NaN) are marginalised for in-memory X only.
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences, summing to ``n_samples``; None is one
