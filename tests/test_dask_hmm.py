@@ -229,3 +229,38 @@ def test_partial_fit_streams_blocks_without_holding_the_array(client):
     assert model.n_batch_iter_ == 16
     # independent steps: the states are the two clusters, 40% / 60% of the steps
     np.testing.assert_allclose(np.sort(model.means_[:, 0]), [0.0, 6.0], atol=0.05)
+
+
+def test_dask_fit_from_a_sample_of_blocks_recovers_the_parameters(client):
+    # 60 sequences of 1,000 steps in 12 blocks: more than the 20,000-step
+    # sample, so the start comes from the leading sequences of 4 evenly
+    # spaced blocks; the fit on all the blocks recovers the generator.
+    from emkit._engine.dask_data import DaskSequenceData
+
+    truth = _truth("GaussianHMM")
+    rng = np.random.RandomState(6)
+    lengths = np.full(60, 1000)
+    X = np.concatenate([truth.sample(n, random_state=rng)[0] for n in lengths])
+    lazy_X = da.from_array(X, chunks=5000)
+    data = DaskSequenceData(lazy_X, lengths)
+    assert data.n_blocks == 12 and data.sample.shape[0] == 20_000
+    np.testing.assert_array_equal(data.sample_lengths, np.full(20, 1000))
+    np.testing.assert_array_equal(data.sample[:5000], X[:5000])
+    np.testing.assert_allclose(data.center, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(data.covariance, np.cov(X.T, bias=True), rtol=1e-10)
+    # one sequence longer than the sample: its prefix is the sample
+    long = DaskSequenceData(da.from_array(X[:30_000], chunks=30_000), [30_000])
+    np.testing.assert_array_equal(long.sample_lengths, [20_000])
+    np.testing.assert_array_equal(long.sample, X[:20_000])
+
+    model = emkit.GaussianHMM(3, n_init=2, max_iter=100, random_state=0).fit(lazy_X, lengths)
+    order = np.argsort(model.means_[:, 0] + 10 * model.means_[:, 1])
+    expected = np.argsort(truth.means_[:, 0] + 10 * truth.means_[:, 1])
+    np.testing.assert_allclose(model.means_[order], truth.means_[expected], atol=0.05)
+    np.testing.assert_allclose(model.transmat_[np.ix_(order, order)],
+                               truth.transmat_[np.ix_(expected, expected)], atol=0.02)
+    # and it is an optimum of the in-memory objective: Baum-Welch there stays
+    polished = emkit.GaussianHMM.from_params(
+        model.startprob_, model.transmat_, model.means_, model.covariances_,
+        max_iter=20, warm_start=True, tol=0.0).fit(X, lengths)
+    assert (polished.history_[-1] - model.history_[-1]) / X.shape[0] < 1e-6
