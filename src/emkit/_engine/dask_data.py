@@ -18,6 +18,14 @@ from the origin), per-feature magnitudes, the caller's per-block validation,
 and a bounded, evenly strided sample of rows for initialisation and feature
 scales.
 
+:class:`DaskSequenceData` does the same for the concatenated sequences of a
+hidden Markov model: its blocks hold whole sequences (rechunked along their
+boundaries), forward-backward runs on them where they live, and its sample is
+made of whole sequences. Both share :class:`DaskBlockData`, which owns the
+summary pass and the map-reduce; what differs is how a worker turns a block
+into an in-memory data object. :func:`stream_blocks` serves ``partial_fit``
+(one step per block, the blocks computed one after another).
+
 Nothing here imports dask at module import time: ``import emkit`` stays free
 of it, and the estimators call :func:`is_dask_array` (a type-module test) first.
 """
@@ -34,8 +42,9 @@ from .em import chunked_expectation
 from .sequences import SequenceData
 
 __all__ = ["is_dask_array", "check_dask_samples", "DaskBlockData", "DaskSampleData",
-           "DaskSequenceData", "sequence_block_lengths", "sequence_blocks", "dask_row_weights", "stream_blocks",
-           "map_blocks_of", "sum_blocks_of", "map_rows", "weighted_mean", "SAMPLE_ROWS"]
+           "DaskSequenceData", "sequence_block_lengths", "sequence_blocks", "dask_row_weights",
+           "stream_blocks", "map_blocks_of", "sum_blocks_of", "map_rows", "weighted_mean",
+           "SAMPLE_ROWS"]
 
 # Rows gathered to the client for initialisation and feature scales: the
 # number feature_scales measures spacings on, so that its scales are the
