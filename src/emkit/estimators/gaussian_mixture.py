@@ -16,8 +16,8 @@ from .._engine.dask_data import (
     check_dask_samples,
     dask_row_weights,
     is_dask_array,
-    stream_blocks,
     map_rows,
+    stream_blocks,
     weighted_mean,
 )
 from .._engine.data import SampleData

@@ -11,6 +11,7 @@ of parameter names, not a letter code.
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,8 +19,6 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.exceptions import NotFittedError
-
-from functools import partial
 
 from .._engine.dask_data import (
     DaskSequenceData,
