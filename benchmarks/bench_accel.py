@@ -44,6 +44,14 @@ def hmm_data(seed=0):
     return model.sample(10_000, random_state=seed)[0]
 
 
+def gmmhmm_data(seed=0):
+    means = [[[0.0, 0.0], [2.0, 2.0]], [[6.0, 0.0], [8.0, -2.0]], [[0.0, 7.0], [-2.0, 9.0]]]
+    model = emkit.GMMHMM.from_params(
+        [0.5, 0.3, 0.2], [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]],
+        [[0.6, 0.4]] * 3, means, np.full((3, 2, 2), 1.5), covariance_type="diag")
+    return model.sample(5_000, random_state=seed)[0]
+
+
 CASES = {
     "Old Faithful, 3 full": (lambda: load_old_faithful().data,
                              lambda acc, seed: emkit.GaussianMixture(
@@ -57,6 +65,11 @@ CASES = {
                                         lambda acc, seed: emkit.GaussianHMM(
                                             3, n_init=1, tol=1e-10, max_iter=20_000,
                                             random_state=seed, accelerate=acc)),
+    "GMMHMM, 3 states x 2 diag, T=5,000": (gmmhmm_data,
+                                           lambda acc, seed: emkit.GMMHMM(
+                                               3, n_mix=2, n_init=1, tol=1e-10,
+                                               max_iter=20_000, random_state=seed,
+                                               accelerate=acc)),
 }
 
 

@@ -459,3 +459,76 @@ def test_symbol_outside_the_fitted_alphabet_is_rejected():
                                        [[0.5, 0.5], [0.5, 0.5]])
     with pytest.raises(ValueError, match="symbol 2"):
         model.predict(np.array([[0], [2]]))
+
+
+# ---------------------------------------------------------------------------
+# SQUAREM for GMMHMM
+# ---------------------------------------------------------------------------
+def _gmmhmm_sample(seed=0):
+    rng = np.random.RandomState(seed)
+    means = [[[0.0, 0.0], [2.0, 2.0]], [[6.0, 0.0], [8.0, -2.0]], [[0.0, 7.0], [-2.0, 9.0]]]
+    truth = GMMHMM.from_params(START, TRUE_TRANS, [[0.6, 0.4]] * 3, means,
+                               np.full((3, 2, 2), 1.5), covariance_type="diag")
+    lengths = rng.randint(80, 200, size=12)
+    return np.concatenate([truth.sample(n, random_state=rng)[0] for n in lengths]), lengths
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_gmmhmm_squarem_never_worse_and_fewer_e_steps(covariance_type):
+    # From the same start (same seed, one restart) SQUAREM must end no lower
+    # than plain Baum-Welch, never decrease the objective on the way, return
+    # valid parameters, and do it in fewer E-steps (it extrapolates now,
+    # rather than falling back to plain EM).
+    X, lengths = _gmmhmm_sample()
+    fits = {accelerate: _fit(GMMHMM(3, n_mix=2, covariance_type=covariance_type, n_init=1,
+                                    tol=1e-10, max_iter=5000, random_state=0,
+                                    accelerate=accelerate), X, lengths)
+            for accelerate in ("none", "squarem")}
+    plain, fast = fits["none"], fits["squarem"]
+    N = X.shape[0]
+    assert fast.history_[-1] >= plain.history_[-1] - 1e-6 * N
+    _assert_monotone(fast)
+    assert fast.n_e_steps_ < plain.n_e_steps_
+    np.testing.assert_allclose(fast.weights_.sum(axis=1), 1.0)
+    np.testing.assert_allclose(fast.transmat_.sum(axis=1), 1.0)
+    covariances = (fast.covariances_ if covariance_type in ("full", "tied")
+                   else None)
+    if covariances is not None:
+        assert np.all(np.linalg.eigvalsh(covariances) > 0)
+    else:
+        assert np.all(fast.covariances_ > 0)
+    # the same optimum: the per-step objective agrees with plain EM's
+    assert abs(fast.history_[-1] - plain.history_[-1]) / N < 1e-6
+
+
+def test_gmmhmm_squarem_keeps_fixed_parameters():
+    X, lengths = _gmmhmm_sample(1)
+    start = _fit(GMMHMM(3, n_mix=2, n_init=1, max_iter=5, random_state=0), X, lengths)
+    model = GMMHMM(3, n_mix=2, n_init=1, max_iter=200, tol=1e-8, warm_start=True,
+                   accelerate="squarem", fixed=("weights", "means"))
+    for name in ("startprob_", "transmat_", "weights_", "means_", "covariances_"):
+        setattr(model, name, getattr(start, name).copy())
+    model.n_features_in_ = 2
+    _fit(model, X, lengths)
+    np.testing.assert_array_equal(model.weights_, start.weights_)
+    np.testing.assert_array_equal(model.means_, start.means_)
+    _assert_monotone(model)
+
+
+def test_gmmhmm_start_does_not_depend_on_the_order_of_the_sequences():
+    # Within a seed the start (k-means on the stacked observations, then
+    # k-means within every state) is a function of the observations, not of
+    # the order in which the sequences were concatenated: every order starts
+    # at the same objective and so reaches the same optimum.
+    X, lengths = _gmmhmm_sample(2)
+    ends = np.cumsum(lengths)
+    sequences = [X[end - n:end] for end, n in zip(ends, lengths)]
+    histories = []
+    for order in (np.arange(lengths.size), np.random.RandomState(0).permutation(lengths.size),
+                  np.arange(lengths.size)[::-1]):
+        model = _fit(GMMHMM(3, n_mix=2, covariance_type="full", n_init=1, max_iter=30,
+                            random_state=0),
+                     np.concatenate([sequences[i] for i in order]), lengths[order])
+        histories.append(model.history_)
+    for history in histories[1:]:
+        np.testing.assert_allclose(history[[0, -1]], histories[0][[0, -1]], rtol=1e-10)

@@ -71,14 +71,7 @@ DIFFERENCES = {
         "(1, 5)); emkit requires one symbol per row, shape (n_samples, 1), the layout "
         "hmmlearn documents for CategoricalHMM.",
 }
-PENDING = {
-    **{f"test_gmmhmm_multi_sequence_fit_invariant_to_sequence_ordering[{impl}-{kind}]":
-       "emkit's GMMHMM start (k-means on the concatenated sequences) depends on the row "
-       "order, and from those starts its fits reach different local optima (log-likelihood "
-       "1779 to 1931 over the six orders; every EM step is exact and monotone), where "
-       "hmmlearn's stay within 0.5%. Not fixed yet: an order-free start is needed."
-       for impl in ("scaling", "log") for kind in ("tied", "full")},
-}
+PENDING = {}
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,14 @@ from the origin), per-feature magnitudes, the caller's per-block validation,
 and a bounded, evenly strided sample of rows for initialisation and feature
 scales.
 
+:class:`DaskSequenceData` does the same for the concatenated sequences of a
+hidden Markov model: its blocks hold whole sequences (rechunked along their
+boundaries), forward-backward runs on them where they live, and its sample is
+made of whole sequences. Both share :class:`DaskBlockData`, which owns the
+summary pass and the map-reduce; what differs is how a worker turns a block
+into an in-memory data object. :func:`stream_blocks` serves ``partial_fit``
+(one step per block, the blocks computed one after another).
+
 Nothing here imports dask at module import time: ``import emkit`` stays free
 of it, and the estimators call :func:`is_dask_array` (a type-module test) first.
 """
@@ -25,14 +33,18 @@ of it, and the estimators call :func:`is_dask_array` (a type-module test) first.
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 import numpy as np
 
 from .data import DEFAULT_CHUNK_BYTES, SampleData
 from .em import chunked_expectation
+from .sequences import SequenceData
 
-__all__ = ["is_dask_array", "check_dask_samples", "DaskSampleData", "map_rows",
-           "weighted_mean", "SAMPLE_ROWS"]
+__all__ = ["is_dask_array", "check_dask_samples", "DaskBlockData", "DaskSampleData",
+           "DaskSequenceData", "sequence_block_lengths", "sequence_blocks", "dask_row_weights",
+           "stream_blocks", "map_blocks_of", "sum_blocks_of", "map_rows", "weighted_mean",
+           "SAMPLE_ROWS"]
 
 # Rows gathered to the client for initialisation and feature scales: the
 # number feature_scales measures spacings on, so that its scales are the
@@ -150,8 +162,12 @@ def _check_weight_block(weights):
     return None
 
 
-def _block_summary(block, weights, offset, stride, check_block):
-    """One block's weight, mean, scatter, magnitudes, strided rows and first error."""
+def _block_summary(block, weights, rows, check_block):
+    """One block's weight, mean, scatter, magnitudes, sampled rows and first error.
+
+    ``rows`` is the slice of the block's rows that goes into the client's
+    sample (strided rows of independent samples, leading whole sequences of
+    a block of sequences)."""
     block = np.asarray(block)
     n, D = block.shape
     summary = {"weight": 0.0, "mean": np.zeros(D), "scatter": np.zeros((D, D)),
@@ -167,9 +183,8 @@ def _block_summary(block, weights, offset, stride, check_block):
         summary["error"] = _check_weight_block(weights)
         if summary["error"] is not None:
             return summary
-    first = (-offset) % stride
-    summary["rows"] = [np.array(block[first::stride], copy=True)]
-    summary["row_weights"] = [None if weights is None else weights[first::stride].copy()]
+    summary["rows"] = [np.array(block[rows], copy=True)]
+    summary["row_weights"] = [None if weights is None else weights[rows].copy()]
     if n == 0:
         return summary
     values = block.astype(np.float64, copy=False)
@@ -201,14 +216,22 @@ def _combine_summaries(left, right):
             "error": left["error"] or right["error"]}
 
 
-def _block_e_step(payload, block, weights):
-    """The model's E-step over one block, walked in chunks on the worker."""
-    model, plan, chunk_size, center = payload
-    data = SampleData(np.asarray(block), None if weights is None else np.asarray(weights),
-                      chunk_size=chunk_size, center=center)
+def _block_e_step(payload, *block):
+    """The model's E-step over one block, walked in chunks on the worker.
+
+    ``payload`` is ``(model, plan, block_data)``: ``block_data(*block)``
+    builds the in-memory data object of the block (rows, or whole sequences).
+    """
+    model, plan, block_data = payload
     # Serial chunks: the scheduler already runs one block per worker thread
     # (and distributed's nannies start workers with one BLAS thread).
-    return chunked_expectation(model, plan, data, parallel=False)
+    return chunked_expectation(model, plan, block_data(*block), parallel=False)
+
+
+def _sample_block(block, weights, *, chunk_size, center):
+    """A block of independent samples as SampleData, centred where all the data are."""
+    return SampleData(np.asarray(block), None if weights is None else np.asarray(weights),
+                      chunk_size=chunk_size, center=center)
 
 
 def _add_results(*results):
@@ -256,7 +279,80 @@ def _tree_reduce(items, combine, prefix):
     return items[0]
 
 
-class DaskSampleData:
+class DaskBlockData:
+    """What every dask data strategy shares: the summary pass and the map-reduce.
+
+    A subclass lists its blocks as tuples of task arguments (a block of rows
+    and its weights, a block of whole sequences and their lengths) and says
+    how a worker turns one such tuple into an in-memory data object
+    (``block_data``, picklable); the E-step of every iteration then runs
+    :func:`~emkit._engine.em.chunked_expectation` on each block where it
+    lives and tree-sums the results on the workers.
+
+    Attributes
+    ----------
+    n_blocks : int
+        Blocks of the data: E-step tasks per iteration.
+    """
+
+    def _set_blocks(self, block_args, block_data):
+        self._block_args = [tuple(args) for args in block_args]
+        self._block_data = block_data
+        self.n_blocks = len(self._block_args)
+
+    def _summarise(self, blocks, weights, row_slices, check_block):
+        """One pass over ``blocks`` (and their ``weights``, None entries for
+        none): the combined summary; a block's validation error is raised
+        here, on the client. ``row_slices[i]`` selects the rows of block
+        ``i`` that go into the sample."""
+        from dask import delayed
+
+        token = _token()
+        summaries = [
+            delayed(_block_summary, pure=False)(block, block_weights, rows, check_block,
+                                                dask_key_name=f"emkit-summary-{token}-{i}")
+            for i, (block, block_weights, rows) in enumerate(zip(blocks, weights, row_slices))
+        ]
+        summary = _compute(_tree_reduce(summaries, _combine_all(_combine_summaries),
+                                        "emkit-summary-sum"))
+        if summary["error"] is not None:
+            raise ValueError(summary["error"])
+        return summary
+
+    def map_e_step(self, model, plan):
+        """The E-step at ``plan`` on every block, summed on the workers.
+
+        Parameters
+        ----------
+        model : EMModel
+            Must pickle small (mixtures and HMMs drop their data reference
+            when pickled).
+        plan : object
+            The model's ``e_step_plan`` of this iteration.
+
+        Returns
+        -------
+        stats : dict of ndarray
+            Summed sufficient statistics.
+        loglik : float
+        """
+        from dask import delayed
+
+        token = _token()
+        # One key holds the model and plan: sent once per iteration, and each
+        # worker fetches it once, whatever the number of blocks.
+        payload = delayed((model, plan, self._block_data), pure=False,
+                          traverse=False, name=f"emkit-plan-{token}")
+        results = [
+            delayed(_block_e_step, pure=False)(payload, *args,
+                                               dask_key_name=f"emkit-e-step-{token}-{i}")
+            for i, args in enumerate(self._block_args)
+        ]
+        stats, loglik = _compute(_tree_reduce(results, _add_results, "emkit-e-step-sum"))
+        return stats, float(loglik)
+
+
+class DaskSampleData(DaskBlockData):
     """Independent samples in a dask array, E-steps evaluated on its blocks.
 
     Parameters
@@ -301,37 +397,24 @@ class DaskSampleData:
 
     def __init__(self, X, sample_weight=None, *, check_block=None, row_bytes=None,
                  chunk_size=None, sample_rows=SAMPLE_ROWS):
-        import dask.array as da
-        from dask import delayed
-
         self.X = X
         self.n_samples, self.n_features = (int(size) for size in X.shape)
         self.dtype = X.dtype
         if sample_weight is not None:
-            sample_weight = self._dask_weights(sample_weight, da)
+            sample_weight = dask_row_weights(sample_weight, X)
         self.sample_weight = sample_weight
         if chunk_size is None:
             per_row = row_bytes or (X.dtype.itemsize * self.n_features * 4)
             chunk_size = max(256, DEFAULT_CHUNK_BYTES // max(per_row, 1))
         self.chunk_size = int(chunk_size)
         # Built once: to_delayed optimises the array's graph, per call.
-        self._blocks = list(X.to_delayed().ravel())
-        self._weight_blocks = ([None] * len(self._blocks) if sample_weight is None
-                               else list(sample_weight.to_delayed().ravel()))
-        self.n_blocks = len(self._blocks)
+        blocks = list(X.to_delayed().ravel())
+        weight_blocks = ([None] * len(blocks) if sample_weight is None
+                         else list(sample_weight.to_delayed().ravel()))
         stride = max(1, -(-self.n_samples // sample_rows))
         offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
-        token = _token()
-        summaries = [
-            delayed(_block_summary, pure=False)(block, weights, int(offset), stride, check_block,
-                                                dask_key_name=f"emkit-summary-{token}-{i}")
-            for i, (block, weights, offset) in enumerate(
-                zip(self._blocks, self._weight_blocks, offsets))
-        ]
-        summary = _compute(_tree_reduce(summaries, _combine_all(_combine_summaries),
-                                             "emkit-summary-sum"))
-        if summary["error"] is not None:
-            raise ValueError(summary["error"])
+        strided = [slice(int((-offset) % stride), None, stride) for offset in offsets]
+        summary = self._summarise(blocks, weight_blocks, strided, check_block)
         if summary["weight"] <= 0:
             raise ValueError("sample_weight sums to zero; at least one sample needs a positive "
                              "weight.")
@@ -343,50 +426,324 @@ class DaskSampleData:
         self.sample_weight_sample = (None if sample_weight is None
                                      else np.concatenate(summary["row_weights"]))
         self.reseed_rows = self.sample
+        # Every block is centred where all the data are (measured above).
+        self._set_blocks(zip(blocks, weight_blocks),
+                         partial(_sample_block, chunk_size=self.chunk_size, center=self.center))
 
-    def _dask_weights(self, sample_weight, da):
-        """Weights as a float64 dask array chunked like the rows of X."""
-        row_chunks = (self.X.chunks[0],)
-        if is_dask_array(sample_weight):
-            if sample_weight.ndim != 1 or sample_weight.shape[0] != self.n_samples:
-                raise ValueError(f"sample_weight must have shape ({self.n_samples},), one "
-                                 f"weight per sample; got shape {sample_weight.shape}.")
-            return sample_weight.astype(np.float64).rechunk(row_chunks)
-        from .._validation import check_sample_weight
 
-        weights = check_sample_weight(sample_weight, self.n_samples)
-        return da.from_array(weights, chunks=row_chunks)
 
-    def map_e_step(self, model, plan):
-        """The E-step at ``plan`` on every block, summed on the workers.
+def dask_row_weights(sample_weight, X):
+    """Frequency weights as a float64 dask array chunked like the rows of ``X``.
 
-        Parameters
-        ----------
-        model : EMModel
-            Must pickle small (a mixture drops its data reference when pickled).
-        plan : object
-            The model's ``e_step_plan`` of this iteration.
+    Parameters
+    ----------
+    sample_weight : dask.array.Array or array-like of shape (n_samples,)
+    X : dask.array.Array of shape (n_samples, n_features)
 
-        Returns
-        -------
-        stats : dict of ndarray
-            Summed sufficient statistics.
-        loglik : float
-        """
-        from dask import delayed
+    Returns
+    -------
+    dask.array.Array of shape (n_samples,)
+    """
+    import dask.array as da
 
-        token = _token()
-        # One key holds the model and plan: sent once per iteration, and each
-        # worker fetches it once, whatever the number of blocks.
-        payload = delayed((model, plan, self.chunk_size, self.center), pure=False,
-                          traverse=False, name=f"emkit-plan-{token}")
-        results = [
-            delayed(_block_e_step, pure=False)(payload, block, weights,
-                                               dask_key_name=f"emkit-e-step-{token}-{i}")
-            for i, (block, weights) in enumerate(zip(self._blocks, self._weight_blocks))
-        ]
-        stats, loglik = _compute(_tree_reduce(results, _add_results, "emkit-e-step-sum"))
-        return stats, float(loglik)
+    n_samples = int(X.shape[0])
+    row_chunks = (X.chunks[0],)
+    if is_dask_array(sample_weight):
+        if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+            raise ValueError(f"sample_weight must have shape ({n_samples},), one "
+                             f"weight per sample; got shape {sample_weight.shape}.")
+        return sample_weight.astype(np.float64).rechunk(row_chunks)
+    from .._validation import check_sample_weight
+
+    weights = check_sample_weight(sample_weight, n_samples)
+    return da.from_array(weights, chunks=row_chunks)
+
+
+def stream_blocks(items):
+    """Compute delayed ``items`` one after another, in order, yielding each.
+
+    The next item is computed (on the cluster, when a client is active)
+    while the caller works on the current one, so the client holds at most
+    two of them: a dask array streamed block by block (``partial_fit``)
+    never sits on the client whole.
+
+    Parameters
+    ----------
+    items : iterable of dask collections (or tuples of them)
+
+    Yields
+    ------
+    The computed items.
+    """
+    client = _active_client()
+    items = iter(items)
+    if client is None:
+        import dask
+
+        for item in items:
+            yield dask.compute(item)[0]
+        return
+
+    def submit(item):
+        # a tuple (a block and its weights) as one future per part
+        return None if item is None else [client.compute(part) for part in
+                                          (item if isinstance(item, tuple) else (item,))]
+
+    def result(futures, item):
+        values = [future.result() for future in futures]
+        return tuple(values) if isinstance(item, tuple) else values[0]
+
+    current = next(items, None)
+    futures = submit(current)
+    while futures is not None:
+        following = next(items, None)
+        next_futures = submit(following)
+        value = result(futures, current)
+        futures = None  # release the block on the cluster
+        yield value
+        current, futures = following, next_futures
+
+
+def map_blocks_of(function, X, block_args, *, rows, n_columns=None, dtype=np.float64):
+    """``function(block, *args)`` on every row block of ``X``, as a lazy dask array.
+
+    Parameters
+    ----------
+    function : callable
+        Picklable (a fitted estimator's bound method is); returns an ndarray
+        of ``rows[i]`` values (or rows of ``n_columns``) for block ``i``.
+    X : dask.array.Array of shape (n_samples, n_features)
+    block_args : list of tuple
+        Extra arguments of every block (e.g. its sequence lengths).
+    rows : sequence of int
+        Length of every block's result.
+    n_columns : int or None
+    dtype : numpy dtype
+
+    Returns
+    -------
+    dask.array.Array of shape (sum(rows),) or (sum(rows), n_columns)
+    """
+    import dask.array as da
+    from dask import delayed
+
+    name = getattr(function, "__name__", "blocks")
+    token = _token()
+    parts = [
+        da.from_delayed(delayed(function, pure=False)(block, *args,
+                                                      dask_key_name=f"emkit-{name}-{token}-{i}"),
+                        shape=(int(n),) if n_columns is None else (int(n), n_columns),
+                        dtype=dtype)
+        for i, (block, args, n) in enumerate(zip(X.to_delayed().ravel(), block_args, rows))
+    ]
+    return da.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def sum_blocks_of(function, X, block_args):
+    """Sum of ``function(block, *args)`` (floats) over the row blocks of ``X``,
+    computed on the workers and tree-summed there."""
+    from dask import delayed
+
+    token = _token()
+    name = getattr(function, "__name__", "blocks")
+    values = [delayed(function, pure=False)(block, *args,
+                                            dask_key_name=f"emkit-{name}-{token}-{i}")
+              for i, (block, args) in enumerate(zip(X.to_delayed().ravel(), block_args))]
+    return float(_compute(_tree_reduce(values, _sum_all, f"emkit-{name}-sum")))
+
+
+def _sum_all(*values):
+    return sum(values[1:], values[0])
+
+
+def sequence_block_lengths(row_chunks, lengths, name="X"):
+    """Row blocks that hold whole sequences: the blocks' row counts and lengths.
+
+    The blocks of ``X`` are kept when every block boundary is a sequence
+    boundary; otherwise consecutive sequences are grouped into blocks of at
+    most the largest block of ``X`` (a sequence is never split: its
+    forward-backward pass couples all its steps).
+
+    Parameters
+    ----------
+    row_chunks : tuple of int
+        Rows per block of ``X`` (``X.chunks[0]``).
+    lengths : ndarray of shape (n_sequences,), int
+        Validated sequence lengths, summing to ``sum(row_chunks)``.
+    name : str
+        The array's name, for the message.
+
+    Returns
+    -------
+    block_rows : tuple of int
+        Rows per block (``X.rechunk({0: block_rows})`` when they differ from
+        ``row_chunks``).
+    block_lengths : list of ndarray
+        The lengths of every block's sequences.
+
+    Raises
+    ------
+    ValueError
+        When a sequence is longer than the largest block of ``X``, naming the
+        rechunk that fixes it.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    target = int(max(row_chunks))
+    longest = int(lengths.max())
+    if longest > target:
+        index = int(np.argmax(lengths))
+        raise ValueError(
+            f"Sequence {index} of {name} has {longest} steps, more than the largest block of "
+            f"{name} ({target} rows); a sequence is never split across blocks (its "
+            f"forward-backward pass couples all its steps). Rechunk {name} into blocks of at "
+            f"least {longest} rows, e.g. {name}.rechunk({{0: {longest}}}).")
+    bounds = np.cumsum(row_chunks)
+    if all(size > 0 for size in row_chunks) and np.isin(bounds, ends).all():
+        cuts = np.searchsorted(ends, bounds, side="right")
+    else:
+        starts = ends - lengths
+        cuts, first = [], 0
+        while first < lengths.size:
+            # the sequences starting at `first` that end within one block
+            last = max(int(np.searchsorted(ends, starts[first] + target, side="right")),
+                       first + 1)
+            cuts.append(last)
+            first = last
+        cuts = np.asarray(cuts)
+    cuts = np.concatenate([[0], cuts]).astype(np.int64)
+    block_lengths = [lengths[cuts[b]:cuts[b + 1]] for b in range(cuts.size - 1)]
+    block_rows = tuple(int(block.sum()) for block in block_lengths)
+    return block_rows, block_lengths
+
+
+def sequence_blocks(X, lengths, name="X"):
+    """``X`` rechunked so that every block holds whole sequences.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+    lengths : ndarray of shape (n_sequences,), int
+        Validated lengths.
+
+    Returns
+    -------
+    X : dask.array.Array
+        Unchanged when its blocks already end at sequence boundaries.
+    block_lengths : list of ndarray
+        The lengths of every block's sequences.
+    """
+    block_rows, block_lengths = sequence_block_lengths(X.chunks[0], lengths, name)
+    if block_rows != tuple(X.chunks[0]):
+        X = X.rechunk({0: block_rows})
+    return X, block_lengths
+
+
+def _sequence_block(block, lengths, *, row_bytes):
+    """A block of whole sequences as SequenceData (on a worker)."""
+    return SequenceData(np.asarray(block), lengths, row_bytes=row_bytes)
+
+
+def _leading_sequences(lengths, quota):
+    """Lengths of a block's leading whole sequences within ``quota`` rows
+    (a prefix of the first sequence when it alone is longer: a prefix of a
+    sequence is a sequence)."""
+    ends = np.cumsum(lengths)
+    n_whole = int(np.searchsorted(ends, quota, side="right"))
+    if n_whole == 0:
+        return np.array([min(int(lengths[0]), quota)], dtype=np.int64)
+    return np.asarray(lengths[:n_whole], dtype=np.int64)
+
+
+class DaskSequenceData(DaskBlockData):
+    """Concatenated sequences in a dask array, forward-backward on its blocks.
+
+    What :class:`~emkit._engine.sequences.SequenceData` is to in-memory
+    sequences: the E-step of every iteration runs on the blocks where they
+    live (each block walked in chunks of whole sequences), and one pass at
+    construction measures the rest and gathers a sample of whole sequences.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Validated by :func:`check_dask_samples`; rechunked along sequence
+        boundaries (see :func:`sequence_block_lengths`).
+    lengths : ndarray of shape (n_sequences,), int
+        Validated lengths (numpy: they fix the blocks).
+    check_block : callable or None
+        Validates one block (an ndarray) on the workers, as for
+        :class:`DaskSampleData`.
+    row_bytes : int or None
+        Bytes of E-step temporaries per time step (chunk size on the workers).
+    sample_rows : int
+        About how many rows :attr:`sample` holds.
+
+    Attributes
+    ----------
+    n_samples, n_features, n_sequences : int
+    dtype : numpy dtype
+    total_weight : float
+        Number of time steps.
+    center, covariance, max_abs : ndarray
+        As :class:`DaskSampleData`'s (unweighted).
+    sample : ndarray of shape (about sample_rows, n_features)
+        Leading whole sequences of evenly spaced blocks (all the data when
+        they hold at most ``sample_rows`` rows), gathered to the client for
+        initialisation, feature scales and re-seeds.
+    sample_lengths : ndarray
+        Their lengths.
+    reseed_rows : ndarray
+        :attr:`sample`.
+    block_lengths : list of ndarray
+        The sequence lengths of every block.
+    """
+
+    def __init__(self, X, lengths, *, check_block=None, row_bytes=None,
+                 sample_rows=SAMPLE_ROWS):
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        X, self.block_lengths = sequence_blocks(X, self.lengths)
+        self.X = X
+        self.n_samples, self.n_features = (int(size) for size in X.shape)
+        self.dtype = X.dtype
+        self.total_weight = float(self.n_samples)
+        self.row_bytes = row_bytes
+        blocks = list(X.to_delayed().ravel())
+        self._set_blocks(zip(blocks, self.block_lengths),
+                         partial(_sequence_block, row_bytes=row_bytes))
+        n_pick = len(blocks) if self.n_samples <= sample_rows else max(
+            1, min(len(blocks), sample_rows * len(blocks) // self.n_samples))
+        picked = set(np.linspace(0, len(blocks) - 1, n_pick).round().astype(int).tolist())
+        quota = max(1, sample_rows // n_pick)
+        sample_lengths, row_slices = [], []
+        for b, block_lengths in enumerate(self.block_lengths):
+            if b in picked:
+                taken = _leading_sequences(block_lengths, quota)
+                sample_lengths.append(taken)
+                row_slices.append(slice(0, int(taken.sum())))
+            else:
+                row_slices.append(slice(0, 0))
+        summary = self._summarise(blocks, [None] * len(blocks), row_slices, check_block)
+        self.center = summary["mean"]
+        self.covariance = summary["scatter"] / self.total_weight
+        self.max_abs = summary["max_abs"]
+        self.sample = np.concatenate(summary["rows"])
+        self.sample_lengths = np.concatenate(sample_lengths)
+        self.reseed_rows = self.sample
+
+    @property
+    def n_sequences(self):
+        return self.lengths.size
+
+    @property
+    def magnitudes(self):
+        """Rows holding the largest magnitude of every feature (for scale checks)."""
+        return self.max_abs[None, :]
+
+    has_missing = False
+
+    def sample_data(self):
+        """The sample as in-memory SequenceData (for initialisation)."""
+        return SequenceData(self.sample, self.sample_lengths, row_bytes=self.row_bytes)
 
 
 def map_rows(function, X, *, n_columns=None, dtype=np.float64):

@@ -100,6 +100,16 @@ class SequenceData:
         emissions so that sums of squares do not cancel.
     bounds : ndarray of shape (n_chunks + 1,), int
         Chunk ``c`` holds the sequences ``bounds[c]:bounds[c + 1]``.
+    covariance : ndarray of shape (n_features, n_features)
+        Covariance about ``center``, missing entries counted as the centre.
+    sample, sample_lengths, reseed_rows, magnitudes : ndarray
+        What an estimator reads rows from (initialisation, feature scales,
+        scale checks, re-seeds): all of ``X`` and ``lengths`` here; a bounded
+        sample of whole sequences for data on a cluster
+        (:class:`~emkit._engine.dask_data.DaskSequenceData`), which shares
+        this interface.
+    has_missing : bool
+        Whether ``X`` holds NaN.
     """
 
     def __init__(self, X, lengths, *, row_bytes=None, chunk_bytes=SEQUENCE_CHUNK_BYTES):
@@ -115,10 +125,41 @@ class SequenceData:
         rows_per_chunk = max(1, int(chunk_bytes) // max(int(per_row), 1))
         self.bounds = _chunk_bounds(self.starts, rows_per_chunk)
         self._center = None
+        self._covariance = None
+        self._has_missing = None
 
     @property
     def n_sequences(self):
         return self.lengths.size
+
+    @property
+    def sample(self):
+        return self.X
+
+    @property
+    def sample_lengths(self):
+        return self.lengths
+
+    reseed_rows = sample
+    magnitudes = sample
+
+    def sample_data(self):
+        """The data to initialise from: all of it."""
+        return self
+
+    @property
+    def has_missing(self):
+        if self._has_missing is None:
+            self._has_missing = bool(self.X.dtype.kind == "f" and np.isnan(self.X).any())
+        return self._has_missing
+
+    @property
+    def covariance(self):
+        if self._covariance is None:
+            centered = np.asarray(self.X, dtype=np.float64) - self.center
+            centered[np.isnan(centered)] = 0.0
+            self._covariance = centered.T @ centered / max(self.n_samples, 1)
+        return self._covariance
 
     @property
     def center(self):

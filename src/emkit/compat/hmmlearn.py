@@ -184,7 +184,9 @@ class _HmmlearnAdapter:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is fitted on its blocks, started from a sample of
+            its sequences (see :meth:`emkit.GaussianHMM.fit`).
         lengths : array-like of int of shape (n_sequences,), optional
 
         Returns

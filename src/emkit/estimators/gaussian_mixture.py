@@ -14,8 +14,10 @@ from .._engine.accel import ACCELERATIONS
 from .._engine.dask_data import (
     DaskSampleData,
     check_dask_samples,
+    dask_row_weights,
     is_dask_array,
     map_rows,
+    stream_blocks,
     weighted_mean,
 )
 from .._engine.data import SampleData
@@ -663,16 +665,33 @@ default="k-means++"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             One mini-batch; later batches must have the first one's features.
+            A dask array is a stream of mini-batches, one step per row block:
+            the blocks are computed one after another (the next while the
+            current one is used), as ``partial_fit`` on every block in turn,
+            so the client never holds more than two blocks.
         y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
             Frequency weights (a batch's total weight must be positive).
 
         Returns
         -------
         self : GaussianMixture
         """
+        if is_dask_array(X):
+            X = check_dask_samples(X, n_features=getattr(self, "n_features_in_", None)
+                                   if "_online" in self.__dict__ or hasattr(self, "means_")
+                                   else None)
+            blocks = X.to_delayed().ravel()
+            if sample_weight is not None:
+                blocks = zip(blocks, dask_row_weights(sample_weight, X).to_delayed().ravel())
+            for block in stream_blocks(blocks):
+                if sample_weight is None:
+                    self.partial_fit(block)
+                else:
+                    self.partial_fit(block[0], sample_weight=block[1])
+            return self
         self._validate_hyperparameters()
         fixed = self._resolved_fixed()
         state = self.__dict__.get("_online")

@@ -11,6 +11,7 @@ of parameter names, not a letter code.
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +20,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.exceptions import NotFittedError
 
+from .._engine.dask_data import (
+    DaskSequenceData,
+    check_dask_samples,
+    is_dask_array,
+    map_blocks_of,
+    sequence_blocks,
+    stream_blocks,
+    sum_blocks_of,
+)
 from .._engine.threads import single_threaded_blas
 from .._engine.accel import ACCELERATIONS
 from .._engine.em import fit_em
@@ -210,13 +220,6 @@ def _n_covariance_parameters(covariance_type, K, D):
             "spherical": K}[covariance_type]
 
 
-def _data_covariance(X, center):
-    """Covariance of the data about ``center``; missing entries count as the centre."""
-    centered = np.asarray(X, dtype=np.float64) - center
-    centered[np.isnan(centered)] = 0.0
-    return centered.T @ centered / max(X.shape[0], 1)
-
-
 def _resolve_gaussian_prior(prior, X_complete, n_components):
     """None, "default" (mclust's defaultPrior) or a NormalInverseWishart of the right size."""
     if prior is None:
@@ -313,11 +316,22 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            All sequences concatenated along axis 0.
+        X : array-like or dask array of shape (n_samples, n_features)
+            All sequences concatenated along axis 0. A dask array is fitted
+            where its blocks live: it is rechunked so that every block holds
+            whole sequences (a sequence longer than its largest block is
+            refused, naming the rechunk that fixes it), every iteration runs
+            forward-backward on the blocks on the workers and sums the
+            statistics there, and the start is found on a sample of whole
+            sequences gathered from evenly spaced blocks (all of them up to
+            20,000 steps, so that a small dask fit is the in-memory one).
+            Blocks that already end at sequence boundaries are used as they
+            are; otherwise the rechunk is part of every iteration's graph
+            (rechunk and persist X first when it is costly to recompute).
+            Missing entries (NaN) are marginalised for in-memory X only.
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences, summing to ``n_samples``; None is one
-            sequence.
+            sequence. A numpy array also for a dask X (they fix its blocks).
         strategy : {"batch", "online"}, default="batch"
             "batch": Baum-Welch over all sequences from ``n_init`` restarts.
             "online": a Baum-Welch fit of one batch of ``batch_size``
@@ -335,20 +349,28 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         # A new fit forgets partial_fit's running statistics.
         self.__dict__.pop("_online", None)
         warm = self.warm_start and hasattr(self, "startprob_")
-        X = self._validate_X(X, reset=not warm)
-        if X.shape[0] < self.n_components:
-            raise ValueError(f"X has {X.shape[0]} samples but n_components="
-                             f"{self.n_components}; a state needs at least one sample. Pass "
-                             f"more samples or fewer states.")
-        lengths = _checked_lengths(lengths, X.shape[0])
+        if is_dask_array(X):
+            if strategy == "online":
+                raise ValueError("strategy='online' shuffles batches of an in-memory X; for a "
+                                 "dask X use strategy='batch' (its E-steps run on the "
+                                 "workers) or partial_fit(X, lengths), one step per block.")
+            data = self._dask_sequence_data(X, lengths, reset=not warm)
+        else:
+            X = self._validate_X(X, reset=not warm)
+            if X.shape[0] < self.n_components:
+                raise ValueError(f"X has {X.shape[0]} samples but n_components="
+                                 f"{self.n_components}; a state needs at least one sample. "
+                                 f"Pass more samples or fewer states.")
+            lengths = _checked_lengths(lengths, X.shape[0])
+            data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
         rng = check_random_state(self.random_state)
-        data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
         model = self._model(data, fixed, fitting=True)
         with _single_threaded_blas():
             if strategy == "online":
                 initializations = [self._online_params(model, data, fixed, rng, warm=warm)]
             else:
-                initializations = self._starting_params(data, rng, warm=warm)
+                # In memory the sample is all of the data.
+                initializations = self._starting_params(data.sample_data(), rng, warm=warm)
             result = fit_em(model, data, initializations, max_iter=self.max_iter,
                             tol=self._per_sample_tol(data), random_state=rng,
                             verbose=self.verbose, screen_iter=self.screen_iter, n_refine=3,
@@ -381,8 +403,13 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The batch's sequences concatenated along axis 0.
+        X : array-like or dask array of shape (n_samples, n_features)
+            The batch's sequences concatenated along axis 0. A dask array is
+            a stream of batches: rechunked along sequence boundaries (as in
+            :meth:`fit`), its blocks are computed one after another (the
+            next while the current one is used) and each is one step, as
+            ``partial_fit`` on every block in turn; the client never holds
+            more than two blocks.
         lengths : array-like of int of shape (n_sequences,), optional
             Their lengths (None: one sequence); sequences are never split.
 
@@ -390,6 +417,13 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         -------
         self
         """
+        if is_dask_array(X):
+            X, block_lengths = self._dask_blocks(X, lengths, reset=not (
+                "_online" in self.__dict__ or hasattr(self, "startprob_")))
+            for block, lengths_of_block in zip(stream_blocks(X.to_delayed().ravel()),
+                                               block_lengths):
+                self.partial_fit(block, lengths_of_block)
+            return self
         fixed = self._resolved_fixed()
         state = self.__dict__.get("_online")
         fitted = hasattr(self, "startprob_")
@@ -411,6 +445,61 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         self._set_params_from(state.params)
         self._store_online_step(state.stepwise, objective, data.total_weight)
         return self
+
+    # ------------------------------------------------------------------ dask
+    def _check_dask_X(self, X, *, reset):
+        """Shape and dtype of a dask X, checked lazily (Gaussian observations;
+        subclasses with other observations override it).
+
+        Returns
+        -------
+        X : dask.array.Array
+        check_block : callable
+            Validates one block of X on the workers (raises ValueError).
+        """
+        K = self.n_components
+        X = check_dask_samples(
+            X, n_features=None if reset else getattr(self, "n_features_in_", None),
+            min_samples=K if reset else 1,
+            min_samples_reason=f"n_samples must be >= n_components={K}; a state needs at "
+                               f"least one sample: pass more samples or fewer states")
+        return X, _check_complete_block
+
+    def _measured_dask(self, data):
+        """What a new fit learns from a measured dask X (its width)."""
+        self.n_features_in_ = data.n_features
+        self.__dict__.pop("feature_names_in_", None)
+
+    def _dask_sequence_data(self, X, lengths, *, reset):
+        """A dask X validated, rechunked along sequences and measured in one pass."""
+        X, check_block = self._check_dask_X(X, reset=reset)
+        lengths = _checked_lengths(lengths, X.shape[0])
+        data = DaskSequenceData(X, lengths, check_block=check_block,
+                                row_bytes=self._row_bytes(X))
+        if reset:
+            self._measured_dask(data)
+        return data
+
+    def _dask_blocks(self, X, lengths, *, reset=False):
+        """A dask X validated lazily and rechunked along sequence boundaries;
+        returns it and the sequence lengths of every block."""
+        X, _ = self._check_dask_X(X, reset=reset)
+        return sequence_blocks(X, _checked_lengths(lengths, X.shape[0]))
+
+    def _map_dask(self, method, X, lengths, *, per="step", n_columns=None, dtype=np.float64):
+        """``method(block, lengths)`` on every block of whole sequences: a lazy
+        dask array of one value (or row) per step, or per sequence."""
+        self._fitted_params()  # NotFittedError on the client, before any task
+        X, block_lengths = self._dask_blocks(X, lengths)
+        rows = [n.sum() if per == "step" else n.size for n in block_lengths]
+        return map_blocks_of(method, X, [(n,) for n in block_lengths], rows=rows,
+                             n_columns=n_columns, dtype=dtype)
+
+    def _sum_dask(self, method, X, lengths):
+        """Sum of ``method(block, lengths)`` over the blocks, on the workers."""
+        self._fitted_params()
+        X, block_lengths = self._dask_blocks(X, lengths)
+        return sum_blocks_of(method, X, [(n,) for n in block_lengths])
 
     def _start_online(self, data, fixed, fitted):
         """partial_fit's state, configured on its first batch."""
@@ -584,17 +673,29 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
             yield log_emission, chunk_lengths, log_startprob, log_transmat
 
     def score_sequences(self, X, lengths=None):
-        """Log-likelihood ``log p(x^(i))`` of every sequence, shape (n_sequences,)."""
+        """Log-likelihood ``log p(x^(i))`` of every sequence, shape (n_sequences,).
+
+        A dask X (with numpy ``lengths``) gives a dask array, computed block
+        by block where the blocks live (see :meth:`fit`)."""
+        if is_dask_array(X):
+            return self._map_dask(self.score_sequences, X, lengths, per="sequence")
         with _single_threaded_blas():
             return np.concatenate([forward_log_likelihood(ls, lt, le, n) for le, n, ls, lt in
                                    self._chunks_log_emission(X, lengths)])
 
     def score(self, X, lengths=None):
-        """Total log-likelihood of all sequences (hmmlearn's ``score``)."""
+        """Total log-likelihood of all sequences (hmmlearn's ``score``); for a
+        dask X summed on the workers."""
+        if is_dask_array(X):
+            return self._sum_dask(self.score, X, lengths)
         return float(self.score_sequences(X, lengths).sum())
 
     def predict_proba(self, X, lengths=None):
-        """State posteriors ``p(z_t = k | x)`` (forward-backward), shape (n_samples, K)."""
+        """State posteriors ``p(z_t = k | x)`` (forward-backward), shape (n_samples, K).
+
+        A dask X gives a dask array."""
+        if is_dask_array(X):
+            return self._map_dask(self.predict_proba, X, lengths, n_columns=self.n_components)
         with _single_threaded_blas():
             return np.concatenate([forward_backward(ls, lt, le, n)[1] for le, n, ls, lt in
                                    self._chunks_log_emission(X, lengths)])
@@ -617,11 +718,17 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
             Viterbi: ``sum_i max_z log p(x^(i), z)``. MAP: the sum over steps
             of the log-posterior of the chosen state.
         states : ndarray of shape (n_samples,)
+            A dask array for a dask X (``log_prob`` is then summed on the
+            workers, in a pass of its own).
         """
         algorithm = self.algorithm if algorithm is None else algorithm
         if algorithm not in DECODE_ALGORITHMS:
             raise ValueError(f"algorithm must be one of {DECODE_ALGORITHMS}; got "
                              f"{algorithm!r}.")
+        if is_dask_array(X):
+            return (self._sum_dask(partial(_decoded, self, algorithm, 0), X, lengths),
+                    self._map_dask(partial(_decoded, self, algorithm, 1), X, lengths,
+                                   dtype=np.int64))
         log_prob, states = 0.0, []
         with _single_threaded_blas():
             for le, n, ls, lt in self._chunks_log_emission(X, lengths):
@@ -637,7 +744,11 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         return log_prob, np.concatenate(states)
 
     def predict(self, X, lengths=None):
-        """Most likely state of every step (``decode`` with ``algorithm``), shape (n_samples,)."""
+        """Most likely state of every step (``decode`` with ``algorithm``), shape (n_samples,).
+
+        A dask X gives a dask array."""
+        if is_dask_array(X):
+            return self._map_dask(self.predict, X, lengths, dtype=np.int64)
         return self.decode(X, lengths)[1]
 
     def sample(self, n_samples=1, random_state=None, currstate=None):
@@ -708,6 +819,25 @@ class _OnlineHMMState:
 
     def __init__(self, stepwise, rng, emission, params):
         self.stepwise, self.rng, self.emission, self.params = stepwise, rng, emission, params
+
+
+def _canonical_row_order(X):
+    """Indices sorting the rows of ``X`` lexicographically (first feature
+    first); equal rows keep their relative order, and are interchangeable."""
+    return np.lexsort(np.asarray(X).T[::-1])
+
+
+def _decoded(estimator, algorithm, index, X, lengths):
+    """Part ``index`` of ``estimator.decode`` of one block (a picklable task)."""
+    return estimator.decode(X, lengths, algorithm)[index]
+
+
+def _check_complete_block(block):
+    """A block of a dask X of Gaussian observations must be finite (on a worker)."""
+    if not np.isfinite(block).all():
+        raise ValueError("Input X contains NaN or infinity; a dask X must hold finite "
+                         "observations (GaussianHMM marginalises missing entries of an "
+                         "in-memory X only). Impute them, or compute X into memory.")
 
 
 def _label_transition_counts(resp, lengths):
@@ -920,25 +1050,29 @@ default="kmeans"
 
     def _gaussian_component(self, data, fixed, *, fitting, X_complete=None):
         if fitting:
-            X_complete = _impute_center(data.X, data.center) if X_complete is None else X_complete
+            # Rows come from data.sample: all of X in memory, a sample of a
+            # cluster's sequences (whose moments and magnitudes are measured
+            # over all the data, in one pass).
+            X_complete = (_impute_center(data.sample, data.center) if X_complete is None
+                          else X_complete)
             prior = _resolve_gaussian_prior(self.prior, X_complete, self.n_components)
-            scales = feature_scales(data.X)
-            check_gaussian_scale(data.X, scales)
+            scales = feature_scales(data.sample)
+            check_gaussian_scale(data.magnitudes, scales)
             return GaussianComponent(
                 self.covariance_type, reg_covar=self.reg_covar, center=data.center,
-                dtype=data.dtype, data_covariance=_data_covariance(data.X, data.center),
+                dtype=data.dtype, data_covariance=data.covariance,
                 prior=prior, fixed=fixed, feature_scales=scales)
         return GaussianComponent(self.covariance_type, reg_covar=0.0, center=data.center,
                                  dtype=data.dtype, data_covariance=np.eye(data.n_features))
 
     def _emission(self, data, fixed, *, fitting):
         component = self._gaussian_component(data, fixed, fitting=fitting)
-        if np.isnan(data.X).any():
+        if data.has_missing:
             return MissingGaussianComponent(component)
         return component
 
     def _batch_emission(self, emission, data):
-        if np.isnan(data.X).any() and not isinstance(emission, MissingGaussianComponent):
+        if data.has_missing and not isinstance(emission, MissingGaussianComponent):
             return MissingGaussianComponent(emission)
         return emission
 
@@ -1152,6 +1286,13 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
                              f"{self.n_components * self.n_mix}; pass more samples.")
         return X
 
+    def _check_dask_X(self, X, *, reset):
+        X, check_block = super()._check_dask_X(X, reset=reset)
+        if reset and X.shape[0] < self.n_components * self.n_mix:
+            raise ValueError(f"X has {X.shape[0]} samples but n_components * n_mix = "
+                             f"{self.n_components * self.n_mix}; pass more samples.")
+        return X, check_block
+
     def _row_bytes(self, X):
         width = feature_width(kernel_of(self.covariance_type), X.shape[1])
         return super()._row_bytes(X) + 8 * 3 * self.n_components * self.n_mix + \
@@ -1161,11 +1302,11 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         tied = self.covariance_type == "tied"
         flat_type = "full" if tied else self.covariance_type
         if fitting:
-            prior = _resolve_gaussian_prior(self.prior, data.X,
+            prior = _resolve_gaussian_prior(self.prior, data.sample,
                                             self.n_components * self.n_mix)
-            data_covariance = _data_covariance(data.X, data.center)
-            scales = feature_scales(data.X)
-            check_gaussian_scale(data.X, scales)
+            data_covariance = data.covariance
+            scales = feature_scales(data.sample)
+            check_gaussian_scale(data.magnitudes, scales)
             reg_covar = self.reg_covar
             weights_alpha = _check_concentration(self.weights_prior,
                                                  (self.n_components, self.n_mix),
@@ -1192,16 +1333,28 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
 
         K, M = self.n_components, self.n_mix
         X = data.X
-        state_resp = initial_responsibilities(X, K, self._init_method(), rng)
-        state_labels = state_resp.argmax(axis=1)
-        labels = np.empty(X.shape[0], dtype=np.int64)
+        # The clustering sees the rows in a canonical (sorted) order, so that
+        # within a seed the start depends on the set of observations, not on
+        # the order in which the sequences were concatenated (k-means++ and
+        # Lloyd's iterations both follow row order). A start that moved with
+        # the order led EM to different optima for the same sequences.
+        order = _canonical_row_order(X)
+        X_sorted = X[order]
+        sorted_resp = initial_responsibilities(X_sorted, K, self._init_method(), rng)
+        state_labels = sorted_resp.argmax(axis=1)
+        sorted_labels = np.empty(X.shape[0], dtype=np.int64)
         for k in range(K):
             rows = np.flatnonzero(state_labels == k)
             if rows.size >= M and M > 1:
-                sub = KMeans(n_clusters=M, n_init=1, random_state=rng).fit(X[rows]).labels_
+                sub = KMeans(n_clusters=M, n_init=1, random_state=rng).fit(
+                    X_sorted[rows]).labels_
             else:
                 sub = rng.randint(M, size=rows.size)
-            labels[rows] = k * M + sub
+            sorted_labels[rows] = k * M + sub
+        state_resp = np.empty_like(sorted_resp)
+        state_resp[order] = sorted_resp
+        labels = np.empty_like(sorted_labels)
+        labels[order] = sorted_labels
         component_resp = one_hot(labels, K * M)
         emission = self._emission(data, frozenset(), fitting=True)
         stats = None
@@ -1417,28 +1570,53 @@ tol, random_state, warm_start, verbose
 
     def _validate_X(self, X, *, reset):
         reject_complex(X, "X")
-        if reset:
-            n_symbols = None
-            if self.n_features is not None:
-                n_symbols = check_integer(self.n_features, "n_features", minimum=1)
-        else:
-            n_symbols = np.shape(self.emissionprob_)[-1]
+        n_symbols = self._n_symbols(reset=reset)
         symbols = check_symbols(X, n_symbols)
         if reset:
-            n_features = int(n_symbols or symbols.max() + 1)
-            entries = self.n_components * n_features
-            if entries > self._max_emission_entries:
-                source = ("n_features" if n_symbols is not None else
-                          f"the largest symbol in X ({symbols.max()})")
-                raise ValueError(
-                    f"An alphabet of {n_features} symbols (from {source}) with n_components="
-                    f"{self.n_components} needs a {self.n_components} x {n_features} "
-                    f"emissionprob_ ({entries * 8 / 2**30:.1f} GiB). Encode the symbols of X "
-                    f"as 0..S-1 (sklearn.preprocessing.LabelEncoder) and set n_features to "
-                    f"the number of distinct symbols.")
-            self.n_features_in_ = 1
-            self.n_features_ = n_features
+            self._set_alphabet(n_symbols, int(symbols.max()))
         return symbols
+
+    def _set_alphabet(self, n_symbols, largest):
+        """n_features_ from ``n_features`` or the largest symbol seen, bounded."""
+        n_features = int(n_symbols or largest + 1)
+        entries = self.n_components * n_features
+        if entries > self._max_emission_entries:
+            source = ("n_features" if n_symbols is not None else
+                      f"the largest symbol in X ({largest})")
+            raise ValueError(
+                f"An alphabet of {n_features} symbols (from {source}) with n_components="
+                f"{self.n_components} needs a {self.n_components} x {n_features} "
+                f"emissionprob_ ({entries * 8 / 2**30:.1f} GiB). Encode the symbols of X "
+                f"as 0..S-1 (sklearn.preprocessing.LabelEncoder) and set n_features to "
+                f"the number of distinct symbols.")
+        self.n_features_in_ = 1
+        self.n_features_ = n_features
+
+    def _n_symbols(self, *, reset):
+        if reset:
+            return (None if self.n_features is None else
+                    check_integer(self.n_features, "n_features", minimum=1))
+        return np.shape(self.emissionprob_)[-1]
+
+    def _check_dask_X(self, X, *, reset):
+        if X.ndim == 1:
+            X = X[:, None]
+        if X.ndim == 2 and X.shape[1] != 1:
+            raise ValueError(f"X must have shape (n_samples, 1): one symbol per sample; got "
+                             f"{X.shape[1]} columns.")
+        K = self.n_components
+        X = check_dask_samples(
+            X, min_samples=K if reset else 1, float_only=False,
+            min_samples_reason=f"n_samples must be >= n_components={K}; a state needs at "
+                               f"least one sample")
+        return X, partial(check_symbols, n_symbols=self._n_symbols(reset=reset))
+
+    def _measured_dask(self, data):
+        # Symbols are non-negative (checked on the workers): the largest
+        # magnitude is the largest symbol.
+        self._set_alphabet(self._n_symbols(reset=True), int(data.max_abs[0]))
+        # The client's sample as the in-memory path holds symbols: int64.
+        data.sample = data.reseed_rows = check_symbols(data.sample, self.n_features_)
 
     def _emission(self, data, fixed, *, fitting):
         concentration = None
@@ -1596,6 +1774,15 @@ tol, random_state, warm_start, verbose
         if reset:
             self.n_features_in_ = X.shape[1]
         return X
+
+    def _check_dask_X(self, X, *, reset):
+        K = self.n_components
+        X = check_dask_samples(
+            X, n_features=None if reset else getattr(self, "n_features_in_", None),
+            min_samples=K if reset else 1, float_only=False,
+            min_samples_reason=f"n_samples must be >= n_components={K}; a state needs at "
+                               f"least one sample")
+        return X, check_counts
 
     def _emission(self, data, fixed, *, fitting):
         prior = self._rates_prior() if fitting else None

@@ -80,8 +80,9 @@ class HiddenMarkovModel:
         ``log_prior`` (and optionally ``collapsed``/``reseed`` for repair),
         e.g. :class:`~emkit.components.gaussian.GaussianComponent`.
     n_states : int
-    data : SequenceData
-        The data being fitted (for re-seeding collapsed states).
+    data : SequenceData or DaskSequenceData
+        The data being fitted (its ``reseed_rows`` and ``center`` re-seed
+        collapsed states); not pickled with the model.
     startprob_concentration : ndarray of shape (K,) or None
         Dirichlet prior on the start probabilities (MAP).
     transmat_concentration : ndarray of shape (K, K) or None
@@ -105,6 +106,13 @@ class HiddenMarkovModel:
         self.startprob_concentration = startprob_concentration
         self.transmat_concentration = transmat_concentration
         self.fixed = frozenset(fixed)
+
+    def __getstate__(self):
+        # The data stay where they are: a pickled model (a Dask worker's copy)
+        # carries only what the E-step needs; re-seeding runs on the client.
+        state = self.__dict__.copy()
+        state["data"] = None
+        return state
 
     # -- engine interface -----------------------------------------------------
     def e_step_plan(self, params):
@@ -231,8 +239,9 @@ class HiddenMarkovModel:
 
     def _far_sample(self, params, rng):
         """A sample drawn with probability proportional to its squared distance
-        to the nearest state mean (k-means++ seeding)."""
-        X = self.data.X
+        to the nearest state mean (k-means++ seeding), among the data's rows
+        for re-seeds (all of them in memory, the client's sample of a cluster's)."""
+        X = self.data.reseed_rows
         candidates = rng.choice(X.shape[0], size=min(X.shape[0], 4096), replace=False)
         points = np.asarray(X[candidates], dtype=np.float64)
         points = np.where(np.isnan(points), self.data.center, points)
@@ -403,6 +412,35 @@ class StateMixtureEmission:
             new_params["weights"] = dirichlet_map_rows(
                 component_counts.reshape(K, M), self.weights_concentration, previous)
         return new_params
+
+    # -- unconstrained coordinates (accelerated steppers) -----------------------
+    def to_unconstrained(self, params):
+        """Every state's mixture weights as log-probabilities, then the
+        Gaussians' coordinates (means, Cholesky factors with log-diagonal or
+        log-variances; see :meth:`GaussianComponent.to_unconstrained`), as
+        one vector; None when the Gaussians have none.
+
+        Covariances tied within each state are K full matrices in the flat
+        "full" family's coordinates (one factor per state).
+        """
+        gaussian_vector = self.component.to_unconstrained(
+            {"means": params["means"], "covariances": params["covariances"]})
+        if gaussian_vector is None:
+            return None
+        return np.concatenate([simplex_to_unconstrained(params["weights"]), gaussian_vector])
+
+    def from_unconstrained(self, vector, template):
+        """Parameters from :meth:`to_unconstrained`'s vector (None if invalid);
+        held-fixed weights and exact zero weights stay as in ``template``."""
+        n_weights = self.n_states * self.n_mix
+        params = self.component.from_unconstrained(vector[n_weights:], template)
+        if params is None:
+            return None
+        params["weights"] = (template["weights"] if self.fix_weights else
+                             simplex_from_unconstrained(vector[:n_weights], template["weights"]))
+        if params["weights"] is None:
+            return None
+        return params
 
     def log_prior(self, params):
         if self.per_state_component is None:
