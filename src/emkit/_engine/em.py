@@ -41,8 +41,11 @@ class EMModel(Protocol):
         parameters held fixed.
     ``log_prior(params) -> float``
         Zero for maximum likelihood; the log-density of the prior for MAP.
-    ``repair(params, stats, rng) -> (params, n_repaired)``
-        Detect and re-seed collapsed components; ``n_repaired = 0`` when all is well.
+    ``repair(params, stats, rng, data) -> (params, n_repaired)``
+        Detect and re-seed collapsed components; ``n_repaired = 0`` when all
+        is well. ``data`` is the data object being fitted (the engine holds
+        it, not the model): re-seeds draw their points from it
+        (``data.reseed_rows`` where a cluster offers a client-side sample).
     ``parallel_chunks`` (optional attribute, default False)
         True when ``e_step`` is thread-safe and gains from running chunks on
         all cores (one BLAS thread each; see :mod:`emkit._engine.threads`).
@@ -68,7 +71,7 @@ class EMModel(Protocol):
 
     def log_prior(self, params: dict) -> float: ...
 
-    def repair(self, params: dict, stats: dict, rng) -> tuple[dict, int]: ...
+    def repair(self, params: dict, stats: dict, rng, data) -> tuple[dict, int]: ...
 
 
 @dataclass
@@ -277,7 +280,7 @@ class _Run:
         model = self.model
         new_params = model.m_step(self.stats, self.params)
         # A run past its re-seed budget ends here, on the M-step's own parameters.
-        repaired, n_repaired = model.repair(new_params, self.stats, self.rng)
+        repaired, n_repaired = model.repair(new_params, self.stats, self.rng, self.data)
         if n_repaired and self.n_repairs + n_repaired > self.max_repairs:
             self.degenerate = True
             n_repaired = 0
@@ -323,7 +326,7 @@ class _Run:
             return False
         if objective < floor:
             proposal = model.m_step(stats, proposal)
-            if model.repair(proposal, stats, self.rng)[1]:
+            if model.repair(proposal, stats, self.rng, self.data)[1]:
                 return False
             self.n_iter += 1
             stats, loglik = self._expectation(proposal)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INIT_METHODS", "initial_responsibilities", "nearest_center_labels", "one_hot", "clamp_to_labels"]
+__all__ = ["INIT_METHODS", "initial_responsibilities", "nearest_center_labels", "one_hot", "clamp_to_labels", "far_point"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
 
@@ -113,3 +113,35 @@ def clamp_to_labels(resp, labels):
     resp[labelled] = 0.0
     resp[labelled, labels[labelled]] = 1.0
     return resp
+
+
+def far_point(rows, means, rng, *, fill=None, max_candidates=4096):
+    """A row drawn with probability proportional to its squared distance to
+    the nearest of ``means`` (k-means++ seeding): where a re-seeded component
+    is put, so that it lands where the current components explain least.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n, D)
+        Candidate points (NaN entries are replaced by ``fill``).
+    means : ndarray of shape (K, D)
+    rng : numpy RandomState
+    fill : ndarray of shape (D,) or None
+        Replacement for missing entries (the data's centre).
+    max_candidates : int
+        At most this many rows are looked at (a uniform subset).
+
+    Returns
+    -------
+    ndarray of shape (D,)
+    """
+    n = rows.shape[0]
+    candidates = rng.choice(n, size=min(n, max_candidates), replace=False)
+    points = np.asarray(rows[candidates], dtype=np.float64)
+    if fill is not None:
+        points = np.where(np.isnan(points), fill, points)
+    distances = ((points[:, None, :] - means[None, :, :]) ** 2).sum(-1).min(axis=1)
+    total = distances.sum()
+    if not np.isfinite(total) or total <= 0:
+        return points[0]
+    return points[rng.choice(points.shape[0], p=distances / total)]

@@ -224,7 +224,7 @@ class StepwiseEM:
         new_params, stats, batch_objective = online_em_step(
             model, params, batch, rho=rho, total_weight=scale, stats=running)
         if rng is not None and self.n_repairs < self.max_repairs:
-            repaired, n_repaired = model.repair(new_params, stats, rng)
+            repaired, n_repaired = model.repair(new_params, stats, rng, batch)
             if n_repaired:
                 # The running statistics still describe the collapsed
                 # component; they restart from this batch at the re-seed.

@@ -357,7 +357,7 @@ class BayesianMixtureModel:
             return float(np.log(covariance).sum())
         return float(D * np.log(covariance))
 
-    def repair(self, params, stats, rng):
+    def repair(self, params, stats, rng, data=None):
         """Nothing to repair: the Wishart prior keeps every covariance positive
         definite, and a component the data do not need empties out (that is
         the point of the model), it does not collapse."""

@@ -298,7 +298,7 @@ class MixtureOfExpertsModel:
                       + 0.5 * gating[:, :-1].size * math.log(self.gating_alpha / (2.0 * math.pi)))
         return total
 
-    def repair(self, params, stats, rng):
+    def repair(self, params, stats, rng, data=None):
         """Regression experts have no collapse test: nothing to re-seed."""
         return params, 0
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from .._engine.init import far_point
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
-from ..kernels.hmm import forward_backward
+from .. import backend
 
 __all__ = ["HiddenMarkovModel", "StateMixtureEmission", "dirichlet_map_rows",
            "dirichlet_log_density_rows"]
@@ -130,7 +131,7 @@ class HiddenMarkovModel:
     def e_step(self, plan, X_chunk, lengths):
         emission_plan, log_startprob, log_transmat = plan
         log_emission, features = self.log_emission(emission_plan, X_chunk)
-        loglik, posteriors, trans, start = forward_backward(
+        loglik, posteriors, trans, start = backend.ops().forward_backward(
             log_startprob, log_transmat, log_emission, lengths)
         del log_emission
         stats = self.emission.stats(posteriors, features)
@@ -197,7 +198,7 @@ class HiddenMarkovModel:
                                                 self.transmat_concentration)
         return total
 
-    def repair(self, params, stats, rng):
+    def repair(self, params, stats, rng, data=None):
         """Re-seed the emissions of collapsed states (Gaussian emissions).
 
         A state whose covariance collapsed onto a few points is moved to a
@@ -206,7 +207,8 @@ class HiddenMarkovModel:
         transition probabilities raised to at least 1/K).
         """
         collapsed_of = getattr(self.emission, "collapsed", None)
-        if collapsed_of is None or self.data is None:
+        data = self.data if data is None else data  # the engine passes its data
+        if collapsed_of is None or data is None:
             return params, 0
         if set(self.emission.param_names) <= set(self.emission.fixed):
             return params, 0
@@ -223,7 +225,8 @@ class HiddenMarkovModel:
         data_covariance = self.emission.data_covariance
         scale = data_covariance / max(K, 1) ** (2.0 / data_covariance.shape[0])
         for k in collapsed:
-            params = self.emission.reseed(params, k, self._far_sample(params, rng), scale)
+            seed = far_point(data.reseed_rows, params["means"], rng, fill=data.center)
+            params = self.emission.reseed(params, k, seed, scale)
             # Made reachable again, but structural zeros (a left-right
             # topology; EM never revives a zero) stay zero.
             if "startprob" not in self.fixed and params["startprob"][k] > 0:
@@ -236,21 +239,6 @@ class HiddenMarkovModel:
                 transmat[:, k] = np.where(incoming > 0, np.maximum(incoming, 1.0 / K), 0.0)
                 params["transmat"] = transmat / transmat.sum(axis=1, keepdims=True)
         return params, int(collapsed.size)
-
-    def _far_sample(self, params, rng):
-        """A sample drawn with probability proportional to its squared distance
-        to the nearest state mean (k-means++ seeding), among the data's rows
-        for re-seeds (all of them in memory, the client's sample of a cluster's)."""
-        X = self.data.reseed_rows
-        candidates = rng.choice(X.shape[0], size=min(X.shape[0], 4096), replace=False)
-        points = np.asarray(X[candidates], dtype=np.float64)
-        points = np.where(np.isnan(points), self.data.center, points)
-        means = params["means"]
-        distances = ((points[:, None, :] - means[None, :, :]) ** 2).sum(-1).min(axis=1)
-        total = distances.sum()
-        if not np.isfinite(total) or total <= 0:
-            return points[0]
-        return points[rng.choice(points.shape[0], p=distances / total)]
 
     # -- helpers for the estimators -------------------------------------------
     def stats_from_posteriors(self, data, posteriors):

@@ -494,7 +494,7 @@ class LDAModel:
             return plan.topic_bound
         return topic_bound(params["topic_word"], self.topic_word_prior)
 
-    def repair(self, params, stats, rng):
+    def repair(self, params, stats, rng, data=None):
         # A topic cannot collapse: lambda >= eta > 0 always.
         return params, 0
 

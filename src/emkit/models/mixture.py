@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._engine.em import add_stats
+from .._engine.init import far_point
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
 from ..components.counts import safe_counts
 from .. import backend
@@ -135,8 +136,9 @@ class MixtureModel:
                              else simplex_from_unconstrained(vector[:K], template["weights"]))
         return None if params["weights"] is None else params
 
-    def repair(self, params, stats, rng):
-        """Re-seed collapsed components on poorly explained samples."""
+    def repair(self, params, stats, rng, data=None):
+        """Re-seed collapsed components on poorly explained samples of ``data``
+        (the engine's data object; the model holds none)."""
         collapsed_of = getattr(self.component, "collapsed", None)
         if collapsed_of is None:
             return params, 0
@@ -146,31 +148,14 @@ class MixtureModel:
         scale = self.component.data_covariance / max(self.n_components, 1) ** (
             2.0 / self.component.n_features)
         for k in collapsed:
-            seed = self._far_sample(params, rng)
+            seed = far_point(_reseed_rows(self.data if data is None else data),
+                             params["means"], rng)
             params = self.component.reseed(params, k, seed, scale)
             if not self.fix_weights:
                 weights = np.array(params["weights"], copy=True)
                 weights[k] = max(weights[k], 1.0 / self.n_components)
                 params["weights"] = weights / weights.sum()
         return params, int(collapsed.size)
-
-    def _far_sample(self, params, rng):
-        """A sample drawn with probability proportional to its squared distance
-        to the nearest mean (k-means++ seeding), so re-seeds land where the
-        current components explain the data least."""
-        # Data on a cluster offer a bounded sample of their rows instead.
-        X = getattr(self.data, "reseed_rows", None)
-        if X is None:
-            X = self.data.X
-        n = X.shape[0]
-        candidates = rng.choice(n, size=min(n, 4096), replace=False)
-        points = np.asarray(X[candidates], dtype=np.float64)
-        means = params["means"]
-        distances = ((points[:, None, :] - means[None, :, :]) ** 2).sum(-1).min(axis=1)
-        total = distances.sum()
-        if not np.isfinite(total) or total <= 0:
-            return points[0]
-        return points[rng.choice(points.shape[0], p=distances / total)]
 
     # -- helpers for the estimators --------------------------------------------
     def stats_from_responsibilities(self, resp, data=None):
@@ -199,3 +184,9 @@ class MixtureModel:
             chunk_stats["counts"] = chunk_resp.sum(axis=0, dtype=np.float64)
             stats = add_stats(stats, chunk_stats)
         return stats
+
+
+def _reseed_rows(data):
+    """The rows re-seeds draw from: a cluster's client-side sample, or the data."""
+    rows = getattr(data, "reseed_rows", None)
+    return data.X if rows is None else rows
