@@ -828,6 +828,7 @@ def plot_top_words(model, vocabulary, figure=None, *, n=10, topics=None, ncols=4
         ax.invert_yaxis()
         ax.set_title(f"topic {t}", fontsize="medium")
         ax.set_xlabel("probability", fontsize="small")
+        ax.set_ylabel("word", fontsize="small")
         ax.tick_params(axis="x", labelsize="x-small")
         ax.xaxis.set_major_locator(_max_ticks(3))
     return figure
