@@ -12,7 +12,8 @@ __all__ = ["plot_mixture", "plot_mixture_1d", "plot_mixture_2d", "plot_density_c
            "plot_uncertainty", "plot_mixture_pairs", "save_mixture_plot",
            "plot_model_selection", "plot_selection_criteria", "save_model_selection_plot",
            "plot_history", "plot_hmm_states", "plot_transition_matrix", "plot_top_words",
-           "plot_topic_prevalence", "plot_em_steps", "new_figure", "figure_to_png"]
+           "plot_topic_prevalence", "plot_em_steps", "new_figure", "figure_to_png",
+           "marginal_covariances", "em_trace_rows"]
 
 _MATPLOTLIB_MISSING = ("plotting needs matplotlib, which is not installed; install it with "
                        "`pip install matplotlib` (or `pip install emkit[plot]`).")
@@ -25,7 +26,7 @@ def _require_matplotlib():
         raise ImportError(_MATPLOTLIB_MISSING) from exc
 
 
-def _component_covariances_2d(covariances, covariance_type, n_components, dims=(0, 1)):
+def marginal_covariances(covariances, covariance_type, n_components, dims=(0, 1)):
     """The (K, d, d) marginal covariances of ``dims`` (any number of them) for every component.
 
     Parameters
@@ -104,7 +105,7 @@ def plot_mixture_2d(estimator, X, ax=None, *, dims=(0, 1), n_std=(1.0, 2.0),
 
     means = np.asarray(estimator.means_, dtype=np.float64)
     K = means.shape[0]
-    covariances = _component_covariances_2d(estimator.covariances_, estimator.covariance_type,
+    covariances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
                                            K, dims)
     labels = np.asarray(estimator.predict(X))
     colors = [f"C{k % 10}" for k in range(K)]
@@ -226,7 +227,7 @@ def plot_density_contours(estimator, X, ax=None, *, dims=(0, 1), feature_names=N
     ax = _new_axes(ax)
     K = np.asarray(estimator.means_).shape[0]
     means = np.asarray(estimator.means_, dtype=np.float64)[:, list(dims)]
-    covariances = _component_covariances_2d(estimator.covariances_, estimator.covariance_type,
+    covariances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
                                            K, dims)
     weights = np.asarray(estimator.weights_, dtype=np.float64)
     lo, hi = X[:, dims].min(axis=0), X[:, dims].max(axis=0)
@@ -284,7 +285,7 @@ def plot_uncertainty(estimator, X, ax=None, *, dims=(0, 1), feature_names=None,
                    edgecolors="black" if size > 4 else "none", linewidths=0.4,
                    label=f"uncertainty {label}")
     K = proba.shape[1]
-    covariances = _component_covariances_2d(estimator.covariances_, estimator.covariance_type,
+    covariances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
                                            K, dims)
     _draw_ellipses(ax, np.asarray(estimator.means_, dtype=np.float64)[:, list(dims)],
                    covariances, n_std)
@@ -300,7 +301,7 @@ def _univariate_components(estimator, feature=0):
     """Weights (K,), means (K,) and standard deviations (K,) of one feature's marginals."""
     means = np.asarray(estimator.means_, dtype=np.float64)
     K = means.shape[0]
-    variances = _component_covariances_2d(estimator.covariances_, estimator.covariance_type,
+    variances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
                                          K, (feature,))[:, 0, 0]
     return (np.asarray(estimator.weights_, dtype=np.float64), means[:, feature],
             np.sqrt(variances))
@@ -470,19 +471,21 @@ def plot_mixture(estimator, X, figure=None, *, feature_names=None, title=None):
     return figure
 
 
-def new_figure(figsize=(6.4, 4.8)):
+def new_figure(figsize=(6.4, 4.8), layout=None):
     """A Figure on the Agg canvas (no pyplot, no global backend change), for writing files.
 
     Parameters
     ----------
     figsize : (float, float), default=(6.4, 4.8)
         Inches.
+    layout : {None, "constrained", "tight"}, default=None
+        matplotlib's layout engine.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    return _agg_figure(figsize)
+    return _agg_figure(figsize, layout)
 
 
 def figure_to_png(figure, dpi=100):
@@ -504,13 +507,13 @@ def figure_to_png(figure, dpi=100):
     return buffer.getvalue()
 
 
-def _agg_figure(figsize=(6.4, 4.8)):
+def _agg_figure(figsize=(6.4, 4.8), layout=None):
     """A Figure on the Agg canvas (no pyplot, no global backend change), for writing files."""
     _require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=figsize)
+    figure = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(figure)
     return figure
 
@@ -927,7 +930,7 @@ def plot_em_steps(model, X, n_iter=4, figure=None, *, feature_names=None, trace=
         ax = figure.add_subplot(grid[0, t])
         colors = _responsibility_colors(resp)
         K = params["means"].shape[0]
-        covariances = _component_covariances_2d(params["covariances"], model.covariance_type,
+        covariances = marginal_covariances(params["covariances"], model.covariance_type,
                                                K, tuple(range(D)))
         if D == 1:
             from scipy.stats import norm
@@ -945,6 +948,7 @@ def plot_em_steps(model, X, n_iter=4, figure=None, *, feature_names=None, trace=
             ax.scatter(x, jitter, c=colors, s=12, edgecolors="none", zorder=3)
             ax.axhline(0.0, color="0.6", linewidth=0.6)
             ax.set_ylim(-0.17 * top, 1.05 * top)
+            ax.set_yticks([y for y in ax.get_yticks() if 0.0 <= y <= 1.05 * top])
             ax.set_xlabel(names[0])
             ax.set_ylabel("weight x density" if t == 0 else "")
         else:
@@ -990,19 +994,35 @@ def _draw_em_trace(ax, trace):
     ax.legend(loc="lower right", fontsize="small")
 
 
-def _format_kl(row):
-    # After an E-step the gap is zero up to rounding of sums of ~n terms; a
-    # printed -2e-13 would read as a (impossible) negative divergence.
-    if abs(row["kl"]) <= 1e-10 * max(1.0, abs(row["log_likelihood"])):
-        return "0"
-    return f"{row['kl']:.3g}"
+def em_trace_rows(trace, digits=4):
+    """The rows of an :class:`emkit.teaching.EMTrace` as printable strings.
+
+    A KL gap that is zero up to rounding (as after every E-step, where sums of
+    ``n`` terms leave ~1e-13) is printed as ``0``, not as a (impossible)
+    negative divergence.
+
+    Parameters
+    ----------
+    trace : EMTrace
+    digits : int, default=4
+        Decimals of the log-likelihood and the ELBO.
+
+    Returns
+    -------
+    list of [iteration, step, log-likelihood, ELBO, KL] lists of str
+    """
+    rows = []
+    for row in trace.rows:
+        kl = row["kl"]
+        rounding = abs(kl) <= 1e-10 * max(1.0, abs(row["log_likelihood"]))
+        rows.append([str(row["iteration"]), row["step"], f"{row['log_likelihood']:.{digits}f}",
+                     f"{row['elbo']:.{digits}f}", "0" if rounding else f"{kl:.3g}"])
+    return rows
 
 
 def _draw_em_table(ax, trace):
     ax.axis("off")
-    rows = [[f"{row['iteration']}", row["step"], f"{row['log_likelihood']:.4f}",
-             f"{row['elbo']:.4f}", _format_kl(row)] for row in trace.rows]
-    table = ax.table(cellText=rows, colLabels=["iter", "step", "log-likelihood", "ELBO", "KL"],
+    table = ax.table(cellText=em_trace_rows(trace), colLabels=["iter", "step", "log-likelihood", "ELBO", "KL"],
                      loc="upper center", cellLoc="right")
     table.auto_set_font_size(False)
     table.set_fontsize(8)
