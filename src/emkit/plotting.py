@@ -1022,7 +1022,8 @@ def em_trace_rows(trace, digits=4):
 
 def _draw_em_table(ax, trace):
     ax.axis("off")
-    table = ax.table(cellText=em_trace_rows(trace), colLabels=["iter", "step", "log-likelihood", "ELBO", "KL"],
+    table = ax.table(cellText=em_trace_rows(trace),
+                     colLabels=["iter", "step", "log-likelihood", "ELBO", "KL"],
                      loc="upper center", cellLoc="right")
     table.auto_set_font_size(False)
     table.set_fontsize(8)

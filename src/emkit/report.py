@@ -181,12 +181,14 @@ def _teaching_section(X, names, n_components, n_iter, random_state, new_figure):
     _, start, trace = best
     used = ", ".join(names[j] for j in columns)
     parts = [f"<p>A fresh EM fit with {n_components} component(s) (full covariances, started "
-             f"from randomly chosen data points: of five such starts, the one that moves most) on {html.escape(used)}. Each panel shows the "
-             f"data coloured by their responsibilities and the current components. After every "
+             f"from randomly chosen data points; of five such starts, the one that moves most) "
+             f"on {html.escape(used)}. Each panel shows the data coloured by their "
+             f"responsibilities and the current components. After every "
              f"E-step the ELBO equals the log-likelihood (the KL divergence between q and the "
              f"posterior is 0); after every M-step the log-likelihood exceeds the ELBO by the KL "
              f"gap that the next E-step closes.</p>"]
-    figure = plot_em_steps(start, shown, n_iter, new_figure((max(12.0, 3.0 * (n_iter + 1)), 8.0)),
+    size = (max(12.0, 3.0 * (n_iter + 1)), 8.0)
+    figure = plot_em_steps(start, shown, n_iter, new_figure(size),
                            feature_names=[names[j] for j in columns], trace=trace)
     parts.append(_image(figure, "EM step by step"))
     parts.append(_table(["iteration", "step", "log-likelihood", "ELBO",
