@@ -136,15 +136,6 @@ def test_mixture_2d_with_contours(faithful, plot_dir):
     assert any(type(c).__name__ == "QuadContourSet" for c in ax.get_children()) or ax.collections
 
 
-def test_ellipse_geometry_matches_the_covariance():
-    covariance = np.array([[4.0, 1.2], [1.2, 1.0]])
-    width, height, angle = plotting._ellipse_geometry(covariance, 2.0)
-    values, vectors = np.linalg.eigh(covariance)
-    assert width == pytest.approx(4 * np.sqrt(values[1]))
-    assert height == pytest.approx(4 * np.sqrt(values[0]))
-    assert np.tan(np.radians(angle)) == pytest.approx(vectors[1, 1] / vectors[0, 1])
-
-
 def test_density_contours_are_at_data_quantiles(faithful, plot_dir):
     from scipy.stats import multivariate_normal
 

@@ -42,6 +42,14 @@ def marginal_covariances(covariances, covariance_type, n_components, dims=(0, 1)
     Returns
     -------
     ndarray of shape (n_components, len(dims), len(dims))
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.plotting import marginal_covariances
+    >>> marginal_covariances(np.array([[1.0, 4.0, 9.0]]), "diag", 1, dims=(0, 2))
+    array([[[1., 0.],
+            [0., 9.]]])
     """
     covariances = np.asarray(covariances, dtype=np.float64)
     dims = list(dims)
@@ -97,6 +105,17 @@ def plot_mixture_2d(estimator, X, ax=None, *, dims=(0, 1), n_std=(1.0, 2.0),
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_mixture_2d
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_mixture_2d(model, X, new_figure().add_subplot())
+    >>> len(ax.patches)  # 1- and 2-sigma ellipses of each component
+    4
     """
     _require_matplotlib()
 
@@ -221,6 +240,17 @@ def plot_density_contours(estimator, X, ax=None, *, dims=(0, 1), feature_names=N
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_density_contours
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_density_contours(model, X, new_figure().add_subplot(), levels=(0.5,))
+    >>> ax.get_xlabel()
+    'feature 0'
     """
     _require_matplotlib()
     X, dims = _check_samples_2d(X, dims)
@@ -268,6 +298,17 @@ def plot_uncertainty(estimator, X, ax=None, *, dims=(0, 1), feature_names=None,
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_uncertainty
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_uncertainty(model, X, new_figure().add_subplot())
+    >>> ax.get_legend().get_title().get_text()
+    '1 - max probability'
     """
     _require_matplotlib()
     X, dims = _check_samples_2d(X, dims)
@@ -342,6 +383,17 @@ def plot_mixture_1d(estimator, X, ax=None, *, feature=0, feature_names=None, bin
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_mixture_1d
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_mixture_1d(model, X, new_figure().add_subplot(), feature=1)
+    >>> ax.get_ylabel()
+    'density'
     """
     _require_matplotlib()
     X = np.asarray(X, dtype=np.float64)
@@ -380,6 +432,16 @@ def plot_mixture_pairs(estimator, X, figure=None, *, feature_names=None, n_std=(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_iris
+    >>> from emkit.plotting import new_figure, plot_mixture_pairs
+    >>> X = load_iris().data
+    >>> model = emkit.GaussianMixture(3, random_state=0).fit(X)
+    >>> len(plot_mixture_pairs(model, X, new_figure((9, 9))).axes)
+    16
     """
     _require_matplotlib()
     from matplotlib.lines import Line2D
@@ -449,6 +511,17 @@ def plot_mixture(estimator, X, figure=None, *, feature_names=None, title=None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_mixture
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> figure = plot_mixture(model, X, new_figure(), title="Old Faithful")
+    >>> figure.axes[0].get_title()
+    'Old Faithful'
     """
     _require_matplotlib()
     X = np.asarray(X, dtype=np.float64)
@@ -484,6 +557,12 @@ def new_figure(figsize=(6.4, 4.8), layout=None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from emkit.plotting import new_figure
+    >>> new_figure((4, 3)).get_size_inches().tolist()
+    [4.0, 3.0]
     """
     return _agg_figure(figsize, layout)
 
@@ -499,6 +578,12 @@ def figure_to_png(figure, dpi=100):
     Returns
     -------
     bytes
+
+    Examples
+    --------
+    >>> from emkit.plotting import figure_to_png, new_figure
+    >>> figure_to_png(new_figure())[:4]
+    b'\x89PNG'
     """
     import io
 
@@ -631,6 +716,16 @@ def plot_selection_criteria(selection, figure=None, *, criteria=("bic", "icl")):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_selection_criteria
+    >>> result = emkit.select_model(load_old_faithful().data, n_components=range(1, 4),
+    ...                             covariance_types=["EEE", "VVV"])
+    >>> [ax.get_ylabel() for ax in plot_selection_criteria(result, new_figure((10, 4))).axes]
+    ['BIC (higher is better)', 'ICL (higher is better)']
     """
     _require_matplotlib()
     if figure is None:
@@ -667,6 +762,17 @@ def plot_history(estimator, ax=None, *, title=None):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_history
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_history(model, new_figure().add_subplot())
+    >>> len(ax.get_lines()[0].get_ydata()) == len(model.history_)
+    True
     """
     _require_matplotlib()
     history = getattr(estimator, "history_", None)
@@ -714,6 +820,17 @@ def plot_hmm_states(model, X, lengths=None, ax=None, *, feature=0, feature_names
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_nile
+    >>> from emkit.plotting import new_figure, plot_hmm_states
+    >>> y = load_nile().data[:, None]
+    >>> hmm = emkit.GaussianHMM(2, random_state=0).fit(y)
+    >>> ax = plot_hmm_states(hmm, y, ax=new_figure().add_subplot())
+    >>> ax.get_xlabel()
+    'time step'
     """
     _require_matplotlib()
     X = np.asarray(X, dtype=np.float64)
@@ -764,6 +881,14 @@ def plot_transition_matrix(model, ax=None, *, digits=2):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.plotting import new_figure, plot_transition_matrix
+    >>> ax = plot_transition_matrix(np.array([[0.9, 0.1], [0.2, 0.8]]), new_figure().add_subplot())
+    >>> [text.get_text() for text in ax.texts]
+    ['0.90', '0.10', '0.20', '0.80']
     """
     _require_matplotlib()
     matrix = np.asarray(getattr(model, "transmat_", model), dtype=np.float64)
@@ -803,6 +928,15 @@ def plot_top_words(model, vocabulary, figure=None, *, n=10, topics=None, ncols=4
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.plotting import new_figure, plot_top_words
+    >>> topic_word = np.array([[5.0, 1.0, 3.0], [1.0, 6.0, 1.0]])
+    >>> figure = plot_top_words(topic_word, ["a", "b", "c"], new_figure(), n=2)
+    >>> [[t.get_text() for t in ax.get_yticklabels()] for ax in figure.axes]
+    [['a', 'c'], ['b', 'a']]
     """
     _require_matplotlib()
     from .topics import top_words
@@ -855,6 +989,17 @@ def plot_topic_prevalence(model, X, ax=None):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> import numpy as np
+    >>> from emkit.plotting import new_figure, plot_topic_prevalence
+    >>> counts = np.random.default_rng(0).poisson(3.0, size=(30, 8))
+    >>> lda = emkit.LatentDirichletAllocation(2, random_state=0, max_iter=5).fit(counts)
+    >>> ax = plot_topic_prevalence(lda, counts, new_figure().add_subplot())
+    >>> round(float(sum(bar.get_height() for bar in ax.patches)), 6)
+    1.0
     """
     _require_matplotlib()
     proportions = np.asarray(model.transform(X))
@@ -905,6 +1050,17 @@ def plot_em_steps(model, X, n_iter=4, figure=None, *, feature_names=None, trace=
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_em_steps
+    >>> X = load_old_faithful().data
+    >>> start = emkit.GaussianMixture(2, init_params="random_from_data", random_state=1)
+    >>> figure = plot_em_steps(start, X, n_iter=2, figure=new_figure((12, 8)))
+    >>> len(figure.axes)  # the start and 2 iterations, the trace, the table
+    5
     """
     _require_matplotlib()
     from .teaching import explain_em
@@ -1010,6 +1166,16 @@ def em_trace_rows(trace, digits=4):
     Returns
     -------
     list of [iteration, step, log-likelihood, ELBO, KL] lists of str
+
+    Examples
+    --------
+    >>> import numpy as np, emkit
+    >>> from emkit.plotting import em_trace_rows
+    >>> x = np.array([-1.2, -0.8, -0.5, 0.9, 1.3, 1.8])[:, None]
+    >>> start = emkit.GaussianMixture(2, weights_init=[0.5, 0.5], means_init=[[-0.5], [1.0]],
+    ...                               precisions_init=[[[1.0]], [[1.0]]])
+    >>> [row[1] + " KL=" + row[4] for row in em_trace_rows(emkit.explain_em(start, x, 1))][::2]
+    ['E KL=0', 'E KL=0']
     """
     rows = []
     for row in trace.rows:
