@@ -791,6 +791,7 @@ def plot_history(estimator, ax=None, *, title=None):
     if repairs.size:
         ax.plot(repairs + 1, history[repairs], linestyle="none", marker="X", markersize=9,
                 color="C3", label="collapsed component re-seeded")
+    ax.xaxis.set_major_locator(_max_ticks(10, integer=True))
     ax.set_xlabel("EM iteration")
     ax.set_ylabel("objective (log-likelihood or bound)")
     ax.set_title(title or f"{type(estimator).__name__}: {history.size} iteration(s)")
@@ -971,10 +972,10 @@ def plot_top_words(model, vocabulary, figure=None, *, n=10, topics=None, ncols=4
     return figure
 
 
-def _max_ticks(n):
+def _max_ticks(n, integer=False):
     from matplotlib.ticker import MaxNLocator
 
-    return MaxNLocator(n)
+    return MaxNLocator(n, integer=integer)
 
 
 def plot_topic_prevalence(model, X, ax=None):
