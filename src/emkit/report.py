@@ -187,7 +187,7 @@ def _teaching_section(X, names, n_components, n_iter, random_state, new_figure):
              f"E-step the ELBO equals the log-likelihood (the KL divergence between q and the "
              f"posterior is 0); after every M-step the log-likelihood exceeds the ELBO by the KL "
              f"gap that the next E-step closes.</p>"]
-    size = (max(12.0, 3.0 * (n_iter + 1)), 8.0)
+    size = (max(11.0, 2.4 * (n_iter + 1)), 7.5)
     figure = plot_em_steps(start, shown, n_iter, new_figure(size),
                            feature_names=[names[j] for j in columns], trace=trace)
     parts.append(_image(figure, "EM step by step"))
