@@ -11,6 +11,9 @@ Subcommands
 ``emkit select data.csv``
     Fit R mclust's grid (1 to 9 components x 14 covariance structures) and
     print the BIC (or ICL) table and the chosen model.
+``emkit report data.csv -o report.html``
+    A self-contained HTML page: data summary, selection table, the chosen
+    model's parameters and plots, and the EM teaching view.
 
 Adding a subcommand takes a ``_add_<name>_parser(subparsers)`` function that
 sets ``func`` (a ``run(args) -> int``) as a default, listed in
