@@ -38,7 +38,7 @@ _EXPORTS = {
     "load": ".persistence",
     "explain_em": ".teaching",
 }
-_SUBMODULES = ("datasets", "priors", "plotting", "backend")
+_SUBMODULES = ("datasets", "priors", "plotting", "report", "backend")
 
 __all__ = list(_EXPORTS) + ["datasets", "priors"]
 

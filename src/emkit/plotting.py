@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_mixture_2d", "save_mixture_plot", "plot_model_selection",
-           "save_model_selection_plot"]
+__all__ = ["plot_mixture", "plot_mixture_1d", "plot_mixture_2d", "plot_density_contours",
+           "plot_uncertainty", "plot_mixture_pairs", "save_mixture_plot",
+           "plot_model_selection", "plot_selection_criteria", "save_model_selection_plot",
+           "plot_history", "plot_hmm_states", "plot_transition_matrix", "plot_top_words",
+           "plot_topic_prevalence", "plot_em_steps", "new_figure", "figure_to_png",
+           "marginal_covariances", "em_trace_rows"]
 
 _MATPLOTLIB_MISSING = ("plotting needs matplotlib, which is not installed; install it with "
                        "`pip install matplotlib` (or `pip install emkit[plot]`).")
@@ -22,8 +26,8 @@ def _require_matplotlib():
         raise ImportError(_MATPLOTLIB_MISSING) from exc
 
 
-def _component_covariances_2d(covariances, covariance_type, n_components, dims=(0, 1)):
-    """The (K, 2, 2) marginal covariances of ``dims`` for every component.
+def marginal_covariances(covariances, covariance_type, n_components, dims=(0, 1)):
+    """The (K, d, d) marginal covariances of ``dims`` (any number of them) for every component.
 
     Parameters
     ----------
@@ -33,23 +37,32 @@ def _component_covariances_2d(covariances, covariance_type, n_components, dims=(
     covariance_type : {"full", "tied", "diag", "spherical"} or an mclust name
         mclust names (EII ... VVV, E, V) store (K, D, D) covariances.
     n_components : int
-    dims : pair of int, default=(0, 1)
+    dims : sequence of int, default=(0, 1)
 
     Returns
     -------
-    ndarray of shape (n_components, 2, 2)
+    ndarray of shape (n_components, len(dims), len(dims))
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.plotting import marginal_covariances
+    >>> marginal_covariances(np.array([[1.0, 4.0, 9.0]]), "diag", 1, dims=(0, 2))
+    array([[[1., 0.],
+            [0., 9.]]])
     """
     covariances = np.asarray(covariances, dtype=np.float64)
-    index = np.ix_(list(dims), list(dims))
+    dims = list(dims)
+    index = np.ix_(dims, dims)
     K = n_components
     if covariance_type == "full" or covariances.ndim == 3:
         return np.stack([covariances[k][index] for k in range(K)])
     if covariance_type == "tied":
         return np.repeat(covariances[index][None], K, axis=0)
     if covariance_type == "diag":
-        return np.stack([np.diag(covariances[k, list(dims)]) for k in range(K)])
+        return np.stack([np.diag(covariances[k, dims]) for k in range(K)])
     if covariance_type == "spherical":
-        return covariances.reshape(K)[:, None, None] * np.eye(2)
+        return covariances.reshape(K)[:, None, None] * np.eye(len(dims))
     raise ValueError(f"unknown covariance_type {covariance_type!r}; expected one of "
                      f"'full', 'tied', 'diag', 'spherical'.")
 
@@ -65,7 +78,7 @@ def _ellipse_geometry(covariance, n_std):
 
 
 def plot_mixture_2d(estimator, X, ax=None, *, dims=(0, 1), n_std=(1.0, 2.0),
-                    feature_names=None, s=12):
+                    feature_names=None, s=12, legend=True, contours=False):
     """Scatter the data coloured by predicted component, with each component's ellipses.
 
     Parameters
@@ -84,28 +97,34 @@ def plot_mixture_2d(estimator, X, ax=None, *, dims=(0, 1), n_std=(1.0, 2.0),
         Axis labels (indexed by feature).
     s : float, default=12
         Marker size.
+    legend : bool, default=True
+    contours : bool, default=False
+        Also draw the mixture's (marginal) density contours, see
+        :func:`plot_density_contours`.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_mixture_2d
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_mixture_2d(model, X, new_figure().add_subplot())
+    >>> len(ax.patches)  # 1- and 2-sigma ellipses of each component
+    4
     """
     _require_matplotlib()
-    from matplotlib.patches import Ellipse
 
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] < 2:
-        raise ValueError(f"X must have shape (n_samples, n_features >= 2); got {X.shape}.")
-    dims = tuple(int(d) for d in dims)
-    if len(dims) != 2 or not all(0 <= d < X.shape[1] for d in dims):
-        raise ValueError(f"dims must name two of the {X.shape[1]} features; got {dims}.")
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots()
+    X, dims = _check_samples_2d(X, dims)
+    ax = _new_axes(ax)
 
     means = np.asarray(estimator.means_, dtype=np.float64)
     K = means.shape[0]
-    covariances = _component_covariances_2d(estimator.covariances_, estimator.covariance_type,
+    covariances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
                                            K, dims)
     labels = np.asarray(estimator.predict(X))
     colors = [f"C{k % 10}" for k in range(K)]
@@ -118,30 +137,468 @@ def plot_mixture_2d(estimator, X, ax=None, *, dims=(0, 1), n_std=(1.0, 2.0),
             label += f" (weight {weights[k]:.2f})"
         ax.scatter(X[members, dims[0]], X[members, dims[1]], s=s, color=colors[k], alpha=0.7,
                    label=label, edgecolors="none")
-        for i, n in enumerate(n_std):
-            width, height, angle = _ellipse_geometry(covariances[k], n)
-            ax.add_patch(Ellipse(means[k, list(dims)], width, height, angle=angle,
-                                 fill=False, edgecolor=colors[k], linewidth=1.5,
-                                 linestyle="-" if i == 0 else "--"))
-        ax.plot(*means[k, list(dims)], marker="x", color="black", markersize=8)
-    if feature_names is not None:
-        ax.set_xlabel(str(feature_names[dims[0]]))
-        ax.set_ylabel(str(feature_names[dims[1]]))
-    else:
-        ax.set_xlabel(f"feature {dims[0]}")
-        ax.set_ylabel(f"feature {dims[1]}")
-    ax.legend(loc="best", fontsize="small")
+    _draw_ellipses(ax, means[:, list(dims)], covariances, n_std)
+    if contours:
+        plot_density_contours(estimator, X, ax=ax, dims=dims, feature_names=feature_names)
+    _label_dims(ax, dims, feature_names)
+    if legend:
+        _ellipse_legend(ax, n_std)
     ax.autoscale_view()
     return ax
 
 
-def _agg_figure(figsize=(6.4, 4.8)):
+def _draw_ellipses(ax, means, covariances, n_std):
+    """Each component's ``n_std``-sigma ellipses (solid, then dashed) and a cross at its mean."""
+    from matplotlib.patches import Ellipse
+
+    for k in range(means.shape[0]):
+        color = f"C{k % 10}"
+        for i, n in enumerate(n_std):
+            width, height, angle = _ellipse_geometry(covariances[k], n)
+            ax.add_patch(Ellipse(means[k], width, height, angle=angle, fill=False,
+                                 edgecolor=color, linewidth=1.5,
+                                 linestyle="-" if i == 0 else "--"))
+        ax.plot(*means[k], marker="x", color="black", markersize=8)
+
+
+def _ellipse_legend(ax, n_std, **kwargs):
+    """The legend of the points plus one entry per ellipse style."""
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    for i, n in enumerate(n_std):
+        handles.append(Line2D([], [], color="gray", linestyle="-" if i == 0 else "--"))
+        labels.append(f"{n:g}-sigma ellipse")
+    ax.legend(handles, labels, loc="best", fontsize="small", **kwargs)
+
+
+def _label_dims(ax, dims, feature_names):
+    names = _feature_names(feature_names, max(dims) + 1)
+    ax.set_xlabel(names[dims[0]])
+    ax.set_ylabel(names[dims[1]])
+
+
+def _feature_names(feature_names, n_features):
+    if feature_names is None:
+        return [f"feature {j}" for j in range(n_features)]
+    return [str(name) for name in feature_names]
+
+
+def _check_samples_2d(X, dims):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise ValueError(f"X must have shape (n_samples, n_features >= 2); got {X.shape}.")
+    dims = tuple(int(d) for d in dims)
+    if len(dims) != 2 or not all(0 <= d < X.shape[1] for d in dims):
+        raise ValueError(f"dims must name two of the {X.shape[1]} features; got {dims}.")
+    return X, dims
+
+
+def _new_axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+def _marginal_density(weights, means, covariances, points):
+    """Density at ``points`` (m, d) of the mixture's marginal over the plotted features.
+
+    A Gaussian mixture's marginal over some features is the mixture of the
+    components' marginals, so no integration is needed.
+    """
+    from scipy.stats import multivariate_normal
+
+    density = np.zeros(points.shape[0])
+    for k in range(means.shape[0]):
+        density += weights[k] * multivariate_normal(means[k], covariances[k],
+                                                    allow_singular=True).pdf(points)
+    return density
+
+
+def plot_density_contours(estimator, X, ax=None, *, dims=(0, 1), feature_names=None,
+                          levels=(0.1, 0.25, 0.5, 0.75, 0.9), grid_size=120, scatter=False):
+    """Contours of a Gaussian mixture's density over two features.
+
+    Parameters
+    ----------
+    estimator : fitted GaussianMixture
+    X : array-like of shape (n_samples, n_features), n_features >= 2
+        Sets the plotting range (and is drawn when ``scatter``).
+    ax : matplotlib Axes, optional
+    dims : pair of int, default=(0, 1)
+        For more than two features the density drawn is the marginal of these.
+    feature_names : sequence of str, optional
+    levels : sequence of float, default=(0.1, 0.25, 0.5, 0.75, 0.9)
+        Contours are drawn where the density equals these quantiles of its
+        values at the data points: the 0.1 contour encloses about 90% of the
+        data.
+    grid_size : int, default=120
+    scatter : bool, default=False
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_density_contours
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_density_contours(model, X, new_figure().add_subplot(), levels=(0.5,))
+    >>> ax.get_xlabel()
+    'feature 0'
+    """
+    _require_matplotlib()
+    X, dims = _check_samples_2d(X, dims)
+    ax = _new_axes(ax)
+    K = np.asarray(estimator.means_).shape[0]
+    means = np.asarray(estimator.means_, dtype=np.float64)[:, list(dims)]
+    covariances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
+                                           K, dims)
+    weights = np.asarray(estimator.weights_, dtype=np.float64)
+    lo, hi = X[:, dims].min(axis=0), X[:, dims].max(axis=0)
+    pad = 0.1 * (hi - lo + (hi == lo))
+    gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], grid_size)
+    gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], grid_size)
+    xx, yy = np.meshgrid(gx, gy)
+    density = _marginal_density(weights, means, covariances,
+                                np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
+    at_data = _marginal_density(weights, means, covariances, X[:, dims])
+    values = np.unique(np.quantile(at_data, sorted(levels)))
+    if scatter:
+        ax.scatter(X[:, dims[0]], X[:, dims[1]], s=8, color="0.5", edgecolors="none")
+    ax.contour(xx, yy, density, levels=values, colors="0.35", linewidths=0.8)
+    _label_dims(ax, dims, feature_names)
+    return ax
+
+
+def plot_uncertainty(estimator, X, ax=None, *, dims=(0, 1), feature_names=None,
+                     n_std=(1.0,)):
+    """Classification uncertainty as R mclust draws it (``plot(fit, what = "uncertainty")``).
+
+    Each point's uncertainty is ``1 - max_k p(k | x)``. As in mclust's
+    ``uncertainty`` plot, points below the 75% quantile of the uncertainties
+    are drawn small, those between the 75% and 95% quantiles larger, and the
+    most uncertain 5% largest; colours are the predicted components.
+
+    Parameters
+    ----------
+    estimator : fitted GaussianMixture
+    X : array-like of shape (n_samples, n_features), n_features >= 2
+    ax : matplotlib Axes, optional
+    dims : pair of int, default=(0, 1)
+    feature_names : sequence of str, optional
+    n_std : sequence of float, default=(1,)
+        Ellipses drawn.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_uncertainty
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_uncertainty(model, X, new_figure().add_subplot())
+    >>> ax.get_legend().get_title().get_text()
+    '1 - max probability'
+    """
+    _require_matplotlib()
+    X, dims = _check_samples_2d(X, dims)
+    ax = _new_axes(ax)
+    proba = np.asarray(estimator.predict_proba(X))
+    uncertainty = 1.0 - proba.max(axis=1)
+    labels = proba.argmax(axis=1)
+    q75, q95 = np.quantile(uncertainty, [0.75, 0.95])
+    bands = [(uncertainty < q75, 4, f"< {q75:.2g} (75% quantile)"),
+             ((uncertainty >= q75) & (uncertainty < q95), 18, f"{q75:.2g} to {q95:.2g}"),
+             (uncertainty >= q95, 50, f">= {q95:.2g} (95% quantile)")]
+    colors = np.array([f"C{k % 10}" for k in labels])
+    for members, size, label in bands:
+        ax.scatter(X[members, dims[0]], X[members, dims[1]], s=size, c=colors[members],
+                   edgecolors="black" if size > 4 else "none", linewidths=0.4,
+                   label=f"uncertainty {label}")
+    K = proba.shape[1]
+    covariances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
+                                           K, dims)
+    _draw_ellipses(ax, np.asarray(estimator.means_, dtype=np.float64)[:, list(dims)],
+                   covariances, n_std)
+    _label_dims(ax, dims, feature_names)
+    legend = ax.legend(loc="best", fontsize="small", title="1 - max probability")
+    for handle in legend.legend_handles:
+        handle.set_color("0.4")
+    ax.autoscale_view()
+    return ax
+
+
+def _univariate_components(estimator, feature=0):
+    """Weights (K,), means (K,) and standard deviations (K,) of one feature's marginals."""
+    means = np.asarray(estimator.means_, dtype=np.float64)
+    K = means.shape[0]
+    variances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
+                                         K, (feature,))[:, 0, 0]
+    return (np.asarray(estimator.weights_, dtype=np.float64), means[:, feature],
+            np.sqrt(variances))
+
+
+def _draw_univariate(ax, x, weights, means, sds, *, bins="auto", legend=True):
+    from scipy.stats import norm
+
+    ax.hist(x, bins=bins, density=True, color="0.85", edgecolor="0.6", label="data")
+    grid = np.linspace(x.min() - 0.1 * np.ptp(x), x.max() + 0.1 * np.ptp(x), 400)
+    total = np.zeros_like(grid)
+    for k in range(means.size):
+        density = weights[k] * norm.pdf(grid, means[k], sds[k])
+        total += density
+        ax.plot(grid, density, color=f"C{k % 10}", linewidth=1.5,
+                label=f"component {k} (weight {weights[k]:.2f})")
+    ax.plot(grid, total, color="black", linewidth=1.5, linestyle="--", label="mixture")
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+
+
+def plot_mixture_1d(estimator, X, ax=None, *, feature=0, feature_names=None, bins="auto",
+                    legend=True):
+    """Histogram of one feature with each component's weighted density and their sum.
+
+    Parameters
+    ----------
+    estimator : fitted GaussianMixture
+    X : array-like of shape (n_samples, n_features)
+    ax : matplotlib Axes, optional
+    feature : int, default=0
+        For more than one feature the densities are the components' marginals.
+    feature_names : sequence of str, optional
+    bins : int or str, default="auto"
+        As in :func:`numpy.histogram`.
+    legend : bool, default=True
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_mixture_1d
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_mixture_1d(model, X, new_figure().add_subplot(), feature=1)
+    >>> ax.get_ylabel()
+    'density'
+    """
+    _require_matplotlib()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or not 0 <= feature < X.shape[1]:
+        raise ValueError(f"X must have shape (n_samples, n_features) and feature must be one "
+                         f"of its columns; got X of shape {X.shape} and feature={feature}.")
+    ax = _new_axes(ax)
+    _draw_univariate(ax, X[:, feature], *_univariate_components(estimator, feature),
+                     bins=bins, legend=legend)
+    ax.set_xlabel(_feature_names(feature_names, X.shape[1])[feature])
+    ax.set_ylabel("density")
+    return ax
+
+
+def plot_mixture_pairs(estimator, X, figure=None, *, feature_names=None, n_std=(1.0, 2.0),
+                       s=6):
+    """A pairs plot of a mixture with more than two features.
+
+    Below and above the diagonal: every pair of features with the points
+    coloured by predicted component and the marginal ellipses; on the
+    diagonal: each feature's histogram with the components' marginal
+    densities.
+
+    Parameters
+    ----------
+    estimator : fitted GaussianMixture
+    X : array-like of shape (n_samples, n_features)
+    figure : matplotlib Figure, optional
+        Drawn into (it should be empty); a new pyplot figure if None.
+    feature_names : sequence of str, optional
+    n_std : sequence of float, default=(1, 2)
+    s : float, default=6
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_iris
+    >>> from emkit.plotting import new_figure, plot_mixture_pairs
+    >>> X = load_iris().data
+    >>> model = emkit.GaussianMixture(3, random_state=0).fit(X)
+    >>> len(plot_mixture_pairs(model, X, new_figure((9, 9))).axes)
+    16
+    """
+    _require_matplotlib()
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise ValueError(f"X must have shape (n_samples, n_features >= 2); got {X.shape}.")
+    D = X.shape[1]
+    names = _feature_names(feature_names, D)
+    if figure is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure(figsize=(2.4 * D, 2.4 * D))
+    axes = figure.subplots(D, D, sharex="col", squeeze=False)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.08 * (hi - lo + (hi == lo))
+    for i in range(D):
+        for j in range(D):
+            ax = axes[i, j]
+            if i == j:
+                _draw_univariate(ax, X[:, i], *_univariate_components(estimator, i),
+                                 legend=False)
+                ax.set_yticks([])
+            else:
+                plot_mixture_2d(estimator, X, ax=ax, dims=(j, i), n_std=n_std, s=s,
+                                legend=False)
+                ax.set_ylim(lo[i] - pad[i], hi[i] + pad[i])
+            ax.set_xlim(lo[j] - pad[j], hi[j] + pad[j])
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+            ax.yaxis.set_major_locator(MaxNLocator(3))
+            if i == j:  # its y axis is a density, not feature i: no ticks
+                ax.set_yticks([])
+            ax.tick_params(labelsize="small")
+            if i < D - 1:
+                ax.tick_params(labelbottom=False)
+                ax.set_xlabel("")
+            else:
+                ax.set_xlabel(names[j])
+            if j > 0:
+                ax.tick_params(labelleft=False)
+                ax.set_ylabel("")
+            else:
+                ax.set_ylabel(names[i])
+    K = np.asarray(estimator.means_).shape[0]
+    weights = getattr(estimator, "weights_", np.full(K, np.nan))
+    handles = [Line2D([], [], color=f"C{k % 10}", marker="o", linestyle="-")
+               for k in range(K)]
+    figure.legend(handles, [f"component {k} (weight {weights[k]:.2f})" for k in range(K)],
+                  loc="upper center", ncol=min(K, 4), fontsize="small",
+                  bbox_to_anchor=(0.5, 0.965))
+    return figure
+
+
+def plot_mixture(estimator, X, figure=None, *, feature_names=None, title=None):
+    """The picture that fits the data's dimension: histogram (1-D), ellipses and
+    density contours (2-D) or a pairs plot (more).
+
+    Parameters
+    ----------
+    estimator : fitted GaussianMixture
+    X : array-like of shape (n_samples, n_features)
+    figure : matplotlib Figure, optional
+    feature_names : sequence of str, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_mixture
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> figure = plot_mixture(model, X, new_figure(), title="Old Faithful")
+    >>> figure.axes[0].get_title()
+    'Old Faithful'
+    """
+    _require_matplotlib()
+    X = np.asarray(X, dtype=np.float64)
+    if figure is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure()
+    if X.ndim == 2 and X.shape[1] > 2:
+        plot_mixture_pairs(estimator, X, figure, feature_names=feature_names)
+        if title:
+            figure.suptitle(title)
+        return figure
+    ax = figure.add_subplot()
+    if X.ndim == 1 or X.shape[1] == 1:
+        plot_mixture_1d(estimator, X, ax, feature_names=feature_names)
+    else:
+        plot_mixture_2d(estimator, X, ax, feature_names=feature_names, contours=True)
+    if title:
+        ax.set_title(title)
+    return figure
+
+
+def new_figure(figsize=(6.4, 4.8), layout=None):
+    """A Figure on the Agg canvas (no pyplot, no global backend change), for writing files.
+
+    Parameters
+    ----------
+    figsize : (float, float), default=(6.4, 4.8)
+        Inches.
+    layout : {None, "constrained", "tight"}, default=None
+        matplotlib's layout engine.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from emkit.plotting import new_figure
+    >>> new_figure((4, 3)).get_size_inches().tolist()
+    [4.0, 3.0]
+    """
+    return _agg_figure(figsize, layout)
+
+
+def figure_to_png(figure, dpi=100):
+    """The figure as PNG bytes (laid out first, so that labels are not clipped).
+
+    Parameters
+    ----------
+    figure : matplotlib Figure
+    dpi : int, default=100
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> from emkit.plotting import figure_to_png, new_figure
+    >>> figure_to_png(new_figure())[:4]
+    b'\x89PNG'
+    """
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _agg_figure(figsize=(6.4, 4.8), layout=None):
     """A Figure on the Agg canvas (no pyplot, no global backend change), for writing files."""
     _require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=figsize)
+    figure = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(figure)
     return figure
 
@@ -244,3 +701,498 @@ def save_model_selection_plot(selection, path, *, title=None, dpi=100, **kwargs)
     figure.tight_layout()
     figure.savefig(path, dpi=dpi)
     return path
+
+
+def plot_selection_criteria(selection, figure=None, *, criteria=("bic", "icl")):
+    """BIC and ICL curves side by side, one panel each (mclust's ``mclustBIC`` and
+    ``mclustICL`` plots).
+
+    Parameters
+    ----------
+    selection : emkit.selection.ModelSelection
+    figure : matplotlib Figure, optional
+    criteria : sequence of {"bic", "icl"}, default=("bic", "icl")
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_selection_criteria
+    >>> result = emkit.select_model(load_old_faithful().data, n_components=range(1, 4),
+    ...                             covariance_types=["EEE", "VVV"])
+    >>> [ax.get_ylabel() for ax in plot_selection_criteria(result, new_figure((10, 4))).axes]
+    ['BIC (higher is better)', 'ICL (higher is better)']
+    """
+    _require_matplotlib()
+    if figure is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure(figsize=(5.2 * len(criteria), 4.4))
+    axes = figure.subplots(1, len(criteria), squeeze=False)[0]
+    for ax, criterion in zip(axes, criteria):
+        plot_model_selection(selection, ax=ax, criterion=criterion, legend=False)
+        chosen = selection.top(1, criterion)[0]
+        ax.set_title(f"{criterion.upper()}: best {chosen[0]} with {chosen[1]} component(s)",
+                     fontsize="medium")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right center", fontsize="small",
+                  title="Model")
+    return figure
+
+
+def plot_history(estimator, ax=None, *, title=None):
+    """The objective after every EM iteration, with the re-seeds of collapsed components marked.
+
+    Works for any fitted emkit estimator: it reads ``history_`` (the
+    log-likelihood, log-posterior or, for LDA, the variational bound after
+    every iteration) and ``repairs_`` (the indices into ``history_`` where a
+    collapsed component was re-seeded; the objective may drop only there).
+
+    Parameters
+    ----------
+    estimator : fitted emkit estimator
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to the estimator's class and its number of iterations.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_history
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = plot_history(model, new_figure().add_subplot())
+    >>> len(ax.get_lines()[0].get_ydata()) == len(model.history_)
+    True
+    """
+    _require_matplotlib()
+    history = getattr(estimator, "history_", None)
+    if history is None:
+        raise ValueError(f"estimator must be a fitted emkit estimator with history_; "
+                         f"{type(estimator).__name__} has none (fit it first).")
+    history = np.asarray(history, dtype=np.float64)
+    ax = _new_axes(ax)
+    iterations = np.arange(1, history.size + 1)
+    ax.plot(iterations, history, marker="o", markersize=3, linewidth=1.2, color="C0",
+            label="objective")
+    repairs = np.asarray(getattr(estimator, "repairs_", []), dtype=np.intp)
+    repairs = repairs[(repairs >= 0) & (repairs < history.size)]
+    for i, index in enumerate(repairs):
+        ax.axvline(index + 1, color="C3", linestyle=":", linewidth=1)
+    if repairs.size:
+        ax.plot(repairs + 1, history[repairs], linestyle="none", marker="X", markersize=9,
+                color="C3", label="collapsed component re-seeded")
+    ax.xaxis.set_major_locator(_max_ticks(10, integer=True))
+    ax.set_xlabel("EM iteration")
+    ax.set_ylabel("objective (log-likelihood or bound)")
+    ax.set_title(title or f"{type(estimator).__name__}: {history.size} iteration(s)")
+    if repairs.size:
+        ax.legend(loc="lower right", fontsize="small")
+    ax.ticklabel_format(axis="y", useOffset=False)
+    return ax
+
+
+def plot_hmm_states(model, X, lengths=None, ax=None, *, feature=0, feature_names=None,
+                    index=None):
+    """A series coloured by each time step's most probable hidden state, with the state means.
+
+    Parameters
+    ----------
+    model : fitted emkit HMM (GaussianHMM, GMMHMM, PoissonHMM, ...)
+    X : array-like of shape (n_samples, n_features)
+    lengths : array-like of int, optional
+        Sequence lengths, as in ``model.fit``.
+    ax : matplotlib Axes, optional
+    feature : int, default=0
+        The column drawn.
+    feature_names : sequence of str, optional
+    index : array-like of shape (n_samples,), optional
+        The x values (e.g. years); 0, 1, ... by default.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_nile
+    >>> from emkit.plotting import new_figure, plot_hmm_states
+    >>> y = load_nile().data[:, None]
+    >>> hmm = emkit.GaussianHMM(2, random_state=0).fit(y)
+    >>> ax = plot_hmm_states(hmm, y, ax=new_figure().add_subplot())
+    >>> ax.get_xlabel()
+    'time step'
+    """
+    _require_matplotlib()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if not 0 <= feature < X.shape[1]:
+        raise ValueError(f"feature must be one of the {X.shape[1]} columns; got {feature}.")
+    ax = _new_axes(ax)
+    proba = np.asarray(model.predict_proba(X, lengths))
+    states = proba.argmax(axis=1)
+    K = proba.shape[1]
+    x = np.arange(X.shape[0]) if index is None else np.asarray(index)
+    y = X[:, feature]
+    ax.plot(x, y, color="0.7", linewidth=0.8, zorder=1)
+    means = getattr(model, "means_", None)
+    if means is None:
+        means = getattr(model, "lambdas_", None)
+    means = None if means is None else np.asarray(means, dtype=np.float64)
+    if means is not None and means.ndim == 3:  # GMMHMM: the state's mixture mean
+        means = np.einsum("km,kmd->kd", np.asarray(model.weights_), means)
+    for k in range(K):
+        members = states == k
+        label = f"state {k}"
+        if means is not None:
+            label += f" (mean {means[k, feature]:.4g})"
+        ax.scatter(x[members], y[members], s=14, color=f"C{k % 10}", zorder=2, label=label,
+                   edgecolors="none")
+    if means is not None:
+        ax.step(x, means[states, feature], where="mid", color="black", linewidth=1.4,
+                zorder=3, label="mean of the state")
+    ax.set_xlabel("time step" if index is None else "time")
+    ax.set_ylabel(_feature_names(feature_names, X.shape[1])[feature])
+    ax.set_title(f"{type(model).__name__}: most probable state at each step")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_transition_matrix(model, ax=None, *, digits=2):
+    """The transition matrix as a heatmap with every probability printed.
+
+    Parameters
+    ----------
+    model : fitted emkit HMM, or an array-like of shape (K, K)
+        ``transmat_[i, j]`` is the probability of moving from state i to j.
+    ax : matplotlib Axes, optional
+    digits : int, default=2
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.plotting import new_figure, plot_transition_matrix
+    >>> ax = plot_transition_matrix(np.array([[0.9, 0.1], [0.2, 0.8]]), new_figure().add_subplot())
+    >>> [text.get_text() for text in ax.texts]
+    ['0.90', '0.10', '0.20', '0.80']
+    """
+    _require_matplotlib()
+    matrix = np.asarray(getattr(model, "transmat_", model), dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"model must be a fitted HMM or a square transition matrix; got "
+                         f"shape {matrix.shape}.")
+    ax = _new_axes(ax)
+    K = matrix.shape[0]
+    image = ax.imshow(matrix, cmap="Blues", vmin=0.0, vmax=1.0)
+    fontsize = "medium" if K <= 6 else ("small" if K <= 10 else "x-small")
+    for i in range(K):
+        for j in range(K):
+            ax.text(j, i, f"{matrix[i, j]:.{digits}f}", ha="center", va="center",
+                    fontsize=fontsize, color="white" if matrix[i, j] > 0.6 else "black")
+    ax.set_xticks(range(K))
+    ax.set_yticks(range(K))
+    ax.set_xlabel("to state")
+    ax.set_ylabel("from state")
+    ax.set_title("Transition probabilities")
+    ax.figure.colorbar(image, ax=ax, label="probability")
+    return ax
+
+
+def plot_top_words(model, vocabulary, figure=None, *, n=10, topics=None, ncols=4):
+    """The most probable words of every topic as horizontal bar charts.
+
+    Parameters
+    ----------
+    model : fitted topic model (``components_`` of shape (n_topics, n_words))
+    vocabulary : sequence of str of length n_words
+    figure : matplotlib Figure, optional
+    n : int, default=10
+    topics : sequence of int, optional
+        The topics drawn (all by default).
+    ncols : int, default=4
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.plotting import new_figure, plot_top_words
+    >>> topic_word = np.array([[5.0, 1.0, 3.0], [1.0, 6.0, 1.0]])
+    >>> figure = plot_top_words(topic_word, ["a", "b", "c"], new_figure(), n=2)
+    >>> [[t.get_text() for t in ax.get_yticklabels()] for ax in figure.axes]
+    [['a', 'c'], ['b', 'a']]
+    """
+    _require_matplotlib()
+    from .topics import top_words
+
+    topic_word = np.asarray(getattr(model, "components_", model), dtype=np.float64)
+    probabilities = topic_word / topic_word.sum(axis=1, keepdims=True)
+    words = top_words(topic_word, vocabulary, n)
+    index = {word: w for w, word in enumerate(vocabulary)}
+    topics = list(range(topic_word.shape[0])) if topics is None else list(topics)
+    ncols = max(1, min(ncols, len(topics)))
+    nrows = -(-len(topics) // ncols)
+    if figure is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure(figsize=(3.2 * ncols, 0.3 * n * nrows + 1.0))
+    axes = figure.subplots(nrows, ncols, squeeze=False)
+    for position, ax in enumerate(axes.ravel()):
+        if position >= len(topics):
+            ax.set_visible(False)
+            continue
+        t = topics[position]
+        chosen = words[t]
+        values = [probabilities[t, index[word]] for word in chosen]
+        ax.barh(range(len(chosen)), values, color=f"C{t % 10}")
+        ax.set_yticks(range(len(chosen)), chosen, fontsize="small")
+        ax.invert_yaxis()
+        ax.set_title(f"topic {t}", fontsize="medium")
+        ax.set_xlabel("probability", fontsize="small")
+        ax.set_ylabel("word", fontsize="small")
+        ax.tick_params(axis="x", labelsize="x-small")
+        ax.xaxis.set_major_locator(_max_ticks(3))
+    return figure
+
+
+def _max_ticks(n, integer=False):
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(n, integer=integer)
+
+
+def plot_topic_prevalence(model, X, ax=None):
+    """The share of the corpus each topic takes (mean topic proportion over documents).
+
+    Parameters
+    ----------
+    model : fitted topic model with ``transform`` (e.g. emkit.LatentDirichletAllocation)
+    X : array-like or sparse matrix of shape (n_documents, n_words)
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> import numpy as np
+    >>> from emkit.plotting import new_figure, plot_topic_prevalence
+    >>> counts = np.random.default_rng(0).poisson(3.0, size=(30, 8))
+    >>> lda = emkit.LatentDirichletAllocation(2, random_state=0, max_iter=5).fit(counts)
+    >>> ax = plot_topic_prevalence(lda, counts, new_figure().add_subplot())
+    >>> round(float(sum(bar.get_height() for bar in ax.patches)), 6)
+    1.0
+    """
+    _require_matplotlib()
+    proportions = np.asarray(model.transform(X))
+    proportions = proportions / proportions.sum(axis=1, keepdims=True)
+    prevalence = proportions.mean(axis=0)
+    ax = _new_axes(ax)
+    K = prevalence.size
+    ax.bar(range(K), prevalence, color=[f"C{k % 10}" for k in range(K)])
+    ax.set_xticks(range(K))
+    ax.set_xlabel("topic")
+    ax.set_ylabel("mean topic proportion")
+    ax.set_title(f"Topic prevalence over {proportions.shape[0]} documents")
+    return ax
+
+
+def _responsibility_colors(resp):
+    """Each point's colour: the responsibility-weighted mix of the component colours."""
+    from matplotlib.colors import to_rgb
+
+    palette = np.array([to_rgb(f"C{k % 10}") for k in range(resp.shape[1])])
+    return np.clip(resp @ palette, 0.0, 1.0)
+
+
+def plot_em_steps(model, X, n_iter=4, figure=None, *, feature_names=None, trace=None):
+    """The EM teaching view: the data and components at every iteration, and the
+    log-likelihood, ELBO and KL gap after every half-step.
+
+    The top row has one panel per iteration (the start first): the data
+    coloured by their responsibilities ``q`` (a mix of the component colours)
+    and the current components (1-D: weighted densities; 2-D: 1- and
+    2-sigma ellipses). The bottom row traces the log-likelihood and the ELBO
+    after every E-step and M-step: after an E-step they touch (``q`` is the
+    posterior, the KL divergence is 0); after an M-step the log-likelihood is
+    above the ELBO by ``KL(q || p(z | x, theta_new))``, drawn as a red bar,
+    which the next E-step closes. The numbers are printed in a table beside it.
+
+    Parameters
+    ----------
+    model : emkit.GaussianMixture
+        Fitted or not, as :func:`emkit.explain_em` takes it.
+    X : array-like of shape (n_samples, 1) or (n_samples, 2)
+    n_iter : int, default=4
+    figure : matplotlib Figure, optional
+    feature_names : sequence of str, optional
+    trace : emkit.teaching.EMTrace, optional
+        A trace already computed for ``model`` and ``X``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_em_steps
+    >>> X = load_old_faithful().data
+    >>> start = emkit.GaussianMixture(2, init_params="random_from_data", random_state=1)
+    >>> figure = plot_em_steps(start, X, n_iter=2, figure=new_figure((12, 8)))
+    >>> len(figure.axes)  # the start and 2 iterations, the trace, the table
+    5
+    """
+    _require_matplotlib()
+    from .teaching import explain_em
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[1] not in (1, 2):
+        raise ValueError(f"X must have one or two features for the teaching view; got shape "
+                         f"{X.shape}. Pick two columns (X[:, [0, 1]]).")
+    if trace is None:
+        trace = explain_em(model, X, n_iter)
+    n_panels = len(trace.params)
+    D = X.shape[1]
+    names = _feature_names(feature_names, D)
+    if figure is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure(figsize=(max(12.0, 3.0 * n_panels), 8.0))
+    grid = figure.add_gridspec(2, max(n_panels, 2), height_ratios=[1.0, 1.1])
+    log_likelihoods = [row["log_likelihood"] for row in trace.rows if row["step"] == "E"]
+    for t, (params, resp) in enumerate(zip(trace.params, trace.responsibilities)):
+        ax = figure.add_subplot(grid[0, t])
+        colors = _responsibility_colors(resp)
+        K = params["means"].shape[0]
+        covariances = marginal_covariances(params["covariances"], model.covariance_type,
+                                               K, tuple(range(D)))
+        if D == 1:
+            from scipy.stats import norm
+
+            x = X[:, 0]
+            grid_x = np.linspace(x.min() - 0.2 * np.ptp(x), x.max() + 0.2 * np.ptp(x), 300)
+            for k in range(K):
+                ax.plot(grid_x, params["weights"][k] * norm.pdf(
+                    grid_x, params["means"][k, 0], np.sqrt(covariances[k, 0, 0])),
+                    color=f"C{k % 10}", linewidth=1.5)
+            # The points as a jittered strip below the curves, so that they do
+            # not hide one another.
+            top = max(ax.get_ylim()[1], 1e-12)
+            jitter = np.random.default_rng(0).uniform(-0.14, -0.03, x.size) * top
+            ax.scatter(x, jitter, c=colors, s=12, edgecolors="none", zorder=3)
+            ax.axhline(0.0, color="0.6", linewidth=0.6)
+            ax.set_ylim(-0.17 * top, 1.05 * top)
+            ax.set_yticks([y for y in ax.get_yticks() if 0.0 <= y <= 1.05 * top])
+            ax.set_xlabel(names[0])
+            ax.set_ylabel("weight x density" if t == 0 else "")
+        else:
+            ax.scatter(X[:, 0], X[:, 1], c=colors, s=10, edgecolors="none")
+            _draw_ellipses(ax, params["means"], covariances, (1.0, 2.0))
+            ax.autoscale_view()
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1] if t == 0 else "")
+        if t > 0:
+            ax.tick_params(labelleft=False)
+        ax.xaxis.set_major_locator(_max_ticks(4))
+        ax.set_title(("start" if t == 0 else f"after iteration {t}")
+                     + f"\nlog L = {log_likelihoods[t]:.2f}", fontsize="medium")
+    split = max(n_panels, 2) * 3 // 5
+    _draw_em_trace(figure.add_subplot(grid[1, :split]), trace)
+    _draw_em_table(figure.add_subplot(grid[1, split:]), trace)
+    figure.suptitle("EM, step by step: the E-step closes the KL gap, the M-step raises the "
+                    "ELBO (and opens a new gap)")
+    return figure
+
+
+def _half_step_positions(trace):
+    """x of each row: iteration t's M-step at t - 0.5, its E-step at t."""
+    return np.array([row["iteration"] - (0.5 if row["step"] == "M" else 0.0)
+                     for row in trace.rows])
+
+
+def _draw_em_trace(ax, trace):
+    x = _half_step_positions(trace)
+    loglik, elbo, kl = (trace.column(name) for name in ("log_likelihood", "elbo", "kl"))
+    ax.plot(x, loglik, color="C0", marker="o", linewidth=1.5, label="log-likelihood")
+    ax.plot(x, elbo, color="C1", marker="s", markersize=4, linewidth=1.2, linestyle="--",
+            label="ELBO")
+    m_steps = np.array([row["step"] == "M" for row in trace.rows])
+    ax.vlines(x[m_steps], elbo[m_steps], loglik[m_steps], color="C3", linewidth=3,
+              label="KL gap (after the M-step)")
+    ax.set_xticks(x, [f"{row['iteration']}{row['step']}" for row in trace.rows],
+                  fontsize="small")
+    ax.set_xlabel("half-step (iteration, E or M)")
+    ax.set_ylabel("log-likelihood / ELBO")
+    ax.set_title("The log-likelihood and the ELBO after every half-step", fontsize="medium")
+    ax.ticklabel_format(axis="y", useOffset=False)
+    ax.legend(loc="lower right", fontsize="small")
+
+
+def em_trace_rows(trace, digits=4):
+    """The rows of an :class:`emkit.teaching.EMTrace` as printable strings.
+
+    A KL gap that is zero up to rounding (as after every E-step, where sums of
+    ``n`` terms leave ~1e-13) is printed as ``0``, not as a (impossible)
+    negative divergence.
+
+    Parameters
+    ----------
+    trace : EMTrace
+    digits : int, default=4
+        Decimals of the log-likelihood and the ELBO.
+
+    Returns
+    -------
+    list of [iteration, step, log-likelihood, ELBO, KL] lists of str
+
+    Examples
+    --------
+    >>> import numpy as np, emkit
+    >>> from emkit.plotting import em_trace_rows
+    >>> x = np.array([-1.2, -0.8, -0.5, 0.9, 1.3, 1.8])[:, None]
+    >>> start = emkit.GaussianMixture(2, weights_init=[0.5, 0.5], means_init=[[-0.5], [1.0]],
+    ...                               precisions_init=[[[1.0]], [[1.0]]])
+    >>> [row[1] + " KL=" + row[4] for row in em_trace_rows(emkit.explain_em(start, x, 1))][::2]
+    ['E KL=0', 'E KL=0']
+    """
+    rows = []
+    for row in trace.rows:
+        kl = row["kl"]
+        rounding = abs(kl) <= 1e-10 * max(1.0, abs(row["log_likelihood"]))
+        rows.append([str(row["iteration"]), row["step"], f"{row['log_likelihood']:.{digits}f}",
+                     f"{row['elbo']:.{digits}f}", "0" if rounding else f"{kl:.3g}"])
+    return rows
+
+
+def _draw_em_table(ax, trace):
+    ax.axis("off")
+    table = ax.table(cellText=em_trace_rows(trace),
+                     colLabels=["iter", "step", "log-likelihood", "ELBO", "KL"],
+                     loc="upper center", cellLoc="right")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    table.scale(1.0, 1.0)
+    ax.set_title("The numbers (KL = log-likelihood - ELBO)", fontsize="medium")
