@@ -21,6 +21,7 @@ from scipy.special import expit
 
 from .._validation import check_discrete_samples
 from .counts import safe_counts
+from .families import IndependentPriorMixin
 from .observed import START_PSEUDO_COUNT, observed_totals, safe_feature_totals, split_missing
 
 __all__ = ["BernoulliComponent", "check_binary"]
@@ -74,7 +75,7 @@ def _log_both(probabilities):
     return log_p, log_q
 
 
-class BernoulliComponent:
+class BernoulliComponent(IndependentPriorMixin):
     """Bernoulli component family (independent binary features), configured for one fit.
 
     Parameters
@@ -166,17 +167,6 @@ class BernoulliComponent:
             probabilities = (successes + a) / (totals + a + b)
         # Rounding may put s/n a hair outside [0, 1].
         return {"probabilities": np.clip(probabilities, 0.0, 1.0)}
-
-    def log_prior(self, params):
-        """Beta log-density of every probability (0 without a prior)."""
-        if self.prior is None:
-            return 0.0
-        return float(np.sum(self.prior.logpdf(params["probabilities"])))
-
-    def impute_values(self, params, resp):
-        """Conditional expectation of every feature given a sample's posterior
-        ``resp`` (n, K): ``resp @ probabilities``, shape (n, D) (for imputation)."""
-        return resp @ params["probabilities"]
 
     # -- unconstrained coordinates (accelerated steppers) -----------------------
     def to_unconstrained(self, params):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
-from .coordinates import simplex_from_unconstrained, simplex_to_unconstrained
+from .families import SimplexRowsMixin
 
 __all__ = ["CategoricalComponent", "check_symbols"]
 
@@ -76,7 +76,7 @@ def check_symbols(X, n_symbols=None, name="X"):
     return symbols
 
 
-class CategoricalComponent:
+class CategoricalComponent(SimplexRowsMixin):
     """Categorical emission/component family, configured for one fit.
 
     Parameters
@@ -155,18 +155,6 @@ class CategoricalComponent:
             return 0.0
         log_norm = gammaln(alpha.sum(axis=1)) - gammaln(alpha).sum(axis=1)
         return float((log_norm + xlogy(alpha - 1.0, probabilities).sum(axis=1)).sum())
-
-    # -- unconstrained coordinates (accelerated steppers) -----------------------
-    def to_unconstrained(self, params):
-        """Log-probabilities of every component's row, flattened."""
-        return simplex_to_unconstrained(params["probabilities"])
-
-    def from_unconstrained(self, vector, template):
-        """Probabilities from log-probabilities (None if invalid)."""
-        if "probabilities" in self.fixed:
-            return {"probabilities": template["probabilities"]}
-        probabilities = simplex_from_unconstrained(vector, template["probabilities"])
-        return None if probabilities is None else {"probabilities": probabilities}
 
     # -- helpers --------------------------------------------------------------
     def sample(self, params, component, n_samples, rng):

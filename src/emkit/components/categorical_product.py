@@ -22,7 +22,7 @@ import numpy as np
 
 from .._validation import check_discrete_samples
 from .categorical import CategoricalComponent
-from .coordinates import simplex_from_unconstrained, simplex_to_unconstrained
+from .families import SimplexRowsMixin
 from .observed import START_PSEUDO_COUNT
 
 __all__ = ["CategoricalProductComponent", "check_levels"]
@@ -75,7 +75,7 @@ def check_levels(X, n_levels=None, name="X", *, n_features=None, allow_nan=False
     return X
 
 
-class CategoricalProductComponent:
+class CategoricalProductComponent(SimplexRowsMixin):
     """Product of independent categorical features, configured for one fit.
 
     Parameters
@@ -188,18 +188,6 @@ class CategoricalProductComponent:
         probabilities = params["probabilities"]
         mixed = np.einsum("nk,kdl->ndl", resp, probabilities)
         return mixed.argmax(axis=2).astype(np.float64)
-
-    # -- unconstrained coordinates (accelerated steppers) -----------------------
-    def to_unconstrained(self, params):
-        """Log-probabilities of every (component, feature) row, flattened."""
-        return simplex_to_unconstrained(params["probabilities"])
-
-    def from_unconstrained(self, vector, template):
-        """Probabilities from log-probabilities; the padding stays zero."""
-        if "probabilities" in self.fixed:
-            return {"probabilities": template["probabilities"]}
-        probabilities = simplex_from_unconstrained(vector, template["probabilities"])
-        return None if probabilities is None else {"probabilities": probabilities}
 
     # -- helpers --------------------------------------------------------------
     def sample(self, params, component, n_samples, rng):

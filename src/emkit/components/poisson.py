@@ -20,6 +20,7 @@ from scipy.special import gammaln
 
 from .._validation import check_discrete_samples
 from .counts import safe_counts
+from .families import IndependentPriorMixin
 from .observed import START_PSEUDO_COUNT, observed_totals, safe_feature_totals, split_missing
 
 __all__ = ["PoissonComponent", "check_counts"]
@@ -66,7 +67,7 @@ def check_counts(X, n_features=None, name="X", *, allow_nan=False, nan_hint=None
                                          "data.")
 
 
-class PoissonComponent:
+class PoissonComponent(IndependentPriorMixin):
     """Poisson emission/component family, configured for one fit.
 
     Parameters
@@ -166,17 +167,6 @@ class PoissonComponent:
             numerators = np.maximum(count_sums + self.prior.shape - 1.0, 0.0)
             denominators = (counts[:, None] if observed is None else observed) + self.prior.rate
         return {"rates": numerators / denominators}
-
-    def log_prior(self, params):
-        """Gamma log-density of every rate (0 without a prior)."""
-        if self.prior is None:
-            return 0.0
-        return float(np.sum(self.prior.logpdf(params["rates"])))
-
-    def impute_values(self, params, resp):
-        """Conditional expectation of every feature given a sample's posterior
-        ``resp`` (n, K): ``resp @ rates``, shape (n, D) (for imputation)."""
-        return resp @ params["rates"]
 
     # -- unconstrained coordinates (accelerated steppers) -----------------------
     def to_unconstrained(self, params):
