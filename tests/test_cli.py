@@ -294,3 +294,128 @@ def test_new_commands_name_bad_input(tmp_path, capsys, argv, fragment):
 def test_unknown_model_is_a_usage_error(capsys):
     assert main(["fit", "x.csv", "-k", "2", "--model", "nonsense"]) == 2
     assert "unknown model 'nonsense'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- regression models (--target)
+def _two_lines(n=300, seed=0):
+    """x, an unused column, and y on one of two lines: y = 1.5 x + 1 or y = -x."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, size=n)
+    line = rng.integers(2, size=n)
+    y = np.where(line, 1.5 * x + 1.0, -x) + 0.2 * rng.standard_normal(n)
+    return np.column_stack([x, rng.standard_normal(n), y])
+
+
+def test_regression_fit_predict_score_with_target(tmp_path, capsys):
+    table = _two_lines()
+    data = _write_csv(tmp_path / "xy.csv", table.tolist(), header=["x", "noise", "y"])
+    saved = tmp_path / "reg.emkit"
+    assert main(["fit", str(data), "-k", "1:3", "--model", "regression", "--target", "y",
+                 "--columns", "x", "--n-init", "3", "-o", str(saved), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Chosen by BIC: K = 2" in printed
+    model = emkit.load(saved)
+    assert type(model).__name__ == "RegressionMixture" and model.n_features_in_ == 1
+    assert model.verbose == 0  # the command line's progress bar is not saved
+    X, y = table[:, :1], table[:, 2]
+    # The library fit from the same options, and the known lines.
+    direct = emkit.RegressionMixture(2, n_init=3, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.coef_, direct.coef_)
+    order = np.argsort(model.coef_[:, 0])
+    np.testing.assert_allclose(model.coef_[order, 0], [-1.0, 1.5], atol=0.05)
+    np.testing.assert_allclose(model.intercept_[order], [0.0, 1.0], atol=0.05)
+
+    out = tmp_path / "pred.csv"
+    # The target by index (2) instead of by name; without it, the gate's probabilities.
+    assert main(["predict", str(saved), str(data), "--columns", "x", "--target", "2",
+                 "-o", str(out)]) == 0
+    header, values = _read_output(out)
+    assert header == ["prediction", "label", "prob_0", "prob_1"]
+    np.testing.assert_allclose(values[:, 0], model.predict(X), rtol=1e-9)
+    np.testing.assert_allclose(values[:, 2:], model.predict_proba(X, y), rtol=1e-8,
+                               atol=1e-12)
+    assert main(["predict", str(saved), str(data), "--columns", "x", "-o", str(out)]) == 0
+    np.testing.assert_allclose(_read_output(out)[1][:, 2:], model.predict_proba(X),
+                               rtol=1e-8)
+
+    capsys.readouterr()
+    assert main(["score", str(saved), str(data), "--columns", "x", "--target", "y"]) == 0
+    printed = capsys.readouterr().out
+    assert f"BIC: {model.bic(X, y):.2f}" in printed
+    assert f"log-likelihood: {model.score(X, y) * len(y):.2f}" in printed
+
+
+def test_experts_fit_labels(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-2, 2, size=200)
+    y = np.where(x < 0, -x, 2 * x) + 0.1 * rng.standard_normal(200)
+    data = _write_csv(tmp_path / "xy.csv", np.column_stack([y, x]).tolist(), header=["y", "x"])
+    labels = tmp_path / "labels.csv"
+    assert main(["fit", str(data), "-k", "2", "--model", "experts", "--target", "0",
+                 "--n-init", "2", "--labels", str(labels), "--quiet"]) == 0
+    assert "gating_coef_" in capsys.readouterr().out
+    direct = emkit.MixtureOfExperts(2, n_init=2, random_state=0).fit(x[:, None], y)
+    header, values = _read_output(labels)
+    np.testing.assert_allclose(values[:, 0], direct.predict(x[:, None]), rtol=1e-7)
+    np.testing.assert_allclose(values[:, 2:], direct.predict_proba(x[:, None], y), rtol=1e-6,
+                               atol=1e-10)
+
+
+# -------------------------------------------------------- HMMs on sequence files
+def test_hmm_predict_and_score_on_sequence_files(tmp_path, capsys):
+    nile = emkit.datasets.load_nile().data.reshape(-1, 1)
+    ids = np.repeat([7, 3], [60, 40])  # ids need not be sorted, only consecutive
+    data = _write_csv(tmp_path / "nile.csv", np.column_stack([ids, nile]).tolist(),
+                      header=["id", "volume"])
+    saved = tmp_path / "hmm.emkit"
+    assert main(["fit", str(data), "-k", "2", "--model", "gaussian-hmm", "--sequence-column",
+                 "id", "-o", str(saved), "--quiet"]) == 0
+    model = emkit.load(saved)
+    lengths = [60, 40]
+    direct = emkit.GaussianHMM(2, covariance_type="full", random_state=0).fit(nile, lengths)
+    np.testing.assert_allclose(model.means_, direct.means_)
+    out = tmp_path / "states.csv"
+    assert main(["predict", str(saved), str(data), "--sequence-column", "id",
+                 "-o", str(out)]) == 0
+    _, values = _read_output(out)
+    np.testing.assert_allclose(values[:, 1:], model.predict_proba(nile, lengths), rtol=1e-8,
+                               atol=1e-12)
+    capsys.readouterr()
+    assert main(["score", str(saved), str(data), "--sequence-column", "id"]) == 0
+    printed = capsys.readouterr().out
+    assert f"log-likelihood: {model.score(nile, lengths):.2f}" in printed
+    assert f"BIC: {model.bic(nile, lengths):.2f}" in printed
+    # Scored as one sequence, the log-likelihood differs (the second start is a transition).
+    assert main(["score", str(saved), str(data), "--columns", "volume"]) == 0
+    assert f"log-likelihood: {model.score(nile):.2f}" in capsys.readouterr().out
+
+
+def test_gmm_hmm_n_mix(tmp_path, capsys):
+    X = emkit.datasets.load_old_faithful().data
+    ids = np.repeat([1, 2], [136, 136])
+    data = _write_csv(tmp_path / "series.csv", np.column_stack([ids, X]).tolist(),
+                      header=["id", "a", "b"])
+    saved = tmp_path / "gmmhmm.emkit"
+    assert main(["fit", str(data), "-k", "2", "--model", "gmm-hmm", "--n-mix", "2",
+                 "--sequence-column", "id", "--n-init", "2", "-o", str(saved), "--quiet"]) == 0
+    model = emkit.load(saved)
+    assert model.n_mix == 2
+    direct = emkit.GMMHMM(2, n_mix=2, n_init=2, random_state=0).fit(X, [136, 136])
+    assert model.score(X, [136, 136]) == pytest.approx(direct.score(X, [136, 136]))
+    assert f"{direct.bic(X, [136, 136]):.2f}" in capsys.readouterr().out
+
+
+# ------------------------------------------------- the variational Bayesian mixture
+def test_bayesian_gaussian_one_k(tmp_path, capsys):
+    X = emkit.datasets.load_old_faithful().data
+    data = _write_csv(tmp_path / "faithful.csv", X.tolist(), header=["eruptions", "waiting"])
+    saved = tmp_path / "vb.emkit"
+    assert main(["fit", str(data), "-k", "6", "--model", "bayesian-gaussian", "--n-init", "2",
+                 "-o", str(saved), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    direct = emkit.BayesianGaussianMixture(6, n_init=2, random_state=0).fit(X)
+    used = int((direct.weights_ > 0.01).sum())
+    assert f"components in use (weight > 1%): {used} of 6" in printed
+    np.testing.assert_allclose(emkit.load(saved).weights_, direct.weights_)
+    assert main(["fit", str(data), "-k", "1:6", "--model", "bayesian-gaussian"]) == 2
+    assert "a range of K is not meaningful" in capsys.readouterr().err
