@@ -1,5 +1,6 @@
 """Tests for the ``emkit`` command line (emkit.cli) and emkit.plotting."""
 
+import argparse
 import csv
 import os
 import subprocess
@@ -419,3 +420,186 @@ def test_bayesian_gaussian_one_k(tmp_path, capsys):
     np.testing.assert_allclose(emkit.load(saved).weights_, direct.weights_)
     assert main(["fit", str(data), "-k", "1:6", "--model", "bayesian-gaussian"]) == 2
     assert "a range of K is not meaningful" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- lda on texts
+SPORT = "goal match team player score league coach season win ball".split()
+MONEY = "market stock price bank trade profit share investor economy rate".split()
+
+
+def _write_texts(folder, n=30, seed=0):
+    """Documents about one of two disjoint word sets, with stop words and capitals."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    documents = []
+    for i in range(n):
+        words = rng.choice(SPORT if i % 2 else MONEY, size=30)
+        documents.append("The " + " and ".join(words) + ". Zebra" * (i == 0))
+        (folder / f"doc{i:02d}.txt").write_text(documents[-1], encoding="utf-8")
+    return documents
+
+
+def _printed_topics(printed, n_topics):
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("topic"))
+    return [line.split()[2:] for line in lines[start + 1:start + 1 + n_topics]]
+
+
+def test_lda_texts_fit_save_predict(tmp_path, capsys):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    documents = _write_texts(tmp_path / "texts")
+    saved = tmp_path / "lda.emkit"
+    labels = tmp_path / "topics.csv"
+    assert main(["fit", str(tmp_path / "texts"), "-k", "2", "--model", "lda", "--max-iter",
+                 "30", "--stop-words", "english", "--min-df", "2", "--top-words", "5",
+                 "-o", str(saved), "--labels", str(labels)]) == 0
+    printed = capsys.readouterr().out
+    # Each topic's top words come from one of the two word sets (recovery).
+    topics = _printed_topics(printed, 2)
+    assert all(len(words) == 5 for words in topics)
+    themes = [("sport" if set(words) <= set(SPORT) else
+               "money" if set(words) <= set(MONEY) else "mixed") for words in topics]
+    assert sorted(themes) == ["money", "sport"]
+
+    model = emkit.load(saved)
+    # The vocabulary CountVectorizer keeps with these options (stop words and the
+    # one-document word "zebra" gone), saved on the model.
+    counter = CountVectorizer(stop_words="english", min_df=2).fit(documents)
+    np.testing.assert_array_equal(model.vocabulary_, counter.get_feature_names_out())
+    assert "the" not in model.vocabulary_ and "zebra" not in model.vocabulary_
+    header, values = _read_output_rows(labels)
+    assert header == ["document", "label", "prob_0", "prob_1"]
+    assert [row[0] for row in values] == [f"doc{i:02d}.txt" for i in range(30)]
+
+    # New texts, one per line (a blank line is skipped), through the saved vocabulary.
+    lines = tmp_path / "new.txt"
+    new = ["bank profit market rate zebra", "", "goal goal league ball"]
+    lines.write_text("\n".join(new) + "\n", encoding="utf-8")
+    out = tmp_path / "new_topics.csv"
+    assert main(["predict", str(saved), str(lines), "-o", str(out)]) == 0
+    header, rows = _read_output_rows(out)
+    assert [row[0] for row in rows] == ["line 1", "line 3"]
+    expected = model.transform(counter.transform([new[0], new[2]]))
+    np.testing.assert_allclose(np.array([row[2:] for row in rows], dtype=float), expected,
+                               rtol=1e-8)
+    capsys.readouterr()
+    assert main(["score", str(saved), str(lines)]) == 0
+    counts = counter.transform([new[0], new[2]])
+    printed = capsys.readouterr().out
+    assert f"perplexity: {model.perplexity(counts):.5g}" in printed
+    assert f"variational bound: {model.score(counts):.2f}" in printed
+
+
+def _read_output_rows(path):
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
+@pytest.mark.parametrize("flags, check", [
+    (["--no-lowercase"], lambda vocab: "The" in vocab and "the" not in vocab),
+    ([], lambda vocab: "the" in vocab and "The" not in vocab),
+    (["--max-features", "5"], lambda vocab: len(vocab) == 5),
+    (["--max-df", "0.9"], lambda vocab: "the" not in vocab and "and" not in vocab),
+])
+def test_lda_vectorizer_flags(tmp_path, capsys, flags, check):
+    lines = tmp_path / "docs.txt"
+    lines.write_text("\n".join(_write_texts(tmp_path / "texts", n=12)), encoding="utf-8")
+    saved = tmp_path / "lda.emkit"
+    assert main(["fit", str(lines), "-k", "2", "--model", "lda", "--max-iter", "3",
+                 "-o", str(saved), *flags]) == 0
+    assert "fitted on 12 document(s)" in capsys.readouterr().out
+    assert check(list(emkit.load(saved).vocabulary_))
+
+
+# ------------------------------------------------------------ help and errors
+def _subcommands():
+    from emkit.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def test_help_lists_every_subcommand_and_each_has_examples(capsys):
+    commands = _subcommands()
+    assert {"demo", "fit", "select", "predict", "score", "sample"} <= set(commands)
+    assert main(["--help"]) == 0
+    printed = capsys.readouterr().out
+    for name in commands:
+        assert f"    {name} " in printed
+    for name in commands:
+        assert main([name, "--help"]) == 0
+        printed = capsys.readouterr().out
+        examples = printed[printed.index("\nexample"):]
+        assert f"emkit {name}" in examples, name
+    assert all(name in _subcommands()["fit"].format_help() for name in emkit.cli.MODELS)
+
+
+ERRORS = {
+    "wrong number of columns": (["predict", "{saved}", "{wide}"],
+                                "3 column(s), but the model was fitted on 2"),
+    "target missing": (["fit", "{data}", "-k", "2", "--model", "regression"],
+                       "needs --target COLUMN"),
+    "target for a mixture": (["fit", "{data}", "-k", "2", "--target", "a"],
+                             "--target applies to the regression models"),
+    "bad target column": (["fit", "{data}", "-k", "2", "--model", "regression", "--target",
+                           "zz"], "no column 'zz' for --target"),
+    "flag the model lacks": (["fit", "{data}", "-k", "2", "--n-mix", "2"],
+                             "--n-mix does not apply to --model gaussian"),
+    "range without BIC": (["fit", "{texts}", "-k", "2:3", "--model", "lda"],
+                          "takes one K, not a range"),
+    "folder without texts": (["fit", "{empty}", "-k", "2", "--model", "lda"],
+                             "no .txt files in the folder"),
+    "text not UTF-8": (["fit", "{latin1}", "-k", "2", "--model", "lda"],
+                       "not a UTF-8 text file"),
+    "no words left": (["fit", "{texts}", "-k", "2", "--model", "lda", "--min-df", "50"],
+                      "see --min-df"),
+    "unsorted sequences": (["fit", "{ids}", "-k", "2", "--model", "gaussian-hmm",
+                            "--sequence-column", "id"], "must be consecutive"),
+    "score without target": (["score", "{regression}", "{data}"], "give --target COLUMN"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_each_error_class_is_one_line_exit_2(tmp_path, capsys, case):
+    argv, fragment = ERRORS[case]
+    X = _two_blobs()
+    paths = {"data": _write_csv(tmp_path / "d.csv", X.tolist(), header=["a", "b"]),
+             "wide": _write_csv(tmp_path / "w.csv", np.c_[X, X[:, 0]].tolist()),
+             "ids": _write_csv(tmp_path / "ids.csv", np.c_[np.arange(40) % 3, X].tolist(),
+                               header=["id", "a", "b"])}
+    if "{saved}" in argv:
+        paths["saved"] = tmp_path / "m.emkit"
+        GaussianMixture(2, random_state=0).fit(X).save(paths["saved"])
+    if "{regression}" in argv:
+        paths["regression"] = tmp_path / "r.emkit"
+        emkit.RegressionMixture(1).fit(X[:, :1], X[:, 1]).save(paths["regression"])
+    if "{texts}" in argv:
+        paths["texts"] = tmp_path / "t.txt"
+        paths["texts"].write_text("one two\nthree four\n")
+    paths["empty"] = tmp_path / "empty"
+    paths["empty"].mkdir()
+    paths["latin1"] = tmp_path / "latin1.txt"
+    paths["latin1"].write_bytes("caf\xe9 cr\xe8me\n".encode("latin-1"))
+    argv = [a.format(**paths) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("emkit: error: ") and fragment in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_progress_is_on_by_default_and_quiet_turns_it_off():
+    from emkit.cli import _build_model, build_parser
+
+    parser = build_parser()
+    for name in emkit.cli.MODELS:
+        argv = ["fit", "x.csv", "-k", "2", "--model", name]
+        if emkit.cli.MODELS[name][1] == "regression":
+            argv += ["--target", "y"]
+        loud, kind = _build_model(parser.parse_args(argv), 2)
+        quiet, _ = _build_model(parser.parse_args(argv + ["--quiet"]), 2)
+        # LDA's verbose prints scikit-learn's line per pass on stdout: left off.
+        assert loud.verbose == (0 if kind == "text" else 1), name
+        assert quiet.verbose == 0, name
