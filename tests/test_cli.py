@@ -1,6 +1,5 @@
 """Tests for the ``emkit`` command line (emkit.cli) and emkit.plotting."""
 
-import argparse
 import csv
 import os
 import subprocess
@@ -12,7 +11,7 @@ import pytest
 
 import emkit
 from emkit import GaussianMixture
-from emkit.cli import main, read_numeric_csv
+from emkit.cli import main, read_numeric_csv, subcommand_parsers
 
 SRC = str(Path(emkit.__file__).resolve().parents[1])
 
@@ -514,16 +513,8 @@ def test_lda_vectorizer_flags(tmp_path, capsys, flags, check):
 
 
 # ------------------------------------------------------------ help and errors
-def _subcommands():
-    from emkit.cli import build_parser
-
-    parser = build_parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return action.choices
-
-
 def test_help_lists_every_subcommand_and_each_has_examples(capsys):
-    commands = _subcommands()
+    commands = subcommand_parsers()
     assert {"demo", "fit", "select", "predict", "score", "sample"} <= set(commands)
     assert main(["--help"]) == 0
     printed = capsys.readouterr().out
@@ -534,7 +525,7 @@ def test_help_lists_every_subcommand_and_each_has_examples(capsys):
         printed = capsys.readouterr().out
         examples = printed[printed.index("\nexample"):]
         assert f"emkit {name}" in examples, name
-    assert all(name in _subcommands()["fit"].format_help() for name in emkit.cli.MODELS)
+    assert all(name in commands["fit"].format_help() for name in emkit.cli.MODELS)
 
 
 ERRORS = {

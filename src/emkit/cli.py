@@ -6,9 +6,11 @@ Subcommands
     Fit a Gaussian mixture to the bundled Old Faithful data, choosing the
     number of components by BIC, and plot it.
 ``emkit fit data.csv -k K [--model NAME] [-o model.emkit] [--labels FILE]``
-    Fit any emkit model by name (a Gaussian mixture by default) to a CSV,
-    Parquet or .npy file; a range of K is chosen by BIC; save the model and
-    write every row's label and component probabilities.
+    Fit any emkit model by name (:data:`MODELS`; a Gaussian mixture by
+    default) to a CSV, Parquet or .npy file (HMMs: ``--sequence-column``;
+    regression models: ``--target``; lda: a folder of .txt files or one
+    document per line, tokenised by CountVectorizer); a range of K is chosen
+    by BIC; save the model and write every row's label and probabilities.
 ``emkit predict model.emkit data.csv``, ``emkit score ...``, ``emkit sample model.emkit -n N``
     Use a saved model: labels and probabilities, the log-likelihood and
     criteria, or new samples.
@@ -110,6 +112,22 @@ def _exit_code(code) -> int:
     return 1
 
 
+def subcommand_parsers(parser=None) -> dict:
+    """The subcommands' parsers by name, in the order ``emkit --help`` lists them.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser, optional
+        A parser from :func:`build_parser` (a new one if None).
+
+    Returns
+    -------
+    dict of str to argparse.ArgumentParser
+    """
+    parser = build_parser() if parser is None else parser
+    return dict(parser.subcommands)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     from . import __version__
@@ -129,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        required=True)
     for add_parser in _SUBCOMMANDS:
         add_parser(subparsers)
+    parser.subcommands = subparsers.choices  # name -> parser, for subcommand_parsers
     return parser
 
 
@@ -530,6 +549,9 @@ def _probabilities(model, kind, inputs):
 def run_fit(args) -> int:
     """``emkit fit``: fit a model to a data file, choosing K by BIC for a range."""
     class_name, kind, _ = MODELS[args.model]
+    if args.sequence_column and kind in ("regression", "text"):
+        raise CLIError(f"--sequence-column applies to HMMs (and mixtures, which drop the id "
+                       f"column), not --model {args.model}")
     if args.target and kind != "regression":
         raise CLIError(f"--target applies to the regression models (regression, experts), "
                        f"not --model {args.model}")
@@ -632,7 +654,8 @@ def _sequence_lengths(path, ids, column):
 
 
 def _split_sequences(args, X, names):
-    """(X without the id column, names, lengths) for HMM input."""
+    """(X without the id column, names, lengths) for HMM input (for other subcommands;
+    ``fit``, ``predict`` and ``score`` read it with :func:`_read_numeric_inputs`)."""
     if not args.sequence_column:
         return X, names, None
     j = _column_position(args.csv, names, args.sequence_column, "--sequence-column")
@@ -958,7 +981,8 @@ def read_numeric_csv(path, *, delimiter=",", header=None):
     except FileNotFoundError:
         raise CLIError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise CLIError(f"{name}: is a directory, not a CSV file") from None
+        raise CLIError(f"{name}: is a directory, not a CSV file (a folder of texts is "
+                       f"for --model lda)") from None
     except PermissionError:
         raise CLIError(f"{name}: permission denied") from None
     except UnicodeDecodeError:
