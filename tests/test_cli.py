@@ -512,6 +512,23 @@ def test_lda_vectorizer_flags(tmp_path, capsys, flags, check):
     assert check(list(emkit.load(saved).vocabulary_))
 
 
+def test_lda_on_a_count_table(tmp_path, capsys):
+    counts = np.random.default_rng(0).poisson(1.0, size=(40, 12)).astype(float)
+    np.save(tmp_path / "counts.npy", counts)
+    saved = tmp_path / "lda.emkit"
+    assert main(["fit", str(tmp_path / "counts.npy"), "-k", "3", "--model", "lda",
+                 "-o", str(saved), "--top-words", "3"]) == 0
+    direct = emkit.LatentDirichletAllocation(3, random_state=0).fit(counts)
+    model = emkit.load(saved)
+    np.testing.assert_allclose(model.components_, direct.components_)
+    assert not hasattr(model, "vocabulary_")  # its words are the columns x0 ... x11
+    out = tmp_path / "topics.csv"
+    assert main(["predict", str(saved), str(tmp_path / "counts.npy"), "-o", str(out)]) == 0
+    header, rows = _read_output_rows(out)
+    np.testing.assert_allclose(np.array([row[2:] for row in rows], dtype=float),
+                               direct.transform(counts), rtol=1e-8)
+
+
 # ------------------------------------------------------------ help and errors
 def test_help_lists_every_subcommand_and_each_has_examples(capsys):
     commands = subcommand_parsers()
@@ -550,6 +567,12 @@ ERRORS = {
     "unsorted sequences": (["fit", "{ids}", "-k", "2", "--model", "gaussian-hmm",
                             "--sequence-column", "id"], "must be consecutive"),
     "score without target": (["score", "{regression}", "{data}"], "give --target COLUMN"),
+    "vectorizer flag on a table": (["fit", "{data}", "-k", "2", "--stop-words", "english"],
+                                   "--stop-words applies to texts"),
+    "texts for a table topic model": (["predict", "{table_lda}", "{texts}"],
+                                      "was fitted on a count table, not on texts"),
+    "a table for a text topic model": (["predict", "{text_lda}", "{data}"],
+                                       "the model was fitted on texts"),
 }
 
 
@@ -567,9 +590,17 @@ def test_each_error_class_is_one_line_exit_2(tmp_path, capsys, case):
     if "{regression}" in argv:
         paths["regression"] = tmp_path / "r.emkit"
         emkit.RegressionMixture(1).fit(X[:, :1], X[:, 1]).save(paths["regression"])
-    if "{texts}" in argv:
-        paths["texts"] = tmp_path / "t.txt"
-        paths["texts"].write_text("one two\nthree four\n")
+    paths["texts"] = tmp_path / "t.txt"
+    paths["texts"].write_text("one two\nthree four\n")
+    if "{table_lda}" in argv:
+        paths["table_lda"] = tmp_path / "table_lda.emkit"
+        emkit.save(emkit.LatentDirichletAllocation(2, max_iter=2).fit(np.ones((3, 4))),
+                   paths["table_lda"])
+    if "{text_lda}" in argv:
+        paths["text_lda"] = tmp_path / "text_lda.emkit"
+        assert main(["fit", str(paths["texts"]), "-k", "2", "--model", "lda", "--max-iter",
+                     "2", "-o", str(paths["text_lda"])]) == 0
+        capsys.readouterr()
     paths["empty"] = tmp_path / "empty"
     paths["empty"].mkdir()
     paths["latin1"] = tmp_path / "latin1.txt"

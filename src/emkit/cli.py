@@ -585,7 +585,7 @@ def run_fit(args) -> int:
         # library's default, so a refit in Python is quiet.
         model.set_params(verbose=0)
     if kind == "text":
-        if inputs.documents is not None:  # texts: keep what predict needs to tokenise new ones
+        if _is_text_path(args.csv):  # texts: keep what predict needs to tokenise new ones
             model.vocabulary_ = np.asarray(inputs.names, dtype=str)
             model.vectorizer_params_ = _vectorizer_params(args)
         print(format_topics_summary(model, inputs.X, inputs.names, n_words=args.top_words))
@@ -610,6 +610,13 @@ def run_fit(args) -> int:
 
 # ------------------------------------------------------------ reading model inputs
 def _read_fit_inputs(args, kind):
+    vectorizer_flags = [flag for flag, value, default in (
+        ("--min-df", args.min_df, 1), ("--max-df", args.max_df, 1.0),
+        ("--max-features", args.max_features, None), ("--stop-words", args.stop_words, "none"),
+        ("--no-lowercase", args.lowercase, True)) if value != default]
+    if vectorizer_flags and not (kind == "text" and _is_text_path(args.csv)):
+        raise CLIError(f"{vectorizer_flags[0]} applies to texts (--model lda on a folder or a "
+                       f"text file), not to {args.csv}")
     if kind == "text":
         return _read_text_inputs(args)
     extra = args.target if kind == "regression" else args.sequence_column
