@@ -625,3 +625,21 @@ def test_progress_is_on_by_default_and_quiet_turns_it_off():
         # LDA's verbose prints scikit-learn's line per pass on stdout: left off.
         assert loud.verbose == (0 if kind == "text" else 1), name
         assert quiet.verbose == 0, name
+
+
+@pytest.mark.parametrize("model, extra", [
+    ("gaussian", []), ("bayesian-gaussian", []), ("regression", ["--target", "b"]),
+    ("experts", ["--target", "b"]), ("gmm-hmm", ["--n-mix", "2"]), ("poisson-hmm", []),
+])
+def test_fit_shows_the_progress_bar_unless_quiet(tmp_path, capsys, monkeypatch, model, extra):
+    pytest.importorskip("tqdm")
+    from emkit._engine import progress
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)  # show at once: these fits are quick
+    data = _write_csv(tmp_path / "d.csv", np.abs(np.round(_two_blobs())).tolist(),
+                      header=["a", "b"])
+    argv = ["fit", str(data), "-k", "2", "--model", model, "--n-init", "1", *extra]
+    assert main(argv) == 0
+    assert "EM" in capsys.readouterr().err
+    assert main(argv + ["--quiet"]) == 0
+    assert "EM" not in capsys.readouterr().err
