@@ -417,6 +417,9 @@ def test_bayesian_gaussian_one_k(tmp_path, capsys):
     used = int((direct.weights_ > 0.01).sum())
     assert f"components in use (weight > 1%): {used} of 6" in printed
     np.testing.assert_allclose(emkit.load(saved).weights_, direct.weights_)
+    assert main(["fit", str(data), "-k", "4", "--model", "bayesian-gaussian", "--weight-prior",
+                 "dirichlet_distribution", "--n-init", "1", "-o", str(saved), "--quiet"]) == 0
+    assert emkit.load(saved).weight_concentration_prior_type == "dirichlet_distribution"
     assert main(["fit", str(data), "-k", "1:6", "--model", "bayesian-gaussian"]) == 2
     assert "a range of K is not meaningful" in capsys.readouterr().err
 
@@ -501,6 +504,7 @@ def _read_output_rows(path):
     ([], lambda vocab: "the" in vocab and "The" not in vocab),
     (["--max-features", "5"], lambda vocab: len(vocab) == 5),
     (["--max-df", "0.9"], lambda vocab: "the" not in vocab and "and" not in vocab),
+    (["--learning-method", "online"], lambda vocab: "the" in vocab),
 ])
 def test_lda_vectorizer_flags(tmp_path, capsys, flags, check):
     lines = tmp_path / "docs.txt"
@@ -509,7 +513,9 @@ def test_lda_vectorizer_flags(tmp_path, capsys, flags, check):
     assert main(["fit", str(lines), "-k", "2", "--model", "lda", "--max-iter", "3",
                  "-o", str(saved), *flags]) == 0
     assert "fitted on 12 document(s)" in capsys.readouterr().out
-    assert check(list(emkit.load(saved).vocabulary_))
+    model = emkit.load(saved)
+    assert check(list(model.vocabulary_))
+    assert model.learning_method == ("online" if "online" in flags else "batch")
 
 
 def test_lda_on_a_count_table(tmp_path, capsys):
@@ -554,8 +560,9 @@ ERRORS = {
                              "--target applies to the regression models"),
     "bad target column": (["fit", "{data}", "-k", "2", "--model", "regression", "--target",
                            "zz"], "no column 'zz' for --target"),
-    "flag the model lacks": (["fit", "{data}", "-k", "2", "--n-mix", "2"],
-                             "--n-mix does not apply to --model gaussian"),
+    "flag the model lacks": (["fit", "{data}", "-k", "2", "--weight-prior",
+                              "dirichlet_process"],
+                             "--weight-prior does not apply to --model gaussian"),
     "range without BIC": (["fit", "{texts}", "-k", "2:3", "--model", "lda"],
                           "takes one K, not a range"),
     "folder without texts": (["fit", "{empty}", "-k", "2", "--model", "lda"],

@@ -333,7 +333,9 @@ _SUMMARY_ATTRIBUTES = ("weights_", "startprob_", "transmat_", "means_", "covaria
 # --flag -> the estimator parameter it sets; a flag the user gives to a model without the
 # parameter is an error (not silently dropped).
 _MODEL_FLAGS = {"covariance_type": "--covariance-type", "n_init": "--n-init",
-                "max_iter": "--max-iter", "n_mix": "--n-mix", "missing": "--missing"}
+                "max_iter": "--max-iter", "n_mix": "--n-mix", "missing": "--missing",
+                "weight_concentration_prior_type": "--weight-prior",
+                "learning_method": "--learning-method"}
 _TABLE_SUFFIXES = (".csv", ".tsv", ".npy", ".parquet", ".pq")
 
 
@@ -419,6 +421,10 @@ def _add_fit_parser(subparsers):
     _add_sequence_target_arguments(parser)
     parser.add_argument("--n-mix", type=_positive_int, default=None, metavar="M",
                         help="gmm-hmm: Gaussians in every state's emission mixture")
+    parser.add_argument("--weight-prior", default=None,
+                        choices=("dirichlet_process", "dirichlet_distribution"),
+                        help="bayesian-gaussian: the prior of the weights (default: "
+                             "dirichlet_process)")
     text = parser.add_argument_group(
         "texts (lda)", "A folder of .txt files (one document each) or a text file with one "
                        "document per line, tokenised by scikit-learn's CountVectorizer. "
@@ -435,6 +441,9 @@ def _add_fit_parser(subparsers):
                       help="drop scikit-learn's English stop words (default: none)")
     text.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True,
                       help="lower-case the texts before tokenising (default: yes)")
+    text.add_argument("--learning-method", choices=("batch", "online"), default=None,
+                      help="variational EM on all documents per pass, or online mini-batches "
+                           "(default: batch)")
     text.add_argument("--top-words", type=_positive_int, default=10, metavar="N",
                       help="words printed per topic (default: 10)")
     parser.add_argument("-o", "--save", metavar="FILE",
@@ -460,7 +469,9 @@ def _build_model(args, n_components):
     given = {"n_init": args.n_init, "max_iter": args.max_iter,
              "covariance_type": args.covariance_type,
              "n_mix": getattr(args, "n_mix", None),
-             "missing": None if args.missing == "error" else args.missing}
+             "missing": None if args.missing == "error" else args.missing,
+             "weight_concentration_prior_type": getattr(args, "weight_prior", None),
+             "learning_method": getattr(args, "learning_method", None)}
     given = {key: value for key, value in given.items() if value is not None}
     for key in given:
         if key not in accepted:
