@@ -37,6 +37,13 @@ def _read_output(path):
     return rows[0], np.array(rows[1:], dtype=float)
 
 
+def _read_output_rows(path):
+    """Header and rows as strings (for outputs with a text column)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
 # --------------------------------------------------------------------- demo
 def test_demo_prints_bic_and_writes_png(tmp_path, capsys):
     pytest.importorskip("matplotlib")
@@ -491,12 +498,6 @@ def test_lda_texts_fit_save_predict(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"perplexity: {model.perplexity(counts):.5g}" in printed
     assert f"variational bound: {model.score(counts):.2f}" in printed
-
-
-def _read_output_rows(path):
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    return rows[0], rows[1:]
 
 
 @pytest.mark.parametrize("flags, check", [

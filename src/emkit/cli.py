@@ -577,7 +577,7 @@ def run_fit(args) -> int:
     inputs = _read_fit_inputs(args, kind)
     fits = []
     for k in args.n_components:
-        if inputs.n_samples < k:
+        if inputs.n_samples < k and kind != "text":  # topics may outnumber documents
             raise CLIError(f"{args.csv}: {inputs.n_samples} data row(s) but -k {k} components; "
                            f"need at least as many rows as components.")
         model, kind = _build_model(args, k)
