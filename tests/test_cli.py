@@ -620,10 +620,11 @@ def test_each_error_class_is_one_line_exit_2(tmp_path, capsys, case):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_progress_is_on_by_default_and_quiet_turns_it_off():
+def test_progress_is_on_by_default_and_quiet_turns_it_off(monkeypatch):
     from emkit.cli import _build_model, build_parser
 
     parser = build_parser()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as on a terminal
     for name in emkit.cli.MODELS:
         argv = ["fit", "x.csv", "-k", "2", "--model", name]
         if emkit.cli.MODELS[name][1] == "regression":
@@ -633,6 +634,11 @@ def test_progress_is_on_by_default_and_quiet_turns_it_off():
         # LDA's verbose prints scikit-learn's line per pass on stdout: left off.
         assert loud.verbose == (0 if kind == "text" else 1), name
         assert quiet.verbose == 0, name
+    # In a log or a pipe the bar is off unless asked for.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    argv = ["fit", "x.csv", "-k", "2"]
+    assert _build_model(parser.parse_args(argv), 2)[0].verbose == 0
+    assert _build_model(parser.parse_args(argv + ["--progress"]), 2)[0].verbose == 1
 
 
 @pytest.mark.parametrize("model, extra", [
@@ -647,7 +653,7 @@ def test_fit_shows_the_progress_bar_unless_quiet(tmp_path, capsys, monkeypatch, 
     data = _write_csv(tmp_path / "d.csv", np.abs(np.round(_two_blobs())).tolist(),
                       header=["a", "b"])
     argv = ["fit", str(data), "-k", "2", "--model", model, "--n-init", "1", *extra]
-    assert main(argv) == 0
+    assert main(argv + ["--progress"]) == 0  # stderr is not a terminal here
     assert "EM" in capsys.readouterr().err
     assert main(argv + ["--quiet"]) == 0
     assert "EM" not in capsys.readouterr().err

@@ -209,6 +209,27 @@ def _add_data_arguments(parser, texts=False):
                         help="the first row is data")
 
 
+def _add_progress_arguments(parser):
+    """``--quiet`` / ``--progress``: the progress bar is shown when stderr is a terminal."""
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("--quiet", action="store_true",
+                          help="no progress bar (by default one is shown on a terminal for "
+                               "fits longer than a second)")
+    progress.add_argument("--progress", action="store_true",
+                          help="show the progress bar even when stderr is not a terminal")
+
+
+def _verbose(args):
+    """The estimators' ``verbose``: 1 (the engine's progress bar) unless ``--quiet``;
+    off by default where stderr is not a terminal (logs, pipes) unless ``--progress``."""
+    if getattr(args, "quiet", False):
+        return 0
+    if getattr(args, "progress", False):
+        return 1
+    isatty = getattr(sys.stderr, "isatty", None)
+    return 1 if isatty is not None and isatty() else 0
+
+
 def _add_model_arguments(parser):
     """Gaussian-mixture options shared by fitting commands."""
     parser.add_argument("--covariance-type", choices=_COVARIANCE_TYPES, default="full",
@@ -234,6 +255,7 @@ def _add_demo_parser(subparsers):
                         help="random seed (default: 0)")
     parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
                         help="EM restarts per K (default: the estimator's)")
+    _add_progress_arguments(parser)
     parser.set_defaults(func=run_demo)
 
 
@@ -253,8 +275,10 @@ def run_demo(args) -> int:
 
     rows, fits = [], []
     for k in range(1, 7):
-        model = GaussianMixture(k, covariance_type="full", random_state=args.seed, **extra)
+        model = GaussianMixture(k, covariance_type="full", random_state=args.seed,
+                                verbose=_verbose(args), **extra)
         _report_warnings(fit_quietly(model, X), prefix=f"K={k}: ")
+        model.set_params(verbose=0)  # the summary shows the library's default
         bic = model.bic(X)
         fits.append((bic, model))
         rows.append([str(k), _fixed(model.score(X) * X.shape[0]), _fixed(bic),
@@ -452,8 +476,7 @@ def _add_fit_parser(subparsers):
                         help="write a CSV with columns label,prob_0,...,prob_{K-1}, one row "
                              "per input row (regression: prediction first; lda: document "
                              "first)")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bar (shown for fits longer than a second)")
+    _add_progress_arguments(parser)
     parser.set_defaults(func=run_fit)
 
 
@@ -483,7 +506,7 @@ def _build_model(args, n_components):
     # scikit-learn's line per pass on stdout instead, which would bury the
     # results, so LDA stays quiet.
     if "verbose" in accepted and kind != "text":
-        options["verbose"] = 0 if args.quiet else 1
+        options["verbose"] = _verbose(args)
     try:
         model = cls(n_components, **options)
     except (TypeError, ValueError) as exc:
