@@ -11,7 +11,7 @@ import pytest
 
 import emkit
 from emkit import GaussianMixture
-from emkit.cli import main, read_numeric_csv
+from emkit.cli import main, read_numeric_csv, subcommand_parsers
 
 SRC = str(Path(emkit.__file__).resolve().parents[1])
 
@@ -35,6 +35,13 @@ def _read_output(path):
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
     return rows[0], np.array(rows[1:], dtype=float)
+
+
+def _read_output_rows(path):
+    """Header and rows as strings (for outputs with a text column)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
 
 
 # --------------------------------------------------------------------- demo
@@ -294,3 +301,359 @@ def test_new_commands_name_bad_input(tmp_path, capsys, argv, fragment):
 def test_unknown_model_is_a_usage_error(capsys):
     assert main(["fit", "x.csv", "-k", "2", "--model", "nonsense"]) == 2
     assert "unknown model 'nonsense'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- regression models (--target)
+def _two_lines(n=300, seed=0):
+    """x, an unused column, and y on one of two lines: y = 1.5 x + 1 or y = -x."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, size=n)
+    line = rng.integers(2, size=n)
+    y = np.where(line, 1.5 * x + 1.0, -x) + 0.2 * rng.standard_normal(n)
+    return np.column_stack([x, rng.standard_normal(n), y])
+
+
+def test_regression_fit_predict_score_with_target(tmp_path, capsys):
+    table = _two_lines()
+    data = _write_csv(tmp_path / "xy.csv", table.tolist(), header=["x", "noise", "y"])
+    saved = tmp_path / "reg.emkit"
+    assert main(["fit", str(data), "-k", "1:3", "--model", "regression", "--target", "y",
+                 "--columns", "x", "--n-init", "3", "-o", str(saved), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Chosen by BIC: K = 2" in printed
+    model = emkit.load(saved)
+    assert type(model).__name__ == "RegressionMixture" and model.n_features_in_ == 1
+    assert model.verbose == 0  # the command line's progress bar is not saved
+    X, y = table[:, :1], table[:, 2]
+    # The library fit from the same options, and the known lines.
+    direct = emkit.RegressionMixture(2, n_init=3, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.coef_, direct.coef_)
+    order = np.argsort(model.coef_[:, 0])
+    np.testing.assert_allclose(model.coef_[order, 0], [-1.0, 1.5], atol=0.05)
+    np.testing.assert_allclose(model.intercept_[order], [0.0, 1.0], atol=0.05)
+
+    out = tmp_path / "pred.csv"
+    # The target by index (2) instead of by name; without it, the gate's probabilities.
+    assert main(["predict", str(saved), str(data), "--columns", "x", "--target", "2",
+                 "-o", str(out)]) == 0
+    header, values = _read_output(out)
+    assert header == ["prediction", "label", "prob_0", "prob_1"]
+    np.testing.assert_allclose(values[:, 0], model.predict(X), rtol=1e-9)
+    np.testing.assert_allclose(values[:, 2:], model.predict_proba(X, y), rtol=1e-8,
+                               atol=1e-12)
+    assert main(["predict", str(saved), str(data), "--columns", "x", "-o", str(out)]) == 0
+    np.testing.assert_allclose(_read_output(out)[1][:, 2:], model.predict_proba(X),
+                               rtol=1e-8)
+
+    capsys.readouterr()
+    assert main(["score", str(saved), str(data), "--columns", "x", "--target", "y"]) == 0
+    printed = capsys.readouterr().out
+    assert f"BIC: {model.bic(X, y):.2f}" in printed
+    assert f"log-likelihood: {model.score(X, y) * len(y):.2f}" in printed
+
+
+def test_experts_fit_labels(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-2, 2, size=200)
+    y = np.where(x < 0, -x, 2 * x) + 0.1 * rng.standard_normal(200)
+    data = _write_csv(tmp_path / "xy.csv", np.column_stack([y, x]).tolist(), header=["y", "x"])
+    labels = tmp_path / "labels.csv"
+    assert main(["fit", str(data), "-k", "2", "--model", "experts", "--target", "0",
+                 "--n-init", "2", "--labels", str(labels), "--quiet"]) == 0
+    assert "gating_coef_" in capsys.readouterr().out
+    direct = emkit.MixtureOfExperts(2, n_init=2, random_state=0).fit(x[:, None], y)
+    header, values = _read_output(labels)
+    np.testing.assert_allclose(values[:, 0], direct.predict(x[:, None]), rtol=1e-7)
+    np.testing.assert_allclose(values[:, 2:], direct.predict_proba(x[:, None], y), rtol=1e-6,
+                               atol=1e-10)
+
+
+# -------------------------------------------------------- HMMs on sequence files
+def test_hmm_predict_and_score_on_sequence_files(tmp_path, capsys):
+    nile = emkit.datasets.load_nile().data.reshape(-1, 1)
+    ids = np.repeat([7, 3], [60, 40])  # ids need not be sorted, only consecutive
+    data = _write_csv(tmp_path / "nile.csv", np.column_stack([ids, nile]).tolist(),
+                      header=["id", "volume"])
+    saved = tmp_path / "hmm.emkit"
+    assert main(["fit", str(data), "-k", "2", "--model", "gaussian-hmm", "--sequence-column",
+                 "id", "-o", str(saved), "--quiet"]) == 0
+    model = emkit.load(saved)
+    lengths = [60, 40]
+    direct = emkit.GaussianHMM(2, covariance_type="full", random_state=0).fit(nile, lengths)
+    np.testing.assert_allclose(model.means_, direct.means_)
+    out = tmp_path / "states.csv"
+    assert main(["predict", str(saved), str(data), "--sequence-column", "id",
+                 "-o", str(out)]) == 0
+    _, values = _read_output(out)
+    np.testing.assert_allclose(values[:, 1:], model.predict_proba(nile, lengths), rtol=1e-8,
+                               atol=1e-12)
+    capsys.readouterr()
+    assert main(["score", str(saved), str(data), "--sequence-column", "id"]) == 0
+    printed = capsys.readouterr().out
+    assert f"log-likelihood: {model.score(nile, lengths):.2f}" in printed
+    assert f"BIC: {model.bic(nile, lengths):.2f}" in printed
+    # Scored as one sequence, the log-likelihood differs (the second start is a transition).
+    assert main(["score", str(saved), str(data), "--columns", "volume"]) == 0
+    assert f"log-likelihood: {model.score(nile):.2f}" in capsys.readouterr().out
+
+
+def test_gmm_hmm_n_mix(tmp_path, capsys):
+    X = emkit.datasets.load_old_faithful().data
+    ids = np.repeat([1, 2], [136, 136])
+    data = _write_csv(tmp_path / "series.csv", np.column_stack([ids, X]).tolist(),
+                      header=["id", "a", "b"])
+    saved = tmp_path / "gmmhmm.emkit"
+    assert main(["fit", str(data), "-k", "2", "--model", "gmm-hmm", "--n-mix", "2",
+                 "--sequence-column", "id", "--n-init", "2", "-o", str(saved), "--quiet"]) == 0
+    model = emkit.load(saved)
+    assert model.n_mix == 2
+    direct = emkit.GMMHMM(2, n_mix=2, n_init=2, random_state=0).fit(X, [136, 136])
+    assert model.score(X, [136, 136]) == pytest.approx(direct.score(X, [136, 136]))
+    assert f"{direct.bic(X, [136, 136]):.2f}" in capsys.readouterr().out
+
+
+# ------------------------------------------------- the variational Bayesian mixture
+def test_bayesian_gaussian_one_k(tmp_path, capsys):
+    X = emkit.datasets.load_old_faithful().data
+    data = _write_csv(tmp_path / "faithful.csv", X.tolist(), header=["eruptions", "waiting"])
+    saved = tmp_path / "vb.emkit"
+    assert main(["fit", str(data), "-k", "6", "--model", "bayesian-gaussian", "--n-init", "2",
+                 "-o", str(saved), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    direct = emkit.BayesianGaussianMixture(6, n_init=2, random_state=0).fit(X)
+    used = int((direct.weights_ > 0.01).sum())
+    assert f"components in use (weight > 1%): {used} of 6" in printed
+    np.testing.assert_allclose(emkit.load(saved).weights_, direct.weights_)
+    assert main(["fit", str(data), "-k", "4", "--model", "bayesian-gaussian", "--weight-prior",
+                 "dirichlet_distribution", "--n-init", "1", "-o", str(saved), "--quiet"]) == 0
+    assert emkit.load(saved).weight_concentration_prior_type == "dirichlet_distribution"
+    assert main(["fit", str(data), "-k", "1:6", "--model", "bayesian-gaussian"]) == 2
+    assert "a range of K is not meaningful" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- lda on texts
+SPORT = "goal match team player score league coach season win ball".split()
+MONEY = "market stock price bank trade profit share investor economy rate".split()
+
+
+def _write_texts(folder, n=30, seed=0):
+    """Documents about one of two disjoint word sets, with stop words and capitals."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    documents = []
+    for i in range(n):
+        words = rng.choice(SPORT if i % 2 else MONEY, size=30)
+        documents.append("The " + " and ".join(words) + ". Zebra" * (i == 0))
+        (folder / f"doc{i:02d}.txt").write_text(documents[-1], encoding="utf-8")
+    return documents
+
+
+def _printed_topics(printed, n_topics):
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("topic"))
+    return [line.split()[2:] for line in lines[start + 1:start + 1 + n_topics]]
+
+
+def test_lda_texts_fit_save_predict(tmp_path, capsys):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    documents = _write_texts(tmp_path / "texts")
+    saved = tmp_path / "lda.emkit"
+    labels = tmp_path / "topics.csv"
+    assert main(["fit", str(tmp_path / "texts"), "-k", "2", "--model", "lda", "--max-iter",
+                 "30", "--stop-words", "english", "--min-df", "2", "--top-words", "5",
+                 "-o", str(saved), "--labels", str(labels)]) == 0
+    printed = capsys.readouterr().out
+    # Each topic's top words come from one of the two word sets (recovery).
+    topics = _printed_topics(printed, 2)
+    assert all(len(words) == 5 for words in topics)
+    themes = [("sport" if set(words) <= set(SPORT) else
+               "money" if set(words) <= set(MONEY) else "mixed") for words in topics]
+    assert sorted(themes) == ["money", "sport"]
+
+    model = emkit.load(saved)
+    # The vocabulary CountVectorizer keeps with these options (stop words and the
+    # one-document word "zebra" gone), saved on the model.
+    counter = CountVectorizer(stop_words="english", min_df=2).fit(documents)
+    np.testing.assert_array_equal(model.vocabulary_, counter.get_feature_names_out())
+    assert "the" not in model.vocabulary_ and "zebra" not in model.vocabulary_
+    header, values = _read_output_rows(labels)
+    assert header == ["document", "label", "prob_0", "prob_1"]
+    assert [row[0] for row in values] == [f"doc{i:02d}.txt" for i in range(30)]
+
+    # New texts, one per line (a blank line is skipped), through the saved vocabulary.
+    lines = tmp_path / "new.txt"
+    new = ["bank profit market rate zebra", "", "goal goal league ball"]
+    lines.write_text("\n".join(new) + "\n", encoding="utf-8")
+    out = tmp_path / "new_topics.csv"
+    assert main(["predict", str(saved), str(lines), "-o", str(out)]) == 0
+    header, rows = _read_output_rows(out)
+    assert [row[0] for row in rows] == ["line 1", "line 3"]
+    expected = model.transform(counter.transform([new[0], new[2]]))
+    np.testing.assert_allclose(np.array([row[2:] for row in rows], dtype=float), expected,
+                               rtol=1e-8)
+    capsys.readouterr()
+    assert main(["score", str(saved), str(lines)]) == 0
+    counts = counter.transform([new[0], new[2]])
+    printed = capsys.readouterr().out
+    assert f"perplexity: {model.perplexity(counts):.5g}" in printed
+    assert f"variational bound: {model.score(counts):.2f}" in printed
+
+
+@pytest.mark.parametrize("flags, check", [
+    (["--no-lowercase"], lambda vocab: "The" in vocab and "the" not in vocab),
+    ([], lambda vocab: "the" in vocab and "The" not in vocab),
+    (["--max-features", "5"], lambda vocab: len(vocab) == 5),
+    (["--max-df", "0.9"], lambda vocab: "the" not in vocab and "and" not in vocab),
+    (["--learning-method", "online"], lambda vocab: "the" in vocab),
+])
+def test_lda_vectorizer_flags(tmp_path, capsys, flags, check):
+    lines = tmp_path / "docs.txt"
+    lines.write_text("\n".join(_write_texts(tmp_path / "texts", n=12)), encoding="utf-8")
+    saved = tmp_path / "lda.emkit"
+    assert main(["fit", str(lines), "-k", "2", "--model", "lda", "--max-iter", "3",
+                 "-o", str(saved), *flags]) == 0
+    assert "fitted on 12 document(s)" in capsys.readouterr().out
+    model = emkit.load(saved)
+    assert check(list(model.vocabulary_))
+    assert model.learning_method == ("online" if "online" in flags else "batch")
+
+
+def test_lda_on_a_count_table(tmp_path, capsys):
+    counts = np.random.default_rng(0).poisson(1.0, size=(40, 12)).astype(float)
+    np.save(tmp_path / "counts.npy", counts)
+    saved = tmp_path / "lda.emkit"
+    assert main(["fit", str(tmp_path / "counts.npy"), "-k", "3", "--model", "lda",
+                 "-o", str(saved), "--top-words", "3"]) == 0
+    direct = emkit.LatentDirichletAllocation(3, random_state=0).fit(counts)
+    model = emkit.load(saved)
+    np.testing.assert_allclose(model.components_, direct.components_)
+    assert not hasattr(model, "vocabulary_")  # its words are the columns x0 ... x11
+    out = tmp_path / "topics.csv"
+    assert main(["predict", str(saved), str(tmp_path / "counts.npy"), "-o", str(out)]) == 0
+    header, rows = _read_output_rows(out)
+    np.testing.assert_allclose(np.array([row[2:] for row in rows], dtype=float),
+                               direct.transform(counts), rtol=1e-8)
+
+
+# ------------------------------------------------------------ help and errors
+def test_help_lists_every_subcommand_and_each_has_examples(capsys):
+    commands = subcommand_parsers()
+    assert {"demo", "fit", "select", "predict", "score", "sample"} <= set(commands)
+    assert main(["--help"]) == 0
+    printed = capsys.readouterr().out
+    for name in commands:
+        assert f"    {name} " in printed
+    for name in commands:
+        assert main([name, "--help"]) == 0
+        printed = capsys.readouterr().out
+        examples = printed[printed.index("\nexample"):]
+        assert f"emkit {name}" in examples, name
+    assert all(name in commands["fit"].format_help() for name in emkit.cli.MODELS)
+
+
+ERRORS = {
+    "wrong number of columns": (["predict", "{saved}", "{wide}"],
+                                "3 column(s), but the model was fitted on 2"),
+    "target missing": (["fit", "{data}", "-k", "2", "--model", "regression"],
+                       "needs --target COLUMN"),
+    "target for a mixture": (["fit", "{data}", "-k", "2", "--target", "a"],
+                             "--target applies to the regression models"),
+    "bad target column": (["fit", "{data}", "-k", "2", "--model", "regression", "--target",
+                           "zz"], "no column 'zz' for --target"),
+    "flag the model lacks": (["fit", "{data}", "-k", "2", "--weight-prior",
+                              "dirichlet_process"],
+                             "--weight-prior does not apply to --model gaussian"),
+    "range without BIC": (["fit", "{texts}", "-k", "2:3", "--model", "lda"],
+                          "takes one K, not a range"),
+    "folder without texts": (["fit", "{empty}", "-k", "2", "--model", "lda"],
+                             "no .txt files in the folder"),
+    "text not UTF-8": (["fit", "{latin1}", "-k", "2", "--model", "lda"],
+                       "not a UTF-8 text file"),
+    "no words left": (["fit", "{texts}", "-k", "2", "--model", "lda", "--min-df", "50"],
+                      "see --min-df"),
+    "unsorted sequences": (["fit", "{ids}", "-k", "2", "--model", "gaussian-hmm",
+                            "--sequence-column", "id"], "must be consecutive"),
+    "score without target": (["score", "{regression}", "{data}"], "give --target COLUMN"),
+    "vectorizer flag on a table": (["fit", "{data}", "-k", "2", "--stop-words", "english"],
+                                   "--stop-words applies to texts"),
+    "texts for a table topic model": (["predict", "{table_lda}", "{texts}"],
+                                      "was fitted on a count table, not on texts"),
+    "a table for a text topic model": (["predict", "{text_lda}", "{data}"],
+                                       "the model was fitted on texts"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_each_error_class_is_one_line_exit_2(tmp_path, capsys, case):
+    argv, fragment = ERRORS[case]
+    X = _two_blobs()
+    paths = {"data": _write_csv(tmp_path / "d.csv", X.tolist(), header=["a", "b"]),
+             "wide": _write_csv(tmp_path / "w.csv", np.c_[X, X[:, 0]].tolist()),
+             "ids": _write_csv(tmp_path / "ids.csv", np.c_[np.arange(40) % 3, X].tolist(),
+                               header=["id", "a", "b"])}
+    if "{saved}" in argv:
+        paths["saved"] = tmp_path / "m.emkit"
+        GaussianMixture(2, random_state=0).fit(X).save(paths["saved"])
+    if "{regression}" in argv:
+        paths["regression"] = tmp_path / "r.emkit"
+        emkit.RegressionMixture(1).fit(X[:, :1], X[:, 1]).save(paths["regression"])
+    paths["texts"] = tmp_path / "t.txt"
+    paths["texts"].write_text("one two\nthree four\n")
+    if "{table_lda}" in argv:
+        paths["table_lda"] = tmp_path / "table_lda.emkit"
+        emkit.save(emkit.LatentDirichletAllocation(2, max_iter=2).fit(np.ones((3, 4))),
+                   paths["table_lda"])
+    if "{text_lda}" in argv:
+        paths["text_lda"] = tmp_path / "text_lda.emkit"
+        assert main(["fit", str(paths["texts"]), "-k", "2", "--model", "lda", "--max-iter",
+                     "2", "-o", str(paths["text_lda"])]) == 0
+        capsys.readouterr()
+    paths["empty"] = tmp_path / "empty"
+    paths["empty"].mkdir()
+    paths["latin1"] = tmp_path / "latin1.txt"
+    paths["latin1"].write_bytes("caf\xe9 cr\xe8me\n".encode("latin-1"))
+    argv = [a.format(**paths) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("emkit: error: ") and fragment in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_progress_is_on_by_default_and_quiet_turns_it_off(monkeypatch):
+    from emkit.cli import _build_model, build_parser
+
+    parser = build_parser()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as on a terminal
+    for name in emkit.cli.MODELS:
+        argv = ["fit", "x.csv", "-k", "2", "--model", name]
+        if emkit.cli.MODELS[name][1] == "regression":
+            argv += ["--target", "y"]
+        loud, kind = _build_model(parser.parse_args(argv), 2)
+        quiet, _ = _build_model(parser.parse_args(argv + ["--quiet"]), 2)
+        # LDA's verbose prints scikit-learn's line per pass on stdout: left off.
+        assert loud.verbose == (0 if kind == "text" else 1), name
+        assert quiet.verbose == 0, name
+    # In a log or a pipe the bar is off unless asked for.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    argv = ["fit", "x.csv", "-k", "2"]
+    assert _build_model(parser.parse_args(argv), 2)[0].verbose == 0
+    assert _build_model(parser.parse_args(argv + ["--progress"]), 2)[0].verbose == 1
+
+
+@pytest.mark.parametrize("model, extra", [
+    ("gaussian", []), ("bayesian-gaussian", []), ("regression", ["--target", "b"]),
+    ("experts", ["--target", "b"]), ("gmm-hmm", ["--n-mix", "2"]), ("poisson-hmm", []),
+])
+def test_fit_shows_the_progress_bar_unless_quiet(tmp_path, capsys, monkeypatch, model, extra):
+    pytest.importorskip("tqdm")
+    from emkit._engine import progress
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)  # show at once: these fits are quick
+    data = _write_csv(tmp_path / "d.csv", np.abs(np.round(_two_blobs())).tolist(),
+                      header=["a", "b"])
+    argv = ["fit", str(data), "-k", "2", "--model", model, "--n-init", "1", *extra]
+    assert main(argv + ["--progress"]) == 0  # stderr is not a terminal here
+    assert "EM" in capsys.readouterr().err
+    assert main(argv + ["--quiet"]) == 0
+    assert "EM" not in capsys.readouterr().err

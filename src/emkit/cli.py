@@ -6,9 +6,11 @@ Subcommands
     Fit a Gaussian mixture to the bundled Old Faithful data, choosing the
     number of components by BIC, and plot it.
 ``emkit fit data.csv -k K [--model NAME] [-o model.emkit] [--labels FILE]``
-    Fit any emkit model by name (a Gaussian mixture by default) to a CSV,
-    Parquet or .npy file; a range of K is chosen by BIC; save the model and
-    write every row's label and component probabilities.
+    Fit any emkit model by name (:data:`MODELS`; a Gaussian mixture by
+    default) to a CSV, Parquet or .npy file (HMMs: ``--sequence-column``;
+    regression models: ``--target``; lda: a folder of .txt files or one
+    document per line, tokenised by CountVectorizer); a range of K is chosen
+    by BIC; save the model and write every row's label and probabilities.
 ``emkit predict model.emkit data.csv``, ``emkit score ...``, ``emkit sample model.emkit -n N``
     Use a saved model: labels and probabilities, the log-likelihood and
     criteria, or new samples.
@@ -113,6 +115,22 @@ def _exit_code(code) -> int:
     return 1
 
 
+def subcommand_parsers(parser=None) -> dict:
+    """The subcommands' parsers by name, in the order ``emkit --help`` lists them.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser, optional
+        A parser from :func:`build_parser` (a new one if None).
+
+    Returns
+    -------
+    dict of str to argparse.ArgumentParser
+    """
+    parser = build_parser() if parser is None else parser
+    return dict(parser.subcommands)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     from . import __version__
@@ -120,17 +138,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=_PROG,
         description="Fit latent-variable models by Expectation-Maximization.",
-        epilog=f"Run '{_PROG} COMMAND --help' for a command's options.",
+        formatter_class=_HelpFormatter,
+        epilog=f"Run '{_PROG} COMMAND --help' for a command's options and examples.\n\n"
+               "examples:\n"
+               "  emkit demo\n"
+               "  emkit fit faithful.csv -k 1:6 -o best.emkit\n"
+               "  emkit predict best.emkit new.csv -o labels.csv",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND",
                                        required=True)
     for add_parser in _SUBCOMMANDS:
         add_parser(subparsers)
+    parser.subcommands = subparsers.choices  # name -> parser, for subcommand_parsers
     return parser
 
 
 # ---------------------------------------------------------------- shared arguments
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps prose paragraphs to the terminal; keeps paragraphs with indented lines
+    (the examples, the list of models) as written."""
+
+    def _fill_text(self, text, width, indent):
+        paragraphs = []
+        for paragraph in text.split("\n\n"):
+            if any(line.startswith(" ") for line in paragraph.splitlines()):
+                paragraphs.append("\n".join(indent + line for line in paragraph.splitlines()))
+            else:
+                paragraphs.append(super()._fill_text(paragraph, width, indent))
+        return "\n\n".join(paragraphs)
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -151,11 +189,16 @@ def _delimiter(text):
     return text
 
 
-def _add_data_arguments(parser):
-    """The CSV input arguments: ``csv``, ``--delimiter``, ``--header/--no-header``."""
+def _add_data_arguments(parser, texts=False):
+    """The CSV input arguments: ``csv``, ``--delimiter``, ``--header/--no-header``.
+
+    ``texts``: the file may also be texts for a topic model (named in the help).
+    """
     parser.add_argument("csv", metavar="data.csv",
                         help="data file, one sample per row: CSV (header optional), "
-                             "Parquet (.parquet) or NumPy (.npy)")
+                             "Parquet (.parquet) or NumPy (.npy)"
+                             + ("; lda: a folder of .txt files or a text file with one "
+                                "document per line" if texts else ""))
     parser.add_argument("--columns", metavar="COLS",
                         help="the columns to use, by name or 0-based index: 'a,c' or '0,2' "
                              "(default: all)")
@@ -167,6 +210,27 @@ def _add_data_arguments(parser):
                         "a first row that is not all numbers is a header)")
     header.add_argument("--no-header", dest="header", action="store_const", const=False,
                         help="the first row is data")
+
+
+def _add_progress_arguments(parser):
+    """``--quiet`` / ``--progress``: the progress bar is shown when stderr is a terminal."""
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("--quiet", action="store_true",
+                          help="no progress bar (by default one is shown on a terminal for "
+                               "fits longer than a second)")
+    progress.add_argument("--progress", action="store_true",
+                          help="show the progress bar even when stderr is not a terminal")
+
+
+def _verbose(args):
+    """The estimators' ``verbose``: 1 (the engine's progress bar) unless ``--quiet``;
+    off by default where stderr is not a terminal (logs, pipes) unless ``--progress``."""
+    if getattr(args, "quiet", False):
+        return 0
+    if getattr(args, "progress", False):
+        return 1
+    isatty = getattr(sys.stderr, "isatty", None)
+    return 1 if isatty is not None and isatty() else 0
 
 
 def _add_model_arguments(parser):
@@ -183,8 +247,10 @@ def _add_model_arguments(parser):
 def _add_demo_parser(subparsers):
     parser = subparsers.add_parser(
         "demo", help="fit the bundled Old Faithful data, choosing K by BIC",
+        formatter_class=_HelpFormatter,
         description="Fit Gaussian mixtures with 1 to 6 components to the Old Faithful "
-                    "geyser data, keep the one with the lowest BIC, print it and plot it.")
+                    "geyser data, keep the one with the lowest BIC, print it and plot it.",
+        epilog="examples:\n  emkit demo\n  emkit demo --output-dir plots --seed 1")
     parser.add_argument("--output-dir", default=".", metavar="DIR",
                         help="where faithful_clusters.png is written (default: current "
                              "directory)")
@@ -192,6 +258,7 @@ def _add_demo_parser(subparsers):
                         help="random seed (default: 0)")
     parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
                         help="EM restarts per K (default: the estimator's)")
+    _add_progress_arguments(parser)
     parser.set_defaults(func=run_demo)
 
 
@@ -211,8 +278,10 @@ def run_demo(args) -> int:
 
     rows, fits = [], []
     for k in range(1, 7):
-        model = GaussianMixture(k, covariance_type="full", random_state=args.seed, **extra)
+        model = GaussianMixture(k, covariance_type="full", random_state=args.seed,
+                                verbose=_verbose(args), **extra)
         _report_warnings(fit_quietly(model, X), prefix=f"K={k}: ")
+        model.set_params(verbose=0)  # the summary shows the library's default
         bic = model.bic(X)
         fits.append((bic, model))
         rows.append([str(k), _fixed(model.score(X) * X.shape[0]), _fixed(bic),
@@ -244,16 +313,57 @@ def run_demo(args) -> int:
 
 # -------------------------------------------------------------------------- fit
 # The models `emkit fit --model` knows: name -> (class name, kind, help).
-# kind: "mixture" (fit(X)), "hmm" (fit(X, lengths): --sequence-column).
+# kind says what a model is fitted on:
+#   "mixture"     fit(X)
+#   "hmm"         fit(X, lengths): --sequence-column gives the sequences
+#   "regression"  fit(X, y): --target names the response column
+#   "text"        fit(counts): texts tokenised by CountVectorizer (or a count table)
+# Everything else (BIC for a range of K, --labels, the summary) follows from the
+# methods the class has, so a new model is one line here.
 MODELS = {
     "gaussian": ("GaussianMixture", "mixture", "Gaussian mixture (default)"),
     "bernoulli": ("BernoulliMixture", "mixture", "mixture of independent binary features"),
     "poisson": ("PoissonMixture", "mixture", "mixture of independent counts"),
     "categorical": ("CategoricalMixture", "mixture", "mixture of categorical features"),
+    "bayesian-gaussian": ("BayesianGaussianMixture", "mixture",
+                          "variational Bayesian Gaussian mixture; K is an upper bound"),
+    # Models being written join here, one line each, e.g.
+    # "student-t": ("StudentTMixture", "mixture", "mixture of multivariate Student-t"),
+    # "mfa": ("MixtureOfFactorAnalyzers", "mixture", "mixture of factor analyzers"),
+    # "kmeans": ("KMeans", "mixture", "k-means"),
+    # "factor-analysis": ("FactorAnalysis", "mixture", "factor analysis; K factors"),
+    # "ppca": ("PPCA", "mixture", "probabilistic PCA; K components"),
+    "regression": ("RegressionMixture", "regression",
+                   "mixture of linear regressions of --target on the other columns"),
+    "experts": ("MixtureOfExperts", "regression",
+                "mixture of linear experts with softmax gating (--target)"),
     "gaussian-hmm": ("GaussianHMM", "hmm", "hidden Markov model, Gaussian emissions"),
+    "gmm-hmm": ("GMMHMM", "hmm", "hidden Markov model, Gaussian-mixture emissions (--n-mix)"),
     "poisson-hmm": ("PoissonHMM", "hmm", "hidden Markov model, Poisson emissions"),
     "categorical-hmm": ("CategoricalHMM", "hmm", "hidden Markov model, categorical symbols"),
+    "lda": ("LatentDirichletAllocation", "text",
+            "topic model of texts: a folder of .txt files or one document per line"),
 }
+
+# Why a model takes one K only (printed when given a range); others: "it has no BIC".
+_SINGLE_K = {
+    "BayesianGaussianMixture": "K is an upper bound that the variational fit prunes (unneeded "
+                               "components empty out) and the model has no BIC, so a range of "
+                               "K is not meaningful; give one generous K such as -k 10",
+}
+
+# The fitted attributes that format_model_summary prints, in this order (when small).
+_SUMMARY_ATTRIBUTES = ("weights_", "startprob_", "transmat_", "means_", "covariances_",
+                       "rates_", "lambdas_", "probabilities_", "emissionprob_", "coef_",
+                       "intercept_", "noise_variance_", "gating_coef_", "gating_intercept_")
+
+# --flag -> the estimator parameter it sets; a flag the user gives to a model without the
+# parameter is an error (not silently dropped).
+_MODEL_FLAGS = {"covariance_type": "--covariance-type", "n_init": "--n-init",
+                "max_iter": "--max-iter", "n_mix": "--n-mix", "missing": "--missing",
+                "weight_concentration_prior_type": "--weight-prior",
+                "learning_method": "--learning-method"}
+_TABLE_SUFFIXES = (".csv", ".tsv", ".npy", ".parquet", ".pq")
 
 
 def _model_name(text):
@@ -266,76 +376,179 @@ def _model_name(text):
     return key
 
 
+def _kind_of(model):
+    """The MODELS kind of a (loaded) estimator; "mixture" for classes not listed."""
+    kinds = {cls: kind for cls, kind, _ in MODELS.values()}
+    return kinds.get(type(model).__name__, "mixture")
+
+
+def _document_frequency(text):
+    """CountVectorizer's min_df/max_df: an integer count of documents or a float proportion."""
+    try:
+        value = int(text) if text.strip().lstrip("+").isdigit() else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a document count (2) or a proportion (0.5), got {text!r}") from None
+    if value < 0 or (isinstance(value, float) and value > 1.0):
+        raise argparse.ArgumentTypeError(
+            f"a proportion of documents is between 0 and 1 (a count is an integer); got {text}")
+    return value
+
+
+def _add_sequence_target_arguments(parser):
+    parser.add_argument("--sequence-column", metavar="COLUMN",
+                        help="HMMs: the column (name or 0-based index) holding each row's "
+                             "sequence id; rows of one sequence are consecutive")
+    parser.add_argument("--target", metavar="COLUMN",
+                        help="regression, experts: the response column (name or 0-based "
+                             "index); the other columns (or --columns) are the inputs")
+
+
 def _add_fit_parser(subparsers):
-    models = "\n".join(f"  {name:16s} {help_}" for name, (_, _, help_) in MODELS.items())
+    models = "\n".join(f"  {name:18s} {help_}" for name, (_, _, help_) in MODELS.items())
     parser = subparsers.add_parser(
         "fit", help="fit a model (a Gaussian mixture by default) to a data file",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
         description="Fit an emkit model by EM to the numeric columns of a CSV, Parquet or "
-                    ".npy file, print it, and optionally save it and write every row's "
-                    "label and probabilities.\n\nModels (--model):\n" + models,
+                    ".npy file (or, for lda, to texts), print it, and optionally save it and "
+                    "write every row's label and probabilities.\n\nModels (--model):\n"
+                    + models,
         epilog="examples:\n"
                "  emkit fit faithful.csv -k 2\n"
                "  emkit fit faithful.csv -k 1:6 -o best.emkit      # K chosen by BIC\n"
                "  emkit fit data.csv -k 3 --columns a,c --covariance-type VVV --labels out.csv\n"
                "  emkit fit counts.npy -k 2 --model poisson\n"
-               "  emkit fit series.csv -k 2 --model gaussian-hmm --sequence-column id")
-    _add_data_arguments(parser)
+               "  emkit fit faithful.csv -k 10 --model bayesian-gaussian\n"
+               "  emkit fit series.csv -k 2 --model gaussian-hmm --sequence-column id\n"
+               "  emkit fit series.csv -k 2 --model gmm-hmm --n-mix 2 --sequence-column id\n"
+               "  emkit fit xy.csv -k 1:3 --model regression --target y -o reg.emkit\n"
+               "  emkit fit texts/ -k 10 --model lda --stop-words english --min-df 2 "
+               "-o lda.emkit\n"
+               "  emkit fit abstracts.txt -k 5 --model lda --top-words 8   # a document a line")
+    _add_data_arguments(parser, texts=True)
     parser.add_argument("-k", "--n-components", dest="n_components", type=_components_range,
                         required=True, metavar="K",
-                        help="number of components, or a range ('1:6', '2,3') chosen by BIC")
+                        help="number of components (states, topics), or a range ('1:6', "
+                             "'2,3') chosen by BIC")
     parser.add_argument("--model", type=_model_name, default="gaussian", metavar="NAME",
                         help="which model (default: gaussian; see above)")
-    parser.add_argument("--covariance-type", default="full", metavar="TYPE",
+    parser.add_argument("--covariance-type", default=None, metavar="TYPE",
                         help="Gaussian models: full, tied, diag, spherical or an mclust name "
-                             "(EII ... VVV); default full")
+                             "(EII ... VVV); default full for gaussian and gaussian-hmm, the "
+                             "estimator's for the others")
     parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
                         help="EM restarts; the best is kept (default: the estimator's)")
     parser.add_argument("--max-iter", type=_positive_int, default=None, metavar="N",
-                        help="EM iterations per run (default: the estimator's)")
+                        help="EM iterations (lda: passes) per run (default: the estimator's)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="random seed, for reproducible results (default: 0)")
     parser.add_argument("--missing", choices=("error", "marginalize"), default="error",
                         help="NaN / empty cells: an error (default) or marginalised exactly "
                              "(mixtures)")
-    parser.add_argument("--sequence-column", metavar="NAME",
-                        help="HMMs: the column holding each row's sequence id (rows of one "
-                             "sequence are consecutive)")
+    _add_sequence_target_arguments(parser)
+    parser.add_argument("--n-mix", type=_positive_int, default=None, metavar="M",
+                        help="gmm-hmm: Gaussians in every state's emission mixture")
+    parser.add_argument("--weight-prior", default=None,
+                        choices=("dirichlet_process", "dirichlet_distribution"),
+                        help="bayesian-gaussian: the prior of the weights (default: "
+                             "dirichlet_process)")
+    text = parser.add_argument_group(
+        "texts (lda)", "A folder of .txt files (one document each) or a text file with one "
+                       "document per line, tokenised by scikit-learn's CountVectorizer. "
+                       "(A .csv/.npy/.parquet file is read as a document-term count table.)")
+    text.add_argument("--min-df", type=_document_frequency, default=1, metavar="N|P",
+                      help="drop words in fewer documents than this count (or proportion); "
+                           "default 1")
+    text.add_argument("--max-df", type=_document_frequency, default=1.0, metavar="N|P",
+                      help="drop words in more documents than this proportion (or count); "
+                           "default 1.0")
+    text.add_argument("--max-features", type=_positive_int, default=None, metavar="N",
+                      help="keep only the N most frequent words")
+    text.add_argument("--stop-words", choices=("english", "none"), default="none",
+                      help="drop scikit-learn's English stop words (default: none)")
+    text.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True,
+                      help="lower-case the texts before tokenising (default: yes)")
+    text.add_argument("--learning-method", choices=("batch", "online"), default=None,
+                      help="variational EM on all documents per pass, or online mini-batches "
+                           "(default: batch)")
+    text.add_argument("--top-words", type=_positive_int, default=10, metavar="N",
+                      help="words printed per topic (default: 10)")
     parser.add_argument("-o", "--save", metavar="FILE",
                         help="save the fitted model (emkit's safe .emkit format)")
     parser.add_argument("--labels", "--output", dest="labels", metavar="FILE",
                         help="write a CSV with columns label,prob_0,...,prob_{K-1}, one row "
-                             "per input row")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bar (shown for fits longer than a second)")
+                             "per input row (regression: prediction first; lda: document "
+                             "first)")
+    _add_progress_arguments(parser)
     parser.set_defaults(func=run_fit)
 
 
 def _build_model(args, n_components):
+    """A fresh estimator for ``args.model`` with the options given; returns (model, kind)."""
+    import inspect
+
     import emkit
 
     class_name, kind, _ = MODELS[args.model]
-    options = {"random_state": args.seed, "verbose": 0 if args.quiet else 1}
-    if args.n_init is not None:
-        options["n_init"] = args.n_init
-    if args.max_iter is not None:
-        options["max_iter"] = args.max_iter
-    if class_name in ("GaussianMixture", "GaussianHMM"):
-        options["covariance_type"] = args.covariance_type
-    if kind == "mixture" and args.missing != "error":
-        options["missing"] = args.missing
+    cls = getattr(emkit, class_name)
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    given = {"n_init": args.n_init, "max_iter": args.max_iter,
+             "covariance_type": args.covariance_type,
+             "n_mix": getattr(args, "n_mix", None),
+             "missing": None if args.missing == "error" else args.missing,
+             "weight_concentration_prior_type": getattr(args, "weight_prior", None),
+             "learning_method": getattr(args, "learning_method", None)}
+    given = {key: value for key, value in given.items() if value is not None}
+    for key in given:
+        if key not in accepted:
+            raise CLIError(f"{_MODEL_FLAGS[key]} does not apply to --model {args.model}")
+    if "covariance_type" not in given and class_name in ("GaussianMixture", "GaussianHMM"):
+        given["covariance_type"] = "full"  # the command line's default since the start
+    options = {"random_state": args.seed, **given}
+    # verbose=1 is the engine's delayed progress bar (fit_em). LDA's verbose is
+    # scikit-learn's line per pass on stdout instead, which would bury the
+    # results, so LDA stays quiet.
+    if "verbose" in accepted and kind != "text":
+        options["verbose"] = _verbose(args)
     try:
-        model = getattr(emkit, class_name)(n_components, **options)
+        model = cls(n_components, **options)
     except (TypeError, ValueError) as exc:
         raise CLIError(f"--model {args.model}: {exc}") from None
     return model, kind
 
 
-def _fit_one(model, kind, X, lengths):
+class _Inputs:
+    """What a model is fitted on or applied to, read from one data file.
+
+    ``X`` (n_samples, n_features) float64 (a sparse count matrix for texts),
+    ``names`` its columns (the vocabulary for texts), ``lengths`` (HMMs),
+    ``y`` (regression targets), ``documents`` (text names).
+    """
+
+    def __init__(self, X, names, *, lengths=None, y=None, documents=None):
+        self.X, self.names, self.lengths, self.y, self.documents = X, names, lengths, y, documents
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    def call_args(self, kind):
+        """The positional arguments of fit, score, bic and predict_proba for ``kind``."""
+        if kind == "hmm":
+            return (self.X, self.lengths)
+        if kind == "regression" and self.y is not None:
+            return (self.X, self.y)
+        return (self.X,)
+
+
+def _fit_one(model, kind, inputs, lengths=None):
+    """Fit ``model``; return the warning messages. ``inputs``: an _Inputs (or X, lengths)."""
+    if not isinstance(inputs, _Inputs):
+        inputs = _Inputs(inputs, None, lengths=lengths)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model.fit(X, lengths) if kind == "hmm" else model.fit(X)
+            model.fit(*inputs.call_args(kind))
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
             raise CLIError(f"fitting failed: {exc}", exit_code=1) from None
     messages = []
@@ -346,81 +559,267 @@ def _fit_one(model, kind, X, lengths):
     return messages
 
 
-def _criterion(model, kind, X, lengths):
-    return model.bic(X, lengths) if kind == "hmm" else model.bic(X)
+def _criterion(model, kind, X, lengths=None):
+    inputs = X if isinstance(X, _Inputs) else _Inputs(X, None, lengths=lengths)
+    return model.bic(*inputs.call_args(kind))
+
+
+def _total_log_likelihood(model, kind, inputs):
+    """log p(data): HMMs' and LDA's ``score`` is a total, the others' a mean per sample."""
+    score = float(model.score(*inputs.call_args(kind)))
+    return score if kind in ("hmm", "text") else score * inputs.n_samples
+
+
+def _probabilities(model, kind, inputs):
+    """(extra leading columns, probabilities) of every row, or a CLIError if the model has none."""
+    extra = []
+    if kind == "text":
+        extra.append(("document", inputs.documents))
+        return extra, model.transform(inputs.X)
+    if kind == "regression":
+        extra.append(("prediction", [format(float(v), ".10g") for v in model.predict(inputs.X)]))
+    if not hasattr(model, "predict_proba"):
+        raise CLIError(f"a {type(model).__name__} gives no component probabilities")
+    return extra, model.predict_proba(*inputs.call_args(kind))
 
 
 def run_fit(args) -> int:
     """``emkit fit``: fit a model to a data file, choosing K by BIC for a range."""
-    X, names = read_table(args.csv, columns=args.columns, delimiter=args.delimiter,
-                          header=args.header, allow_missing=args.missing != "error")
-    lengths = None
-    if MODELS[args.model][1] == "hmm" or args.sequence_column:
-        X, names, lengths = _split_sequences(args, X, names)
+    class_name, kind, _ = MODELS[args.model]
+    if args.sequence_column and kind in ("regression", "text"):
+        raise CLIError(f"--sequence-column applies to HMMs (and mixtures, which drop the id "
+                       f"column), not --model {args.model}")
+    if args.target and kind != "regression":
+        raise CLIError(f"--target applies to the regression models (regression, experts), "
+                       f"not --model {args.model}")
+    if kind == "regression" and not args.target:
+        raise CLIError(f"--model {args.model} needs --target COLUMN, the response column")
+    if len(args.n_components) > 1:
+        import emkit
+
+        if not hasattr(getattr(emkit, class_name), "bic"):
+            why = _SINGLE_K.get(class_name, "it has no BIC to choose K by; give one K")
+            raise CLIError(f"--model {args.model} takes one K, not a range: {why}")
+    inputs = _read_fit_inputs(args, kind)
     fits = []
     for k in args.n_components:
-        if X.shape[0] < k:
-            raise CLIError(f"{args.csv}: {X.shape[0]} data row(s) but -k {k} components; need "
-                           f"at least as many rows as components.")
+        if inputs.n_samples < k and kind != "text":  # topics may outnumber documents
+            raise CLIError(f"{args.csv}: {inputs.n_samples} data row(s) but -k {k} components; "
+                           f"need at least as many rows as components.")
         model, kind = _build_model(args, k)
-        _report_warnings(_fit_one(model, kind, X, lengths),
+        _report_warnings(_fit_one(model, kind, inputs),
                          prefix=f"K={k}: " if len(args.n_components) > 1 else "")
-        fits.append((_criterion(model, kind, X, lengths), k, model))
+        score = _criterion(model, kind, inputs) if len(args.n_components) > 1 else 0.0
+        fits.append((score, k, model))
     if len(fits) > 1:
         print(_table(["K", "BIC (lower is better)"],
                      [[str(k), _fixed(bic)] for bic, k, _ in fits], indent="  "))
     bic, k, model = min(fits, key=lambda fit: fit[0])
     if len(fits) > 1:
         print(f"\nChosen by BIC: K = {k}\n")
-    if MODELS[args.model][0] == "GaussianMixture" and not np.isnan(X).any():
-        print(format_fit_summary(model, X, names))
+    if "verbose" in model.get_params():
+        # The progress bar is the command line's; the printed and saved model has the
+        # library's default, so a refit in Python is quiet.
+        model.set_params(verbose=0)
+    if kind == "text":
+        if _is_text_path(args.csv):  # texts: keep what predict needs to tokenise new ones
+            model.vocabulary_ = np.asarray(inputs.names, dtype=str)
+            model.vectorizer_params_ = _vectorizer_params(args)
+        print(format_topics_summary(model, inputs.X, inputs.names, n_words=args.top_words))
+    elif class_name == "GaussianMixture" and not np.isnan(inputs.X).any():
+        print(format_fit_summary(model, inputs.X, inputs.names))
     else:
-        print(format_model_summary(model, X, names, lengths))
+        print(format_model_summary(model, inputs.X, inputs.names, inputs.lengths, y=inputs.y))
     if args.save:
+        import emkit
+
         try:
-            model.save(args.save)
+            emkit.save(model, args.save)  # every estimator, with or without a save method
         except OSError as exc:
             raise CLIError(f"cannot write {args.save}: {exc.strerror or exc}") from None
         print(f"\nModel saved to {args.save} (load it with emkit.load or `emkit predict`)")
     if args.labels:
-        probabilities = (model.predict_proba(X, lengths) if kind == "hmm"
-                         else model.predict_proba(X))
-        _write_assignments(args.labels, probabilities)
+        extra, probabilities = _probabilities(model, kind, inputs)
+        _write_assignments(args.labels, probabilities, extra)
         print(f"\nLabels and probabilities written to {args.labels}")
     return 0
 
 
-def _split_sequences(args, X, names):
-    """(X without the id column, names, lengths) for HMM input."""
-    if not args.sequence_column:
-        return X, names, None
-    if args.sequence_column not in names:
-        raise CLIError(f"{args.csv}: no column {args.sequence_column!r} for "
-                       f"--sequence-column; the columns are {', '.join(names)}")
-    j = names.index(args.sequence_column)
-    ids = X[:, j]
+# ------------------------------------------------------------ reading model inputs
+def _read_fit_inputs(args, kind):
+    vectorizer_flags = [flag for flag, value, default in (
+        ("--min-df", args.min_df, 1), ("--max-df", args.max_df, 1.0),
+        ("--max-features", args.max_features, None), ("--stop-words", args.stop_words, "none"),
+        ("--no-lowercase", args.lowercase, True)) if value != default]
+    if vectorizer_flags and not (kind == "text" and _is_text_path(args.csv)):
+        raise CLIError(f"{vectorizer_flags[0]} applies to texts (--model lda on a folder or a "
+                       f"text file), not to {args.csv}")
+    if kind == "text":
+        return _read_text_inputs(args)
+    extra = args.target if kind == "regression" else args.sequence_column
+    flag = "--target" if kind == "regression" else "--sequence-column"
+    return _read_numeric_inputs(args, kind, extra, flag, allow_missing=args.missing != "error")
+
+
+def _read_numeric_inputs(args, kind, extra, flag, allow_missing):
+    """The _Inputs of a table; ``extra`` (a column token or None) is the target or sequence id."""
+    if extra is None:
+        X, names = read_table(args.csv, columns=args.columns, delimiter=args.delimiter,
+                              header=args.header, allow_missing=allow_missing)
+        return _Inputs(X, names)
+    # The extra column names a column of the file; --columns picks the inputs among the rest.
+    tokens = None if args.columns is None else [t.strip() for t in args.columns.split(",")]
+    if tokens is None:
+        X, names = read_table(args.csv, delimiter=args.delimiter, header=args.header,
+                              allow_missing=allow_missing)
+        j = _column_position(args.csv, names, extra, flag)
+    else:
+        if extra not in tokens:
+            tokens.append(extra)
+        j = tokens.index(extra)
+        X, names = read_table(args.csv, columns=",".join(tokens), delimiter=args.delimiter,
+                              header=args.header, allow_missing=allow_missing)
+    column = X[:, j].copy()
+    keep = [i for i in range(len(names)) if i != j]
+    if not keep:
+        raise CLIError(f"{args.csv}: no columns left besides {flag} {extra!r}")
+    X, names = np.ascontiguousarray(X[:, keep]), [names[i] for i in keep]
+    if flag == "--target":
+        return _Inputs(X, names, y=column)
+    return _Inputs(X, names, lengths=_sequence_lengths(args.csv, column, extra))
+
+
+def _sequence_lengths(path, ids, column):
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     if np.unique(ids).size != starts.size:
-        raise CLIError(f"{args.csv}: the rows of a sequence in {args.sequence_column!r} must "
-                       f"be consecutive; sort the file by that column first")
-    lengths = np.diff(np.r_[starts, ids.size])
+        raise CLIError(f"{path}: the rows of a sequence in {column!r} must be consecutive; "
+                       f"sort the file by that column first")
+    return np.diff(np.r_[starts, ids.size])
+
+
+def _split_sequences(args, X, names):
+    """(X without the id column, names, lengths) for HMM input (for other subcommands;
+    ``fit``, ``predict`` and ``score`` read it with :func:`_read_numeric_inputs`)."""
+    if not args.sequence_column:
+        return X, names, None
+    j = _column_position(args.csv, names, args.sequence_column, "--sequence-column")
+    lengths = _sequence_lengths(args.csv, X[:, j], args.sequence_column)
     keep = [i for i in range(len(names)) if i != j]
     return np.ascontiguousarray(X[:, keep]), [names[i] for i in keep], lengths
 
 
-def format_model_summary(model, X, feature_names=None, lengths=None) -> str:
-    """A short summary of any fitted emkit model: fit quality and its parameters."""
-    is_hmm = lengths is not None or hasattr(model, "transmat_")
-    total = float(model.score(X, lengths) if is_hmm else model.score(X) * X.shape[0])
-    bic = model.bic(X, lengths) if is_hmm else model.bic(X)
+def _vectorizer_params(args):
+    """The CountVectorizer options of ``emkit fit``'s text flags."""
+    return {"min_df": args.min_df, "max_df": args.max_df, "max_features": args.max_features,
+            "stop_words": None if args.stop_words == "none" else args.stop_words,
+            "lowercase": bool(args.lowercase)}
+
+
+def _is_text_path(path):
+    return os.path.isdir(path) or Path(os.fspath(path)).suffix.lower() not in _TABLE_SUFFIXES
+
+
+def read_texts(path):
+    """Documents from a folder of .txt files (one each, sorted) or one document per line.
+
+    Returns
+    -------
+    documents : list of str
+    names : list of str
+        The file (relative to the folder) or ``line N`` of every document.
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise CLIError(f"{name}: no such file or folder")
+    try:
+        if os.path.isdir(name):
+            files = sorted(p for p in Path(name).rglob("*.txt") if p.is_file())
+            if not files:
+                raise CLIError(f"{name}: no .txt files in the folder")
+            documents = [p.read_text(encoding="utf-8-sig") for p in files]
+            names = [p.relative_to(name).as_posix() for p in files]
+        else:
+            lines = Path(name).read_text(encoding="utf-8-sig").splitlines()
+            kept = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+            if not kept:
+                raise CLIError(f"{name}: the file has no documents (one per line)")
+            names = [f"line {i}" for i, _ in kept]
+            documents = [line for _, line in kept]
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"{name}: not a UTF-8 text file ({exc.reason} at byte "
+                       f"{exc.start})") from None
+    except OSError as exc:
+        raise CLIError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    return documents, names
+
+
+def _read_text_inputs(args, model=None):
+    """_Inputs of texts (or of a count table): counts, vocabulary, document names.
+
+    ``model``: a saved topic model, whose ``vocabulary_`` and
+    ``vectorizer_params_`` tokenise new texts as its own were; None fits a
+    vocabulary with ``args``' flags.
+    """
+    if not _is_text_path(args.csv):
+        if model is not None and hasattr(model, "vocabulary_"):
+            raise CLIError(f"{args.csv}: the model was fitted on texts; give a folder of .txt "
+                           f"files or a text file with one document per line")
+        X, names = read_table(args.csv, columns=args.columns, delimiter=args.delimiter,
+                              header=args.header)
+        return _Inputs(X, names, documents=[str(i) for i in range(X.shape[0])])
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    documents, doc_names = read_texts(args.csv)
+    if model is not None:
+        vectorizer = getattr(model, "vectorizer_params_", None)
+        if vectorizer is None or not hasattr(model, "vocabulary_"):
+            raise CLIError(f"{args.csv}: {args.model} was fitted on a count table, not on "
+                           f"texts; give it a table with its {model.n_features_in_} columns")
+        counter = CountVectorizer(vocabulary=[str(w) for w in model.vocabulary_],
+                                  lowercase=vectorizer["lowercase"])
+    else:
+        counter = CountVectorizer(**_vectorizer_params(args))
+    try:
+        counts = counter.fit_transform(documents)
+    except ValueError as exc:  # e.g. an empty vocabulary after --min-df/--stop-words
+        raise CLIError(f"{args.csv}: {exc} (see --min-df, --max-df, --max-features, "
+                       f"--stop-words)") from None
+    return _Inputs(counts, [str(w) for w in counter.get_feature_names_out()],
+                   documents=doc_names)
+
+
+# ------------------------------------------------------------------ summaries
+def format_model_summary(model, X, feature_names=None, lengths=None, *, y=None) -> str:
+    """A short summary of any fitted emkit model: fit quality and its parameters.
+
+    Parameters
+    ----------
+    model : fitted emkit estimator
+    X : ndarray of shape (n_samples, n_features)
+    feature_names : list of str, optional
+    lengths : ndarray of shape (n_sequences,), optional
+        HMMs: the sequence lengths.
+    y : ndarray of shape (n_samples,), optional
+        Regression models: the responses.
+    """
+    kind = "hmm" if lengths is not None or hasattr(model, "transmat_") else _kind_of(model)
+    inputs = _Inputs(X, feature_names, lengths=lengths, y=y)
+    total = _total_log_likelihood(model, kind, inputs)
+    quality = f"  log-likelihood: {_fixed(total)}"
+    if hasattr(model, "bic"):
+        quality += f"   BIC: {_fixed(model.bic(*inputs.call_args(kind)))}"
+    if kind == "regression":
+        quality += " (of the target given the inputs)"
     lines = [f"Model: {' '.join(repr(model).split())}",
              f"  fitted on {X.shape[0]} samples x {X.shape[1]} feature(s)"
              + (f" in {len(lengths)} sequence(s)" if lengths is not None else ""),
              f"  converged: {'yes' if getattr(model, 'converged_', False) else 'NO'} after "
              f"{getattr(model, 'n_iter_', 0)} EM iteration(s)",
-             f"  log-likelihood: {_fixed(total)}   BIC: {_fixed(bic)}"]
-    for name in ("weights_", "startprob_", "transmat_", "means_", "rates_", "lambdas_",
-                 "probabilities_", "emissionprob_"):
+             quality]
+    if type(model).__name__ in _SINGLE_K:
+        used = int((model.weights_ > 0.01).sum())
+        lines.append(f"  components in use (weight > 1%): {used} of {model.n_components}")
+    for name in _SUMMARY_ATTRIBUTES:
         value = getattr(model, name, None)
         if isinstance(value, np.ndarray) and value.size <= 200:
             shown = np.array2string(value, precision=4, suppress_small=True,
@@ -429,17 +828,51 @@ def format_model_summary(model, X, feature_names=None, lengths=None) -> str:
     return "\n".join(lines)
 
 
-def _write_assignments(path, probabilities):
-    K = probabilities.shape[1]
-    labels = probabilities.argmax(axis=1)
+def format_topics_summary(model, counts, vocabulary, n_words=10) -> str:
+    """A fitted topic model: bound, perplexity, and every topic's prevalence and top words.
+
+    Parameters
+    ----------
+    model : fitted LatentDirichletAllocation
+    counts : {ndarray, sparse matrix} of shape (n_documents, n_words)
+    vocabulary : sequence of str of length n_words
+    n_words : int
+        Words shown per topic.
+    """
+    from .topics import top_words
+
+    prevalence = model.transform(counts).mean(axis=0)
+    words = top_words(model, vocabulary, n=n_words)
+    lines = [f"Model: {' '.join(repr(model).split())}",
+             f"  {model.n_components} topic(s), fitted on {counts.shape[0]} document(s), "
+             f"{counts.shape[1]} word(s) in the vocabulary",
+             f"  {model.n_iter_} pass(es); variational bound {_fixed(model.score(counts))}, "
+             f"perplexity {_num(model.perplexity(counts))}",
+             "", "Topics (share of the documents' words, top words first):"]
+    rows = [[str(k), _num(prevalence[k], 3), " ".join(words[k])]
+            for k in range(model.n_components)]
+    lines.append(_table(["topic", "share", "top words"], rows, indent="  "))
+    return "\n".join(lines)
+
+
+def _write_assignments(path, probabilities, extra=()):
     try:
         with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["label"] + [f"prob_{k}" for k in range(K)])
-            for label, row in zip(labels, probabilities):
-                writer.writerow([int(label)] + [format(float(p), ".10g") for p in row])
+            _write_probability_rows(handle, probabilities, extra, digits=10)
     except OSError as exc:
         raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_probability_rows(handle, probabilities, extra=(), digits=10):
+    """CSV rows ``[extra..., label, prob_0, ...]``; ``extra``: (header, values) pairs."""
+    K = probabilities.shape[1]
+    labels = probabilities.argmax(axis=1)
+    writer = csv.writer(handle)
+    writer.writerow([header for header, _ in extra] + ["label"]
+                    + [f"prob_{k}" for k in range(K)])
+    for i, (label, row) in enumerate(zip(labels, probabilities)):
+        writer.writerow([values[i] for _, values in extra] + [int(label)]
+                        + [format(float(p), f".{digits}g") for p in row])
 
 
 # ------------------------------------------------------------------ CSV reading
@@ -538,21 +971,23 @@ def _read_csv_table(name, delimiter, header, allow_missing):
 def _select_columns(name, X, names, columns):
     if columns is None:
         return X, names
-    picked = []
-    for token in (part.strip() for part in columns.split(",")):
-        if token in names:
-            picked.append(names.index(token))
-        elif token.lstrip("-").isdigit() and -len(names) <= int(token) < len(names):
-            picked.append(int(token) % len(names))
-        else:
-            raise CLIError(f"{name}: no column {token!r}; the columns are "
-                           f"{', '.join(names)} (or indices 0..{len(names) - 1})")
+    picked = [_column_position(name, names, part.strip()) for part in columns.split(",")]
     if hasattr(X, "iloc"):  # a DataFrame with non-numeric columns elsewhere
         try:
             return X.iloc[:, picked].to_numpy(dtype=np.float64), [names[i] for i in picked]
         except ValueError:
             raise CLIError(f"{name}: the chosen columns are not all numeric") from None
     return np.ascontiguousarray(X[:, picked]), [names[i] for i in picked]
+
+
+def _column_position(name, names, token, flag=None):
+    """The index of the column named ``token`` (a name, or a 0-based index) in ``names``."""
+    if token in names:
+        return names.index(token)
+    if token.lstrip("-").isdigit() and -len(names) <= int(token) < len(names):
+        return int(token) % len(names)
+    raise CLIError(f"{name}: no column {token!r}{f' for {flag}' if flag else ''}; the columns "
+                   f"are {', '.join(names)} (or indices 0..{len(names) - 1})")
 
 
 def read_numeric_csv(path, *, delimiter=",", header=None):
@@ -590,7 +1025,8 @@ def read_numeric_csv(path, *, delimiter=",", header=None):
     except FileNotFoundError:
         raise CLIError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise CLIError(f"{name}: is a directory, not a CSV file") from None
+        raise CLIError(f"{name}: is a directory, not a CSV file (a folder of texts is "
+                       f"for --model lda)") from None
     except PermissionError:
         raise CLIError(f"{name}: permission denied") from None
     except UnicodeDecodeError:
@@ -804,7 +1240,11 @@ def _add_select_parser(subparsers):
         description="Fit Gaussian mixtures over a grid of numbers of components and R "
                     "mclust's 14 covariance structures (EII ... VVV), each from one "
                     "hierarchical clustering as mclustBIC does, print the BIC (or ICL) "
-                    "table and the chosen model.")
+                    "table and the chosen model.",
+        formatter_class=_HelpFormatter,
+        epilog="examples:\n  emkit select faithful.csv\n"
+               "  emkit select data.csv -k 1:5 --covariance-types EEE,VVV --criterion icl\n"
+               "  emkit select data.csv --prior default --table bic.csv --plot bic.png")
     _add_data_arguments(parser)
     parser.add_argument("-k", "--n-components", dest="n_components", type=_components_range,
                         default=list(range(1, 10)), metavar="RANGE",
@@ -914,81 +1354,117 @@ def _add_saved_model_argument(parser):
 def _add_predict_parser(subparsers):
     parser = subparsers.add_parser(
         "predict", help="labels and probabilities of new data under a saved model",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Write every row's most probable component and the component "
-                    "probabilities under a saved model.",
+        formatter_class=_HelpFormatter,
+        description="Write every row's most probable component (HMMs: state; lda: topic) "
+                    "and the probabilities under a saved model. Regression models add the "
+                    "predicted response; with --target the probabilities are given the "
+                    "response too. Topic models read new texts with the saved vocabulary.",
         epilog="examples:\n  emkit predict best.emkit new.csv\n"
-               "  emkit predict best.emkit new.csv -o labels.csv")
+               "  emkit predict best.emkit new.csv -o labels.csv\n"
+               "  emkit predict hmm.emkit series.csv --sequence-column id\n"
+               "  emkit predict reg.emkit new_x.csv            # predictions of the response\n"
+               "  emkit predict lda.emkit new_texts/ -o topics.csv")
     _add_saved_model_argument(parser)
-    _add_data_arguments(parser)
+    _add_data_arguments(parser, texts=True)
+    _add_sequence_target_arguments(parser)
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write label,prob_0,... to FILE (default: print them)")
     parser.set_defaults(func=run_predict)
 
 
+def _model_inputs(args, model, *, need_target=False):
+    """The _Inputs of ``args.csv`` for the saved ``model``, checked against what it was fitted on."""
+    kind = _kind_of(model)
+    if kind == "text":
+        inputs = _read_text_inputs(args, model)
+    else:
+        if args.target and kind != "regression":
+            raise CLIError(f"--target applies to regression models; {args.model} holds a "
+                           f"{type(model).__name__}")
+        if need_target and kind == "regression" and not args.target:
+            raise CLIError(f"scoring a {type(model).__name__} needs the response: give "
+                           f"--target COLUMN")
+        extra = args.target if kind == "regression" else args.sequence_column
+        flag = "--target" if kind == "regression" else "--sequence-column"
+        missing = getattr(model, "missing", "error") != "error"
+        inputs = _read_numeric_inputs(args, kind, extra, flag, allow_missing=missing)
+    expected = getattr(model, "n_features_in_", inputs.X.shape[1])
+    if inputs.X.shape[1] != expected:
+        hint = {"regression": "pick the inputs with --columns and the response with --target",
+                "hmm": "pick them with --columns, the sequence ids with --sequence-column"}
+        raise CLIError(f"{args.csv}: {inputs.X.shape[1]} column(s), but the model was fitted "
+                       f"on {expected}; {hint.get(kind, 'pick them with --columns')}")
+    return kind, inputs
+
+
 def _model_data(args, model):
-    missing = getattr(model, "missing", "error") != "error"
-    X, names = read_table(args.csv, columns=args.columns, delimiter=args.delimiter,
-                          header=args.header, allow_missing=missing)
-    expected = getattr(model, "n_features_in_", X.shape[1])
-    if X.shape[1] != expected:
-        raise CLIError(f"{args.csv}: {X.shape[1]} column(s), but the model was fitted on "
-                       f"{expected}; pick them with --columns")
-    return X, names
+    """(X, names) of ``args.csv`` for the saved ``model`` (see :func:`_model_inputs`)."""
+    _, inputs = _model_inputs(args, model)
+    return inputs.X, inputs.names
 
 
 def run_predict(args) -> int:
     """``emkit predict``: labels and probabilities under a saved model."""
     model = _load_model(args.model)
-    X, _ = _model_data(args, model)
+    kind, inputs = _model_inputs(args, model)
     try:
-        probabilities = model.predict_proba(X)
+        extra, probabilities = _probabilities(model, kind, inputs)
     except ValueError as exc:
         raise CLIError(f"{args.csv}: {exc}") from None
     if args.output:
-        _write_assignments(args.output, probabilities)
-        print(f"Labels and probabilities of {X.shape[0]} rows written to {args.output}")
+        _write_assignments(args.output, probabilities, extra)
+        print(f"Labels and probabilities of {inputs.n_samples} rows written to {args.output}")
     else:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["label"] + [f"prob_{k}" for k in range(probabilities.shape[1])])
-        for row in probabilities:
-            writer.writerow([int(row.argmax())] + [format(float(p), ".6g") for p in row])
+        _write_probability_rows(sys.stdout, probabilities, extra, digits=6)
     return 0
 
 
 def _add_score_parser(subparsers):
     parser = subparsers.add_parser(
         "score", help="log-likelihood, BIC and AIC of data under a saved model",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
         description="Print the log-likelihood (total and per sample), BIC and AIC of a data "
-                    "file under a saved model.",
-        epilog="example:\n  emkit score best.emkit test.csv")
+                    "file under a saved model (regression models: of the response given the "
+                    "inputs; lda: the variational bound and perplexity of new texts).",
+        epilog="examples:\n  emkit score best.emkit test.csv\n"
+               "  emkit score hmm.emkit series.csv --sequence-column id\n"
+               "  emkit score reg.emkit test.csv --target y\n"
+               "  emkit score lda.emkit held_out_texts/")
     _add_saved_model_argument(parser)
-    _add_data_arguments(parser)
+    _add_data_arguments(parser, texts=True)
+    _add_sequence_target_arguments(parser)
     parser.set_defaults(func=run_score)
 
 
 def run_score(args) -> int:
     """``emkit score``: how well a saved model explains a data file."""
     model = _load_model(args.model)
-    X, _ = _model_data(args, model)
+    kind, inputs = _model_inputs(args, model, need_target=True)
+    n = inputs.n_samples
     try:
-        per_sample = float(model.score(X))
-        is_hmm = hasattr(model, "transmat_")
-        total = per_sample if is_hmm else per_sample * X.shape[0]
-        bic, aic = model.bic(X), model.aic(X)
+        total = _total_log_likelihood(model, kind, inputs)
+        if kind == "text":
+            quality = f"  perplexity: {_num(model.perplexity(inputs.X))}"
+        elif hasattr(model, "bic"):
+            call = inputs.call_args(kind)
+            quality = f"  BIC: {_fixed(model.bic(*call))}   AIC: {_fixed(model.aic(*call))}"
+        else:
+            quality = None
     except ValueError as exc:
         raise CLIError(f"{args.csv}: {exc}") from None
-    print(f"{args.csv}: {X.shape[0]} samples under {type(model).__name__}")
-    print(f"  log-likelihood: {_fixed(total)} ({_num(total / X.shape[0])} per sample)")
-    print(f"  BIC: {_fixed(bic)}   AIC: {_fixed(aic)}")
+    unit = "document" if kind == "text" else "sample"
+    print(f"{args.csv}: {n} {unit}s under {type(model).__name__}")
+    label = "variational bound" if kind == "text" else "log-likelihood"
+    print(f"  {label}: {_fixed(total)} ({_num(total / n)} per {unit})")
+    if quality:
+        print(quality)
     return 0
 
 
 def _add_sample_parser(subparsers):
     parser = subparsers.add_parser(
         "sample", help="draw samples from a saved model",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
         description="Draw samples from a saved model and write them as CSV (with each "
                     "sample's component or state in the last column).",
         epilog="examples:\n  emkit sample best.emkit -n 500 -o fake.csv\n"
@@ -1004,6 +1480,9 @@ def _add_sample_parser(subparsers):
 def run_sample(args) -> int:
     """``emkit sample``: new data from a saved model."""
     model = _load_model(args.model)
+    if _kind_of(model) == "regression":
+        raise CLIError(f"{args.model}: a {type(model).__name__} draws responses for given "
+                       f"inputs, not new samples; use model.sample(X) in Python")
     if not hasattr(model, "sample"):
         raise CLIError(f"{args.model}: a {type(model).__name__} cannot draw samples")
     X, labels = model.sample(args.n_samples, random_state=args.seed)
