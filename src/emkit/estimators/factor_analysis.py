@@ -28,6 +28,7 @@ from ..models.factor import (
     noise_floor,
 )
 from ._base import EMFitMixin
+from ._criteria import LikelihoodCriteriaMixin
 
 __all__ = ["FactorAnalysis", "PPCA", "check_n_factors"]
 
@@ -63,8 +64,8 @@ def weighted_scatter(X, sample_weight, center, chunk_size=65536):
     return scatter / total
 
 
-class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMFitMixin,
-                       BaseEstimator):
+class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                       LikelihoodCriteriaMixin, EMFitMixin, BaseEstimator):
     """What FactorAnalysis and PPCA share; subclasses set ``_isotropic``."""
 
     _isotropic = False
@@ -231,14 +232,6 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMFitM
         plan = self._plan()
         return low_rank_posterior(self._centered(X), plan)[1]
 
-    def score(self, X, y=None, sample_weight=None):
-        """Mean log-likelihood per sample (scikit-learn's ``FactorAnalysis.score``)."""
-        log_prob = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_prob.shape[0])
-        if weights is None:
-            return float(log_prob.mean())
-        return float(weights @ log_prob / weights.sum())
-
     def get_covariance(self):
         """The implied covariance ``W W^T + Psi``, shape (n_features, n_features)."""
         check_is_fitted(self)
@@ -268,23 +261,6 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMFitM
         loadings = 0 if "components" in fixed else D * q - q * (q - 1) // 2
         noise = 0 if "noise_variance" in fixed else (1 if self._isotropic else D)
         return int(D + loadings + noise)
-
-    def bic(self, X, sample_weight=None):
-        """Bayesian information criterion (lower is better)."""
-        total, n = self._total_log_prob(X, sample_weight)
-        return -2.0 * total + self.n_parameters() * np.log(n)
-
-    def aic(self, X, sample_weight=None):
-        """Akaike information criterion (lower is better)."""
-        total, _ = self._total_log_prob(X, sample_weight)
-        return -2.0 * total + 2.0 * self.n_parameters()
-
-    def _total_log_prob(self, X, sample_weight):
-        log_prob = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_prob.shape[0])
-        if weights is None:
-            return float(log_prob.sum()), float(log_prob.shape[0])
-        return float(weights @ log_prob), float(weights.sum())
 
     @property
     def _n_features_out(self):

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._engine.monitor import ConvergenceMonitor
 from ..components.counts import safe_counts
 from ..components.gaussian_ops import LOG_2PI
 from ..kernels.mixture import normalize_rows
 
 __all__ = ["low_rank_plan", "low_rank_posterior", "low_rank_covariance", "factor_start",
-           "noise_floor", "FactorModel", "MixtureOfFactorsModel"]
+           "noise_floor", "FactorModel", "MixtureOfFactorsModel", "FullCycleRule"]
 
 # Uniquenesses are kept at least this fraction of the feature's variance: a
 # Heywood case (psi -> 0) would otherwise make Psi^{-1} overflow. Clipping is
@@ -241,6 +242,26 @@ class FactorModel:
         if not np.isfinite(noise).all():
             return None
         return {"mean": template["mean"], "loadings": loadings, "noise": noise}
+
+
+class FullCycleRule:
+    """Aitken's rule (the engine's default) judged on whole AECM cycles.
+
+    An AECM cycle is two engine iterations whose gains differ in kind (the
+    means' cycle often gains almost nothing while the loadings' still do), so
+    the rule looks at the objective after every complete cycle only.
+    """
+
+    def __init__(self, tol):
+        self.tol = float(tol)
+
+    def converged(self, monitor):
+        values = monitor.history[monitor.segment_start:]
+        # Every second value, ending at the last: one per complete cycle.
+        cycles = values[::-1][::2][::-1]
+        projected = ConvergenceMonitor(tol=self.tol, n_samples=monitor.n_samples,
+                                       history=list(cycles))
+        return projected.aitken_converged
 
 
 class MixtureOfFactorsModel:
