@@ -46,9 +46,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Restarts; the lowest inertia is kept.
     max_iter : int, default=300
         Lloyd iterations per run.
-    tol : float, default=0.0
+    tol : float, default=1e-6
         Stop when the inertia changes by at most ``tol * (1 + inertia)``
-        between iterations; 0 runs until the assignments stop changing.
+        between iterations (R mclust's relative rule, the engine's
+        ``stopping="relative"``); 0 runs until the assignments stop changing,
+        as scikit-learn's ``tol=0`` does.
     random_state : int, RandomState or None
     verbose : int, default=0
 
@@ -72,7 +74,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     16.0
     """
 
-    def __init__(self, n_clusters=8, *, init="k-means++", n_init=10, max_iter=300, tol=0.0,
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init=10, max_iter=300, tol=1e-6,
                  random_state=None, verbose=0):
         self.n_clusters = n_clusters
         self.init = init
