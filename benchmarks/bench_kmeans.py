@@ -44,7 +44,7 @@ def main():
     start, _ = kmeans_plusplus(X, K, random_state=0)
     KMeans(K, init=start).fit(X[:2000])  # compile outside the timings
     contenders = {
-        "emkit lloyd, same start": lambda: KMeans(K, init=start),
+        "emkit lloyd, same start": lambda: KMeans(K, init=start, tol=0.0),
         "sklearn lloyd, same start": lambda: SklearnKMeans(K, init=start, n_init=1, tol=0.0,
                                                            algorithm="lloyd"),
         "emkit n_init=10": lambda: KMeans(K, n_init=10, random_state=0),

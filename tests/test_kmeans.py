@@ -27,7 +27,7 @@ def test_same_lloyd_iterations_as_sklearn_from_the_same_centers(name, seed):
     X = np.asarray(datasets()[name], dtype=np.float64)
     K = 5
     start, _ = kmeans_plusplus(X, K, random_state=seed)
-    ours = KMeans(K, init=start).fit(X)
+    ours = KMeans(K, init=start, tol=0.0).fit(X)
     peer = SklearnKMeans(K, init=start, n_init=1, tol=0.0, algorithm="lloyd").fit(X)
     assert ours.inertia_ == pytest.approx(peer.inertia_, rel=1e-10)
     np.testing.assert_allclose(ours.cluster_centers_, peer.cluster_centers_, rtol=1e-10,
