@@ -10,7 +10,8 @@ exact convergence (``tol=0``, one init, ``algorithm="lloyd"``), so they take
 the same iterations and end on the same inertia (checked and printed).
 Then both libraries' default restarts (``n_init=10``, k-means++) with the
 inertia each reaches. Runs alternate between the libraries and the best of
-``--repeats`` is kept. Goal: ratio (sklearn / emkit) >= 1.
+``--repeats`` is kept. Goal: ratio (sklearn / emkit) >= 1. ``--blas-threads 1`` limits BLAS to
+one thread for both (emkit's chunked E-steps use one per core anyway).
 """
 
 from __future__ import annotations
@@ -38,7 +39,17 @@ def main():
     parser.add_argument("--d", type=int, default=16)
     parser.add_argument("--k", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit BLAS threads for both libraries (on a loaded machine "
+                             "OpenBLAS's spinning threads can slow an SVD 30x)")
     args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+        run(args)
+
+
+def run(args):
     X, _ = make_blobs(args.n, args.d, centers=args.k, cluster_std=4.0, random_state=0)
     K = args.k
     start, _ = kmeans_plusplus(X, K, random_state=0)
