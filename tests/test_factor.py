@@ -258,3 +258,25 @@ def test_bad_input_raises_named_errors(data):
     original = data.copy()
     model.fit(data)
     np.testing.assert_array_equal(data, original)
+
+
+def test_mfa_partial_labels_fix_their_components_and_stay_monotone():
+    truth = known_mixture()
+    X, labels = truth.sample(1500, random_state=4)
+    partial = np.full(labels.shape, -1)
+    chosen = np.random.RandomState(0).choice(labels.size, 75, replace=False)
+    partial[chosen] = labels[chosen]
+    model = MixtureOfFactorAnalyzers(3, n_factors=2, n_init=1, random_state=0).fit(
+        X, labels=partial)
+    assert_monotone(model.history_)
+    # The components are named by the labels: no permutation to undo.
+    assert np.mean(model.predict(X) == labels) > 0.99
+    # The objective: unlabelled log p(x) plus labelled log pi_y p(x | y).
+    joint = np.log(model.weights_) + np.column_stack([
+        multivariate_normal(m, c).logpdf(X) for m, c in zip(model.means_,
+                                                            model.get_covariances())])
+    expected = model.score_samples(X)
+    expected[chosen] = joint[chosen, labels[chosen]]
+    assert model.history_[-1] == pytest.approx(expected.sum(), rel=1e-10)
+    with pytest.raises(ValueError, match="labels must be -1"):
+        MixtureOfFactorAnalyzers(3).fit(X, labels=np.full(labels.shape, 5))

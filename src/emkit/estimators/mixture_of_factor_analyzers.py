@@ -14,12 +14,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._engine.init import INIT_METHODS, initial_responsibilities
+from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
 from .._validation import (
     InvalidParameterError,
     check_choice,
     check_integer,
     check_parameter_array,
+    check_partial_labels,
     check_random_state,
     check_real,
     check_sample_weight,
@@ -40,6 +41,38 @@ from .factor_analysis import check_n_factors, weighted_scatter
 __all__ = ["MixtureOfFactorAnalyzers"]
 
 UNIQUENESS = ("per_component", "common")
+
+
+def align_to_labels(resp, labels):
+    """Initial responsibilities with their columns permuted to agree with partial labels.
+
+    An unsupervised starting partition names its clusters arbitrarily;
+    clamping the labelled rows to their components without renaming would
+    split every cluster between two components. The permutation maximises
+    the labelled rows' responsibility for their own component (Hungarian).
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+    labels : ndarray of int of shape (n_samples,) or None
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+    """
+    if labels is None:
+        return resp
+    from scipy.optimize import linear_sum_assignment
+
+    labelled = labels >= 0
+    K = resp.shape[1]
+    # agreement[j, k]: responsibility of initial cluster j for rows labelled k.
+    agreement = np.stack([resp[labelled & (labels == k)].sum(axis=0) for k in range(K)],
+                         axis=1)
+    rows, columns = linear_sum_assignment(-agreement)
+    order = np.empty(K, dtype=np.intp)
+    order[columns] = rows
+    return resp[:, order]
 _PARAMS = ("weights", "means", "loadings", "noise_variance")
 
 
@@ -111,14 +144,18 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.fixed = fixed
         self.verbose = verbose
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, labels=None):
         """Estimate the mixture by AECM.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : ignored
+            Present for scikit-learn's API; partial labels go in ``labels``.
         sample_weight : array-like of shape (n_samples,), optional
+        labels : array-like of int of shape (n_samples,), optional
+            Partial labels (semi-supervised EM): the component of a labelled
+            sample, -1 for the rest; labelled samples keep their component.
 
         Returns
         -------
@@ -136,15 +173,16 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         X = validate_samples(self, X, reset=True, min_samples=max(K, 2))
         q = check_n_factors(self.n_factors, X.shape[1], "n_factors")
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        data = SampleData(X, sample_weight)
+        labels = check_partial_labels(labels, X.shape[0], K)
+        data = SampleData(X, sample_weight, labels=labels)
         floor = noise_floor(np.diag(weighted_scatter(X, sample_weight, data.center)))
         model = MixtureOfFactorsModel(
             K, q, floor, data.center, common_noise=self.uniqueness == "common",
             fixed=frozenset("noise" if name == "noise_variance" else name for name in fixed))
         rng = check_random_state(self.random_state)
-        starts = (model.stats_from_responsibilities(
-            initial_responsibilities(X, K, self.init_params, rng, sample_weight), X,
-            sample_weight) for _ in range(self.n_init))
+        starts = (model.stats_from_responsibilities(clamp_to_labels(align_to_labels(
+            initial_responsibilities(X, K, self.init_params, rng, sample_weight), labels),
+            labels), X, sample_weight) for _ in range(self.n_init))
         result = fit_em(model, data, starts, max_iter=self.max_iter, tol=self.tol,
                         random_state=rng, verbose=self.verbose,
                         stopping=FullCycleRule(self.tol))

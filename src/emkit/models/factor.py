@@ -322,10 +322,23 @@ class MixtureOfFactorsModel:
             log_prob[:, k] = low_rank_posterior(centered - plan["means"][k], component)[1]
         return log_prob + plan["log_weights"], centered
 
-    def e_step(self, plan, X_chunk, weights, *_):
+    def e_step(self, plan, X_chunk, weights, labels=None):
+        """Statistics of one chunk for the current cycle, and its log-likelihood.
+
+        ``labels`` (partial labels, -1 for unlabelled samples) fix the
+        labelled samples' responsibilities to their component, as
+        :meth:`emkit.models.mixture.MixtureModel.e_step` does.
+        """
         log_prob, centered = self.joint_log_prob(plan, X_chunk)
+        labelled = None if labels is None else np.flatnonzero(labels >= 0)
+        if labelled is not None and labelled.size:
+            label_joint = log_prob[labelled, labels[labelled]]
         resp = np.ascontiguousarray(log_prob - plan["log_weights"])
         log_norm = normalize_rows(resp, plan["log_weights"], weights)
+        if labelled is not None and labelled.size:
+            log_norm[labelled] = label_joint
+            resp[labelled] = 0.0
+            resp[labelled, labels[labelled]] = 1.0 if weights is None else weights[labelled]
         loglik = float(log_norm.sum() if weights is None else np.asarray(weights) @ log_norm)
         counts = resp.sum(axis=0)
         stats = {"counts": counts}
