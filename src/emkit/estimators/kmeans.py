@@ -107,21 +107,28 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         X = validate_samples(self, X, reset=True, min_samples=K, min_samples_reason=(
             f"n_samples must be >= n_clusters={K}; pass more samples or lower n_clusters"))
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        data = SampleData(X, sample_weight)
+        # One centred float64 copy (scikit-learn's copy_x=True): accurate
+        # distance products far from the origin, nothing to subtract per iteration.
+        mean = (np.mean(X, axis=0, dtype=np.float64) if sample_weight is None
+                else sample_weight @ np.asarray(X, dtype=np.float64) / sample_weight.sum())
+        centered = np.asarray(X, dtype=np.float64) - mean
+        data = SampleData(centered, sample_weight, center=np.zeros(X.shape[1]))
         rng = check_random_state(self.random_state)
         if given:
-            starts = [{"centers": check_parameter_array(self.init, (K, X.shape[1]), "init")}]
+            start = check_parameter_array(self.init, (K, X.shape[1]), "init")
+            starts = [{"centers": start - mean}]
         else:
-            starts = (self._seed(X, K, sample_weight, rng) for _ in range(n_init))
+            starts = (self._seed(centered, K, sample_weight, rng) for _ in range(n_init))
         result = fit_em(KMeansModel(K, data), data, starts, max_iter=self.max_iter,
                         tol=self.tol, random_state=rng, verbose=self.verbose,
                         stopping="relative", max_repairs=max(10, self.max_iter))
-        self.cluster_centers_ = result.params["centers"]
+        self.cluster_centers_ = result.params["centers"] + mean
         self.history_ = np.asarray(result.history, dtype=np.float64)
         self.inertia_ = float(-self.history_[-1])
         self.n_iter_ = int(result.n_iter)
         self.converged_ = bool(result.converged)
-        self.labels_ = self._assign(X)[0]
+        self.labels_ = assign_and_accumulate(
+            centered, np.ascontiguousarray(result.params["centers"]))[0]
         return self
 
     def _seed(self, X, K, sample_weight, rng):
@@ -158,11 +165,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     # -- inference ------------------------------------------------------------
     def _assign(self, X, sample_weight=None):
-        centers = self.cluster_centers_
-        offset = centers.mean(axis=0)
-        X = np.ascontiguousarray(np.asarray(X, dtype=np.float64) - offset)
+        centers = np.ascontiguousarray(self.cluster_centers_, dtype=np.float64)
         labels, distances, _, _ = assign_and_accumulate(
-            X, np.ascontiguousarray(centers - offset), sample_weight)
+            np.ascontiguousarray(X, dtype=np.float64), centers, sample_weight,
+            offset=centers.mean(axis=0))
         return labels, distances
 
     def _validated(self, X):

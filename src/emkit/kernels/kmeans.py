@@ -42,20 +42,28 @@ def _assign_and_accumulate(X, centers, cross, center_norms, weights, use_weights
             sums[best, d] += weight * X[row, d]
 
 
-def assign_and_accumulate(X, centers, sample_weight=None):
+def assign_and_accumulate(X, centers, sample_weight=None, offset=None):
     """Nearest centre of every row, its squared distance, and per-centre sums.
+
+    The nearest centre minimises ``|c'|^2 + 2 o.c' - 2 x.c'`` with
+    ``c' = c - o`` for an offset ``o`` near the data (their mean): the terms
+    common to all centres (``|x|^2``, ``|o|^2``, ``x.o``) are dropped, and
+    the products are of the size of the data's spread, not of its distance
+    from the origin, without a centred copy of ``X``.
 
     Parameters
     ----------
     X : ndarray of shape (n, D), float64, C-contiguous
     centers : ndarray of shape (K, D), float64, C-contiguous
     sample_weight : ndarray of shape (n,) or None
+    offset : ndarray of shape (D,) or None
+        ``o`` above (None: the origin).
 
     Returns
     -------
     labels : ndarray of shape (n,), intp
     distances : ndarray of shape (n,)
-        Squared Euclidean distance to the nearest centre.
+        Exact squared Euclidean distance to the nearest centre.
     sums : ndarray of shape (K, D)
         Weighted sum of the rows assigned to every centre.
     counts : ndarray of shape (K,)
@@ -63,8 +71,11 @@ def assign_and_accumulate(X, centers, sample_weight=None):
     """
     n = X.shape[0]
     K, D = centers.shape
-    cross = X @ centers.T
-    center_norms = np.einsum("kd,kd->k", centers, centers)
+    shifted = centers if offset is None else centers - offset
+    cross = X @ shifted.T
+    center_norms = np.einsum("kd,kd->k", shifted, shifted)
+    if offset is not None:
+        center_norms += 2.0 * shifted @ offset
     use_weights = sample_weight is not None
     weights = (np.ascontiguousarray(sample_weight, dtype=np.float64) if use_weights
                else np.empty(0))

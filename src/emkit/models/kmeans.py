@@ -26,9 +26,10 @@ class KMeansModel:
     ----------
     n_clusters : int
     data : SampleData
-        The data being fitted; its centre is subtracted chunk by chunk (sums
-        of squares stay accurate far from the origin), and empty clusters are
-        re-seeded on its rows.
+        The data being fitted, already centred on their mean by the caller
+        (once, as scikit-learn's ``copy_x=True`` does: the distance products
+        stay accurate far from the origin at no cost per iteration); empty
+        clusters are re-seeded on its rows. Centres are in the same coordinates.
     """
 
     parallel_chunks = True
@@ -36,13 +37,12 @@ class KMeansModel:
     def __init__(self, n_clusters, data):
         self.n_clusters = int(n_clusters)
         self.data = data
-        self.center = np.asarray(data.center, dtype=np.float64)
 
     def e_step_plan(self, params):
-        return np.ascontiguousarray(params["centers"] - self.center, dtype=np.float64)
+        return np.ascontiguousarray(params["centers"], dtype=np.float64)
 
     def e_step(self, plan, X_chunk, weights, *_):
-        X_chunk = np.ascontiguousarray(np.asarray(X_chunk, dtype=np.float64) - self.center)
+        X_chunk = np.ascontiguousarray(X_chunk, dtype=np.float64)
         _, distances, sums, counts = assign_and_accumulate(X_chunk, plan, weights)
         inertia = float(distances.sum() if weights is None else np.asarray(weights) @ distances)
         return {"sums": sums, "counts": counts}, -inertia
@@ -52,7 +52,7 @@ class KMeansModel:
         centers = np.array(params["centers"], dtype=np.float64, copy=True)
         filled = counts > 0
         # An empty cluster keeps its centre here; repair() re-seeds it.
-        centers[filled] = self.center + stats["sums"][filled] / counts[filled, None]
+        centers[filled] = stats["sums"][filled] / counts[filled, None]
         return {"centers": centers}
 
     def log_prior(self, params):
@@ -64,13 +64,13 @@ class KMeansModel:
         empty = np.flatnonzero(stats["counts"] <= 0)
         if empty.size == 0:
             return params, 0
-        X = np.ascontiguousarray(np.asarray(self.data.X, dtype=np.float64) - self.center)
+        X = np.ascontiguousarray(self.data.X, dtype=np.float64)
         weights = self.data.sample_weight
-        centers_c = np.ascontiguousarray(params["centers"] - self.center)
-        _, distances, _, _ = assign_and_accumulate(X, centers_c)
+        _, distances, _, _ = assign_and_accumulate(
+            X, np.ascontiguousarray(params["centers"]))
         if weights is not None:
             distances = np.where(weights > 0, distances, -1.0)
         farthest = np.argsort(distances)[::-1][:empty.size]
         centers = np.array(params["centers"], copy=True)
-        centers[empty] = self.center + X[farthest]
+        centers[empty] = X[farthest]
         return {"centers": centers}, int(empty.size)
