@@ -280,3 +280,17 @@ def test_mfa_partial_labels_fix_their_components_and_stay_monotone():
     assert model.history_[-1] == pytest.approx(expected.sum(), rel=1e-10)
     with pytest.raises(ValueError, match="labels must be -1"):
         MixtureOfFactorAnalyzers(3).fit(X, labels=np.full(labels.shape, 5))
+
+
+@pytest.mark.parametrize("estimator", [FactorAnalysis, PPCA])
+def test_scatter_e_step_equals_the_pass_over_samples(data, estimator):
+    # The statistics are linear in the scatter: both E-steps give the same path.
+    weights = np.random.RandomState(1).uniform(0.0, 2.0, data.shape[0])
+    common = dict(init_params="random", random_state=0, max_iter=25, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scatter = estimator(3, e_step="scatter", **common).fit(data, sample_weight=weights)
+        samples = estimator(3, e_step="samples", chunk_size=333, **common).fit(
+            data, sample_weight=weights)
+    np.testing.assert_allclose(scatter.history_, samples.history_, rtol=1e-11)
+    np.testing.assert_allclose(scatter.get_covariance(), samples.get_covariance(), rtol=1e-8)

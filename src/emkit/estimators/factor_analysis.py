@@ -21,6 +21,7 @@ from .._validation import (
 )
 from ..models.factor import (
     FactorModel,
+    ScatterData,
     factor_start,
     low_rank_covariance,
     low_rank_plan,
@@ -33,6 +34,10 @@ from ._criteria import LikelihoodCriteriaMixin
 __all__ = ["FactorAnalysis", "PPCA", "check_n_factors"]
 
 FACTOR_INITS = ("pca", "random")
+E_STEPS = ("auto", "scatter", "samples")
+# Above this many features the (D, D) scatter costs more than passes over the
+# samples save ("auto" then walks the samples).
+_SCATTER_MAX_FEATURES = 2048
 
 
 def check_n_factors(n_components, n_features, name="n_components"):
@@ -73,8 +78,8 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def __init__(self, n_components=None, *, tol=1e-8, max_iter=10_000, n_init=1,
                  init_params="pca", components_init=None, noise_variance_init=None,
-                 random_state=None, fixed=(), accelerate="squarem", chunk_size=None,
-                 verbose=0):
+                 random_state=None, fixed=(), accelerate="squarem", e_step="auto",
+                 chunk_size=None, verbose=0):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -85,6 +90,7 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.random_state = random_state
         self.fixed = fixed
         self.accelerate = accelerate
+        self.e_step = e_step
         self.chunk_size = chunk_size
         self.verbose = verbose
 
@@ -108,6 +114,7 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         check_integer(self.n_init, "n_init", minimum=1)
         check_choice(self.init_params, "init_params", FACTOR_INITS)
         check_choice(self.accelerate, "accelerate", ACCELERATIONS)
+        check_choice(self.e_step, "e_step", E_STEPS)
         check_integer(self.chunk_size, "chunk_size", minimum=1, allow_none=True)
         fixed = frozenset(self.fixed)
         if not fixed <= set(self._param_names):
@@ -121,6 +128,9 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         data = SampleData(X, sample_weight, chunk_size=self.chunk_size,
                           row_bytes=8 * (3 * D + 2 * q))
         variances = weighted_scatter(X, sample_weight, data.center)
+        if self.e_step == "scatter" or (self.e_step == "auto" and D <= _SCATTER_MAX_FEATURES):
+            data = ScatterData(variances * data.total_weight, data.center, data.total_weight,
+                               n, X.dtype)
         floor = noise_floor(np.diag(variances))
         fixed_model = frozenset({"components": "loadings", "noise_variance": "noise"}[name]
                                 for name in fixed)
@@ -289,6 +299,11 @@ _SHARED_DOC = """
         Held at their starting values.
     accelerate : {{"none", "squarem"}}, default="squarem"
         The engine's stepper (SQUAREM in the loadings and log-uniquenesses).
+    e_step : {{"auto", "scatter", "samples"}}, default="auto"
+        "scatter": measure the weighted scatter once and evaluate every E-step
+        from it in O(D^2 q) (exact: the statistics are linear in it);
+        "samples": walk the samples in chunks every iteration, O(n D q);
+        "auto": "scatter" up to 2048 features.
     chunk_size : int or None
         Rows per E-step chunk (None: from a memory budget).
     verbose : int, default=0

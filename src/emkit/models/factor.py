@@ -36,7 +36,8 @@ from ..components.gaussian_ops import LOG_2PI
 from ..kernels.mixture import normalize_rows
 
 __all__ = ["low_rank_plan", "low_rank_posterior", "low_rank_covariance", "factor_start",
-           "noise_floor", "FactorModel", "MixtureOfFactorsModel", "FullCycleRule"]
+           "noise_floor", "FactorModel", "ScatterData", "MixtureOfFactorsModel",
+           "FullCycleRule"]
 
 # Uniquenesses are kept at least this fraction of the feature's variance: a
 # Heywood case (psi -> 0) would otherwise make Psi^{-1} overflow. Clipping is
@@ -199,6 +200,27 @@ class FactorModel:
                  "zz": weighted.T @ means + count * plan["posterior_cov"]}
         return stats, loglik
 
+    def scatter_e_step(self, plan, data):
+        """The E-step of all samples from their centred scatter (O(D^2 q), any n).
+
+        The posterior means are linear in ``x - mu``, so every statistic of
+        :meth:`e_step`, summed over the samples, is a function of
+        ``S = sum_n w_n (x_n - mu)(x_n - mu)^T``: ``S_xz = S A M^{-1}``,
+        ``S_zz = M^{-1} A^T S A M^{-1} + n M^{-1}`` with ``A = Psi^{-1} W``, and
+        ``sum_n (x_n - mu)^T Sigma^{-1} (x_n - mu) = tr(Psi^{-1} S) - tr(M^{-1} A^T S A)``.
+        """
+        count = data.total_weight
+        offset = data.center - plan["mean"]
+        scatter = data.scatter + count * np.outer(offset, offset)
+        scaled, posterior_cov = plan["scaled"], plan["posterior_cov"]
+        projected = scatter @ scaled
+        inner = scaled.T @ projected
+        xx = np.diagonal(scatter).copy()
+        quadratic = float(xx @ plan["inv_noise"] - np.sum(posterior_cov * inner))
+        stats = {"count": np.array(count), "xx": xx, "xz": projected @ posterior_cov,
+                 "zz": posterior_cov @ inner @ posterior_cov + count * posterior_cov}
+        return stats, count * plan["log_norm"] - 0.5 * quadratic
+
     def m_step(self, stats, params):
         count = float(stats["count"])
         xz, zz = stats["xz"], stats["zz"]
@@ -242,6 +264,37 @@ class FactorModel:
         if not np.isfinite(noise).all():
             return None
         return {"mean": template["mean"], "loadings": loadings, "noise": noise}
+
+
+class ScatterData:
+    """Samples summarised by their weighted scatter, for :class:`FactorModel`.
+
+    A data object that owns its E-step (``map_e_step``, see
+    :func:`emkit._engine.em.expectation`): a factor model's statistics are
+    functions of the scatter, so once it is measured (one pass) every
+    iteration costs O(D^2 q) whatever the number of samples.
+
+    Parameters
+    ----------
+    scatter : ndarray of shape (D, D)
+        ``sum_n w_n (x_n - c)(x_n - c)^T``.
+    center : ndarray of shape (D,)
+        ``c``, the weighted mean.
+    total_weight : float
+    n_samples : int
+    dtype : numpy dtype of the samples
+    """
+
+    def __init__(self, scatter, center, total_weight, n_samples, dtype):
+        self.scatter = np.asarray(scatter, dtype=np.float64)
+        self.center = np.asarray(center, dtype=np.float64)
+        self.total_weight = float(total_weight)
+        self.n_samples = int(n_samples)
+        self.n_features = self.center.shape[0]
+        self.dtype = dtype
+
+    def map_e_step(self, model, plan):
+        return model.scatter_e_step(plan, self)
 
 
 class FullCycleRule:
