@@ -11,11 +11,13 @@ Equal work means the same optimum: scikit-learn's ``FactorAnalysis``
 the mean log-likelihoods they reach are printed next to the times (emkit's
 is never lower by more than 1e-7 per sample). PPCA is timed against
 ``PCA(q)`` (the probabilistic model's closed form): emkit from its PCA start
-(one eigendecomposition of the covariance, then EM confirms the optimum) and
-from a random start (EM alone, O(n D q) per iteration). Runs alternate
+(one eigendecomposition of the scatter, then EM confirms the optimum) and
+from a random start (EM alone; below 2048 features every E-step comes from
+the scatter measured once, O(D^2 q)). Runs alternate
 between the libraries and the best of ``--repeats`` is kept, so the load of
-a shared machine falls on both alike. Goal: ratio (sklearn / emkit) >= 1. ``--blas-threads 1`` limits BLAS to
-one thread for both (emkit's chunked E-steps use one per core anyway).
+a shared machine falls on both alike. Goal: ratio (sklearn / emkit) >= 1.
+``--blas-threads 1`` limits BLAS to one thread for both (emkit's chunked
+E-steps use one per core anyway).
 """
 
 from __future__ import annotations

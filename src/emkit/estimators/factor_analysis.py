@@ -338,7 +338,8 @@ class FactorAnalysis(_FactorEstimator):
     >>> import numpy as np
     >>> from emkit.estimators.factor_analysis import FactorAnalysis
     >>> rng = np.random.RandomState(0)
-    >>> X = rng.standard_normal((500, 2)) @ rng.standard_normal((2, 6)) + rng.standard_normal((500, 6))
+    >>> X = rng.standard_normal((500, 2)) @ rng.standard_normal((2, 6))
+    >>> X = X + rng.standard_normal((500, 6))
     >>> FactorAnalysis(2).fit(X).transform(X).shape
     (500, 2)
     """
@@ -359,7 +360,8 @@ class PPCA(_FactorEstimator):
     >>> import numpy as np
     >>> from emkit.estimators.factor_analysis import PPCA
     >>> rng = np.random.RandomState(0)
-    >>> X = rng.standard_normal((500, 2)) @ rng.standard_normal((2, 6)) + rng.standard_normal((500, 6))
+    >>> X = rng.standard_normal((500, 2)) @ rng.standard_normal((2, 6))
+    >>> X = X + rng.standard_normal((500, 6))
     >>> PPCA(2).fit(X).components_.shape
     (2, 6)
     """

@@ -180,7 +180,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         return self._assign(self._validated(X))[0]
 
     def predict_proba(self, X):
-        """Hard responsibilities (the zero-variance limit): one-hot rows, (n_samples, n_clusters)."""
+        """Hard responsibilities (the zero-variance limit): one-hot rows.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_clusters)
+        """
         labels = self.predict(X)
         resp = np.zeros((labels.shape[0], self.cluster_centers_.shape[0]))
         resp[np.arange(labels.shape[0]), labels] = 1.0
