@@ -108,7 +108,9 @@ def test_fa_sample_weights_equal_repeated_rows(data):
     weighted = FactorAnalysis(2, tol=1e-12).fit(data, sample_weight=weights)
     repeated = FactorAnalysis(2, tol=1e-12).fit(np.repeat(data, weights, axis=0))
     np.testing.assert_allclose(weighted.get_covariance(), repeated.get_covariance(),
-                               rtol=1e-6, atol=1e-8)
+                               rtol=1e-6, atol=1e-6)
+    assert weighted.score(data, sample_weight=weights) == pytest.approx(
+        repeated.score(np.repeat(data, weights, axis=0)), rel=1e-10)
 
 
 def test_fa_from_params_sample_bic(data):
