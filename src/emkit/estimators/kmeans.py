@@ -1,0 +1,217 @@
+"""k-means on emkit's EM engine (the zero-variance limit of a spherical GMM)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, \
+    TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._engine.data import SampleData
+from .._engine.em import fit_em
+from .._validation import (
+    InvalidParameterError,
+    check_choice,
+    check_integer,
+    check_parameter_array,
+    check_random_state,
+    check_real,
+    check_sample_weight,
+    validate_samples,
+)
+from ..kernels.kmeans import assign_and_accumulate
+from ..models.kmeans import KMeansModel
+
+__all__ = ["KMeans"]
+
+KMEANS_INITS = ("k-means++", "random")
+
+
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """k-means clustering: Lloyd's algorithm as hard-assignment EM.
+
+    The zero-variance limit of a spherical Gaussian mixture (see
+    :mod:`emkit.models.kmeans`), run by the engine every emkit model shares:
+    restarts, monitoring, chunked data on all cores, re-seeding of empty
+    clusters. The engine's objective is ``-inertia``; it never decreases.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features)
+        "k-means++": greedy k-means++ seeding (Arthur & Vassilvitskii 2007,
+        scikit-learn's :func:`~sklearn.cluster.kmeans_plusplus`); "random":
+        distinct random samples; an array: one run from those centres.
+    n_init : int, default=10
+        Restarts; the lowest inertia is kept.
+    max_iter : int, default=300
+        Lloyd iterations per run.
+    tol : float, default=1e-6
+        Stop when the inertia changes by at most ``tol * (1 + inertia)``
+        between iterations (R mclust's relative rule, the engine's
+        ``stopping="relative"``); 0 runs until the assignments stop changing,
+        as scikit-learn's ``tol=0`` does.
+    random_state : int, RandomState or None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+    inertia_ : float
+        Sum of (weighted) squared distances of the samples to their centres.
+    n_iter_ : int
+    history_ : ndarray
+        ``-inertia`` after every assignment step of the kept run (never decreasing).
+    converged_ : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.estimators.kmeans import KMeans
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]], dtype=float)
+    >>> KMeans(2, random_state=0).fit(X).inertia_
+    16.0
+    """
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init=10, max_iter=300, tol=1e-6,
+                 random_state=None, verbose=0):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster ``X`` by Lloyd's algorithm from ``n_init`` seedings.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        K = check_integer(self.n_clusters, "n_clusters", minimum=1)
+        n_init = check_integer(self.n_init, "n_init", minimum=1)
+        check_integer(self.max_iter, "max_iter", minimum=0)
+        check_real(self.tol, "tol", minimum=0.0)
+        given = not isinstance(self.init, str)
+        if not given:
+            check_choice(self.init, "init", KMEANS_INITS)
+        X = validate_samples(self, X, reset=True, min_samples=K, min_samples_reason=(
+            f"n_samples must be >= n_clusters={K}; pass more samples or lower n_clusters"))
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        # One centred float64 copy (scikit-learn's copy_x=True): accurate
+        # distance products far from the origin, nothing to subtract per iteration.
+        mean = (np.mean(X, axis=0, dtype=np.float64) if sample_weight is None
+                else sample_weight @ np.asarray(X, dtype=np.float64) / sample_weight.sum())
+        centered = np.asarray(X, dtype=np.float64) - mean
+        data = SampleData(centered, sample_weight, center=np.zeros(X.shape[1]))
+        rng = check_random_state(self.random_state)
+        if given:
+            start = check_parameter_array(self.init, (K, X.shape[1]), "init")
+            starts = [{"centers": start - mean}]
+        else:
+            starts = (self._seed(centered, K, sample_weight, rng) for _ in range(n_init))
+        result = fit_em(KMeansModel(K, data), data, starts, max_iter=self.max_iter,
+                        tol=self.tol, random_state=rng, verbose=self.verbose,
+                        stopping="relative", max_repairs=max(10, self.max_iter))
+        self.cluster_centers_ = result.params["centers"] + mean
+        self.history_ = np.asarray(result.history, dtype=np.float64)
+        self.inertia_ = float(-self.history_[-1])
+        self.n_iter_ = int(result.n_iter)
+        self.converged_ = bool(result.converged)
+        self.labels_ = assign_and_accumulate(
+            centered, np.ascontiguousarray(result.params["centers"]))[0]
+        return self
+
+    def _seed(self, X, K, sample_weight, rng):
+        if self.init == "k-means++":
+            from sklearn.cluster import kmeans_plusplus
+
+            centers, _ = kmeans_plusplus(np.asarray(X, dtype=np.float64), K, random_state=rng,
+                                         sample_weight=sample_weight)
+        else:
+            probabilities = None if sample_weight is None else sample_weight / sample_weight.sum()
+            rows = rng.choice(X.shape[0], size=K, replace=False, p=probabilities)
+            centers = np.asarray(X[rows], dtype=np.float64)
+        return {"centers": centers}
+
+    @classmethod
+    def from_params(cls, cluster_centers, **kwargs):
+        """A ready-to-use model from known centres (no fitting).
+
+        Parameters
+        ----------
+        cluster_centers : array-like of shape (n_clusters, n_features)
+        **kwargs : constructor parameters
+        """
+        centers = np.asarray(cluster_centers, dtype=np.float64)
+        if centers.ndim != 2:
+            raise InvalidParameterError(
+                f"cluster_centers must be 2-D, of shape (n_clusters, n_features); got shape "
+                f"{centers.shape}.")
+        model = cls(centers.shape[0], **kwargs)
+        model.cluster_centers_ = check_parameter_array(centers, centers.shape, "cluster_centers")
+        model.n_features_in_ = centers.shape[1]
+        model.n_iter_, model.converged_ = 0, True
+        return model
+
+    # -- inference ------------------------------------------------------------
+    def _assign(self, X, sample_weight=None):
+        centers = np.ascontiguousarray(self.cluster_centers_, dtype=np.float64)
+        labels, distances, _, _ = assign_and_accumulate(
+            np.ascontiguousarray(X, dtype=np.float64), centers, sample_weight,
+            offset=centers.mean(axis=0))
+        return labels, distances
+
+    def _validated(self, X):
+        check_is_fitted(self, "cluster_centers_")
+        return validate_samples(self, X, reset=False)
+
+    def predict(self, X):
+        """Index of the nearest centre of every sample, shape (n_samples,)."""
+        return self._assign(self._validated(X))[0]
+
+    def predict_proba(self, X):
+        """Hard responsibilities (the zero-variance limit): one-hot rows.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_clusters)
+        """
+        labels = self.predict(X)
+        resp = np.zeros((labels.shape[0], self.cluster_centers_.shape[0]))
+        resp[np.arange(labels.shape[0]), labels] = 1.0
+        return resp
+
+    def transform(self, X):
+        """Euclidean distance to every centre, shape (n_samples, n_clusters)."""
+        X = np.asarray(self._validated(X), dtype=np.float64)
+        centers = self.cluster_centers_
+        offset = centers.mean(axis=0)
+        X, centers = X - offset, centers - offset
+        squared = (np.einsum("nd,nd->n", X, X)[:, None] - 2.0 * X @ centers.T
+                   + np.einsum("kd,kd->k", centers, centers))
+        return np.sqrt(np.maximum(squared, 0.0))
+
+    def score_samples(self, X):
+        """Minus the squared distance of every sample to its nearest centre, (n_samples,)."""
+        return -self._assign(self._validated(X))[1]
+
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the inertia of ``X`` (scikit-learn's ``KMeans.score``)."""
+        X = self._validated(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        distances = self._assign(X)[1]
+        return float(-(distances.sum() if sample_weight is None else sample_weight @ distances))
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]

@@ -1,0 +1,299 @@
+"""Mixtures of factor analysers by AECM on emkit's engine."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    DensityMixin,
+    TransformerMixin,
+)
+from sklearn.utils.validation import check_is_fitted
+
+from .._engine.data import SampleData
+from .._engine.em import fit_em
+from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
+from .._validation import (
+    InvalidParameterError,
+    check_choice,
+    check_integer,
+    check_parameter_array,
+    check_partial_labels,
+    check_random_state,
+    check_real,
+    check_sample_weight,
+    validate_samples,
+)
+from ..models.factor import (
+    FullCycleRule,
+    MixtureOfFactorsModel,
+    low_rank_covariance,
+    low_rank_plan,
+    low_rank_posterior,
+    noise_floor,
+)
+from ._base import EMFitMixin
+from ._criteria import LikelihoodCriteriaMixin
+from .factor_analysis import check_n_factors, weighted_scatter
+
+__all__ = ["MixtureOfFactorAnalyzers"]
+
+UNIQUENESS = ("per_component", "common")
+
+
+def align_to_labels(resp, labels):
+    """Initial responsibilities with their columns permuted to agree with partial labels.
+
+    An unsupervised starting partition names its clusters arbitrarily;
+    clamping the labelled rows to their components without renaming would
+    split every cluster between two components. The permutation maximises
+    the labelled rows' responsibility for their own component (Hungarian).
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+    labels : ndarray of int of shape (n_samples,) or None
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+    """
+    if labels is None:
+        return resp
+    from scipy.optimize import linear_sum_assignment
+
+    labelled = labels >= 0
+    K = resp.shape[1]
+    # agreement[j, k]: responsibility of initial cluster j for rows labelled k.
+    agreement = np.stack([resp[labelled & (labels == k)].sum(axis=0) for k in range(K)],
+                         axis=1)
+    rows, columns = linear_sum_assignment(-agreement)
+    order = np.empty(K, dtype=np.intp)
+    order[columns] = rows
+    return resp[:, order]
+_PARAMS = ("weights", "means", "loadings", "noise_variance")
+
+
+class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                               LikelihoodCriteriaMixin, EMFitMixin, DensityMixin,
+                               BaseEstimator):
+    """Mixture of factor analysers (Ghahramani & Hinton 1996) fitted by AECM.
+
+    Component ``k`` is ``x = mu_k + W_k z + e``, ``z ~ N(0, I_q)``,
+    ``e ~ N(0, Psi_k)``: a Gaussian with the low-rank-plus-diagonal
+    covariance ``W_k W_k^T + Psi_k``, evaluated by Woodbury in O(D q) per
+    sample. AECM (McLachlan & Peel 2000, section 8.5) alternates a cycle on
+    the weights and means with one on the loadings and uniquenesses, each
+    after its own E-step (see :class:`emkit.models.factor.MixtureOfFactorsModel`);
+    the log-likelihood never decreases.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    n_factors : int, default=1
+        Latent dimensions ``q`` per component (at most n_features).
+    uniqueness : {"per_component", "common"}, default="per_component"
+        One diagonal ``Psi_k`` per component, or one shared by all
+        (McLachlan & Peel's common uniquenesses).
+    tol : float, default=1e-6
+        Convergence threshold on the per-sample log-likelihood.
+    max_iter : int, default=2000
+        Half-cycles of AECM (engine iterations).
+    n_init : int, default=5
+        Restarts from ``init_params`` partitions; the best run is kept.
+    init_params : {"k-means++", "kmeans", "random", "random_from_data", "hierarchical"}
+        The initial partition; every component then starts from the PPCA
+        solution of its own covariance.
+    random_state : int, RandomState or None
+    fixed : tuple of {"weights", "means", "loadings", "noise_variance"}, default=()
+        Held at their starting values.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    loadings_ : ndarray of shape (n_components, n_features, n_factors)
+    noise_variance_ : ndarray of shape (n_components, n_features)
+        Equal rows with ``uniqueness="common"``.
+    converged_, n_iter_, n_e_steps_, history_, lower_bound_ : see EMFitMixin
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.estimators.mixture_of_factor_analyzers import MixtureOfFactorAnalyzers
+    >>> rng = np.random.RandomState(0)
+    >>> lines = [rng.standard_normal((200, 1)) * rng.standard_normal((1, 5)) * 3 for _ in range(2)]
+    >>> X = np.vstack([lines[0], lines[1] + 8]) + 0.3 * rng.standard_normal((400, 5))
+    >>> model = MixtureOfFactorAnalyzers(2, n_factors=1, random_state=0).fit(X)
+    >>> np.bincount(model.predict(X)).tolist(), model.converged_
+    ([200, 200], True)
+    """
+
+    def __init__(self, n_components=1, *, n_factors=1, uniqueness="per_component", tol=1e-6,
+                 max_iter=2000, n_init=5, init_params="k-means++", random_state=None,
+                 fixed=(), verbose=0):
+        self.n_components = n_components
+        self.n_factors = n_factors
+        self.uniqueness = uniqueness
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.fixed = fixed
+        self.verbose = verbose
+
+    def fit(self, X, y=None, sample_weight=None, *, labels=None):
+        """Estimate the mixture by AECM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+            Present for scikit-learn's API; partial labels go in ``labels``.
+        sample_weight : array-like of shape (n_samples,), optional
+        labels : array-like of int of shape (n_samples,), optional
+            Partial labels (semi-supervised EM): the component of a labelled
+            sample, -1 for the rest; labelled samples keep their component.
+
+        Returns
+        -------
+        self
+        """
+        K = check_integer(self.n_components, "n_components", minimum=1)
+        check_choice(self.uniqueness, "uniqueness", UNIQUENESS)
+        check_real(self.tol, "tol", minimum=0.0)
+        check_integer(self.max_iter, "max_iter", minimum=0)
+        check_integer(self.n_init, "n_init", minimum=1)
+        check_choice(self.init_params, "init_params", INIT_METHODS)
+        fixed = frozenset(self.fixed)
+        if not fixed <= set(_PARAMS):
+            raise InvalidParameterError(f"fixed may only name {_PARAMS}; got {sorted(fixed)}.")
+        X = validate_samples(self, X, reset=True, min_samples=max(K, 2))
+        q = check_n_factors(self.n_factors, X.shape[1], "n_factors")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        labels = check_partial_labels(labels, X.shape[0], K)
+        data = SampleData(X, sample_weight, labels=labels)
+        floor = noise_floor(np.diag(weighted_scatter(X, sample_weight, data.center)))
+        model = MixtureOfFactorsModel(
+            K, q, floor, data.center, common_noise=self.uniqueness == "common",
+            fixed=frozenset("noise" if name == "noise_variance" else name for name in fixed))
+        rng = check_random_state(self.random_state)
+        starts = (model.stats_from_responsibilities(clamp_to_labels(align_to_labels(
+            initial_responsibilities(X, K, self.init_params, rng, sample_weight), labels),
+            labels), X, sample_weight) for _ in range(self.n_init))
+        result = fit_em(model, data, starts, max_iter=self.max_iter, tol=self.tol,
+                        random_state=rng, verbose=self.verbose,
+                        stopping=FullCycleRule(self.tol))
+        self._set_params(result.params)
+        self._store_fit_result(result, data.total_weight)
+        return self
+
+    def _set_params(self, params):
+        self.weights_ = np.asarray(params["weights"], dtype=np.float64)
+        self.means_ = np.asarray(params["means"], dtype=np.float64)
+        self.loadings_ = np.asarray(params["loadings"], dtype=np.float64)
+        self.noise_variance_ = np.asarray(params["noise"], dtype=np.float64)
+
+    @classmethod
+    def from_params(cls, weights, means, loadings, noise_variance, **kwargs):
+        """A ready-to-use model from known parameters (no fitting).
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+        means : array-like of shape (n_components, n_features)
+        loadings : array-like of shape (n_components, n_features, n_factors)
+        noise_variance : array-like of shape (n_components, n_features)
+        **kwargs : constructor parameters
+        """
+        loadings = np.asarray(loadings, dtype=np.float64)
+        if loadings.ndim != 3:
+            raise InvalidParameterError(
+                f"loadings must have shape (n_components, n_features, n_factors); got shape "
+                f"{loadings.shape}.")
+        K, D, q = loadings.shape
+        check_n_factors(q, D, "loadings.shape[2]")
+        model = cls(K, n_factors=q, **kwargs)
+        model._set_params({
+            "weights": check_parameter_array(weights, (K,), "weights", simplex=True),
+            "means": check_parameter_array(means, (K, D), "means"),
+            "loadings": check_parameter_array(loadings, (K, D, q), "loadings"),
+            "noise": check_parameter_array(noise_variance, (K, D), "noise_variance",
+                                           positive=True)})
+        model.n_features_in_ = D
+        model.converged_, model.n_iter_ = True, 0
+        return model
+
+    # -- inference ------------------------------------------------------------
+    def _plans(self):
+        check_is_fitted(self)
+        return [low_rank_plan(W, psi) for W, psi in zip(self.loadings_, self.noise_variance_)]
+
+    def _joint_log_prob(self, X):
+        plans = self._plans()
+        X = np.asarray(validate_samples(self, X, reset=False), dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights_)
+        joint = np.column_stack([low_rank_posterior(X - mean, plan)[1]
+                                 for mean, plan in zip(self.means_, plans)])
+        return joint + log_weights, X, plans
+
+    def score_samples(self, X):
+        """Log-density of every sample, shape (n_samples,)."""
+        return logsumexp(self._joint_log_prob(X)[0], axis=1)
+
+    def predict_proba(self, X):
+        """Posterior probability of every component, shape (n_samples, n_components)."""
+        joint = self._joint_log_prob(X)[0]
+        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Most probable component of every sample, shape (n_samples,)."""
+        return self._joint_log_prob(X)[0].argmax(axis=1)
+
+    def transform(self, X):
+        """Posterior mean of the factors, ``sum_k p(k | x) E[z | x, k]``, (n_samples, n_factors)."""
+        joint, X, plans = self._joint_log_prob(X)
+        resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+        return sum(resp[:, k:k + 1] * low_rank_posterior(X - mean, plan)[0]
+                   for k, (mean, plan) in enumerate(zip(self.means_, plans)))
+
+    def get_covariances(self):
+        """Every component's covariance ``W_k W_k^T + Psi_k``, shape (K, D, D)."""
+        check_is_fitted(self)
+        return np.stack([low_rank_covariance(W, psi)
+                         for W, psi in zip(self.loadings_, self.noise_variance_)])
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples; returns ``(X, labels)`` with labels sorted (as scikit-learn's)."""
+        check_is_fitted(self)
+        n_samples = check_integer(n_samples, "n_samples", minimum=1)
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        blocks = []
+        for k, count in enumerate(counts):
+            factors = rng.standard_normal((count, self.loadings_.shape[2]))
+            noise = rng.standard_normal((count, self.means_.shape[1])) * np.sqrt(
+                self.noise_variance_[k])
+            blocks.append(self.means_[k] + factors @ self.loadings_[k].T + noise)
+        return np.vstack(blocks), np.repeat(np.arange(len(counts)), counts)
+
+    def n_parameters(self):
+        """Free parameters (loadings counted up to rotation)."""
+        check_is_fitted(self)
+        K, D, q = self.loadings_.shape
+        fixed = frozenset(self.fixed)
+        total = 0 if "weights" in fixed else K - 1
+        total += 0 if "means" in fixed else K * D
+        total += 0 if "loadings" in fixed else K * (D * q - q * (q - 1) // 2)
+        if "noise_variance" not in fixed:
+            total += D if self.uniqueness == "common" else K * D
+        return int(total)
+
+    @property
+    def _n_features_out(self):
+        return self.loadings_.shape[2]
