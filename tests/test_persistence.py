@@ -33,6 +33,13 @@ CASES = {
                                    np.hstack([_sequences(), _sequences()[::-1]])),
     "BayesianGaussianMixture": lambda: (emkit.BayesianGaussianMixture(
         4, random_state=0, n_init=1), _faithful()),
+    "StudentTMixture": lambda: (emkit.StudentTMixture(2, random_state=0, n_init=1),
+                                _faithful()),
+    "FactorAnalysis": lambda: (emkit.FactorAnalysis(1), _faithful()),
+    "PPCA": lambda: (emkit.PPCA(1), _faithful()),
+    "MixtureOfFactorAnalyzers": lambda: (emkit.MixtureOfFactorAnalyzers(
+        2, n_factors=1, random_state=0), _faithful()),
+    "KMeans": lambda: (emkit.KMeans(2, random_state=0), _faithful()),
     "GaussianHMM": lambda: (emkit.GaussianHMM(2, random_state=0), _faithful()),
     "GMMHMM": lambda: (emkit.GMMHMM(2, n_mix=2, random_state=0), _faithful()),
     "CategoricalHMM": lambda: (emkit.CategoricalHMM(2, random_state=0), _sequences()),

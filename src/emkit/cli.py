@@ -327,12 +327,11 @@ MODELS = {
     "categorical": ("CategoricalMixture", "mixture", "mixture of categorical features"),
     "bayesian-gaussian": ("BayesianGaussianMixture", "mixture",
                           "variational Bayesian Gaussian mixture; K is an upper bound"),
-    # Models being written join here, one line each, e.g.
-    # "student-t": ("StudentTMixture", "mixture", "mixture of multivariate Student-t"),
-    # "mfa": ("MixtureOfFactorAnalyzers", "mixture", "mixture of factor analyzers"),
-    # "kmeans": ("KMeans", "mixture", "k-means"),
-    # "factor-analysis": ("FactorAnalysis", "mixture", "factor analysis; K factors"),
-    # "ppca": ("PPCA", "mixture", "probabilistic PCA; K components"),
+    "student-t": ("StudentTMixture", "mixture", "mixture of multivariate Student-t (robust)"),
+    "mfa": ("MixtureOfFactorAnalyzers", "mixture", "mixture of factor analyzers"),
+    "kmeans": ("KMeans", "mixture", "k-means (hard assignments; no BIC, one K)"),
+    "factor-analysis": ("FactorAnalysis", "mixture", "factor analysis; K factors"),
+    "ppca": ("PPCA", "mixture", "probabilistic PCA; K components"),
     "regression": ("RegressionMixture", "regression",
                    "mixture of linear regressions of --target on the other columns"),
     "experts": ("MixtureOfExperts", "regression",
@@ -347,13 +346,15 @@ MODELS = {
 
 # Why a model takes one K only (printed when given a range); others: "it has no BIC".
 _SINGLE_K = {
+    "KMeans": "k-means has no likelihood (it is the zero-variance limit of a Gaussian "
+              "mixture), so no BIC chooses K; give one K, or use --model gaussian",
     "BayesianGaussianMixture": "K is an upper bound that the variational fit prunes (unneeded "
                                "components empty out) and the model has no BIC, so a range of "
                                "K is not meaningful; give one generous K such as -k 10",
 }
 
 # The fitted attributes that format_model_summary prints, in this order (when small).
-_SUMMARY_ATTRIBUTES = ("weights_", "startprob_", "transmat_", "means_", "covariances_",
+_SUMMARY_ATTRIBUTES = ("weights_", "cluster_centers_", "dofs_", "components_", "startprob_", "transmat_", "means_", "covariances_",
                        "rates_", "lambdas_", "probabilities_", "emissionprob_", "coef_",
                        "intercept_", "noise_variance_", "gating_coef_", "gating_intercept_")
 
@@ -804,8 +805,10 @@ def format_model_summary(model, X, feature_names=None, lengths=None, *, y=None) 
     """
     kind = "hmm" if lengths is not None or hasattr(model, "transmat_") else _kind_of(model)
     inputs = _Inputs(X, feature_names, lengths=lengths, y=y)
-    total = _total_log_likelihood(model, kind, inputs)
-    quality = f"  log-likelihood: {_fixed(total)}"
+    if hasattr(model, "inertia_"):  # k-means: no likelihood
+        quality = f"  inertia (within-cluster sum of squares): {_fixed(model.inertia_)}"
+    else:
+        quality = f"  log-likelihood: {_fixed(_total_log_likelihood(model, kind, inputs))}"
     if hasattr(model, "bic"):
         quality += f"   BIC: {_fixed(model.bic(*inputs.call_args(kind)))}"
     if kind == "regression":
@@ -816,7 +819,7 @@ def format_model_summary(model, X, feature_names=None, lengths=None, *, y=None) 
              f"  converged: {'yes' if getattr(model, 'converged_', False) else 'NO'} after "
              f"{getattr(model, 'n_iter_', 0)} EM iteration(s)",
              quality]
-    if type(model).__name__ in _SINGLE_K:
+    if type(model).__name__ in _SINGLE_K and hasattr(model, "weights_"):
         used = int((model.weights_ > 0.01).sum())
         lines.append(f"  components in use (weight > 1%): {used} of {model.n_components}")
     for name in _SUMMARY_ATTRIBUTES:

@@ -68,7 +68,9 @@ class _Encoder:
             raise TypeError(f"{where} is an object array, which an .emkit file cannot hold; "
                             f"use pickle for this model.")
         key = f"a{len(self.arrays)}"
-        self.arrays[key] = np.ascontiguousarray(value) if value.ndim else value
+        # Stored as they are: .npy keeps Fortran order, so products with the
+        # loaded arrays round exactly as with the saved ones.
+        self.arrays[key] = value
         return {"scalar" if scalar else "array": key}
 
 

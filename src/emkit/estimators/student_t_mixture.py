@@ -201,8 +201,10 @@ class StudentTMixture(ComponentMixture):
         try:
             return super().fit(X, y, sample_weight, labels=labels)
         finally:
-            # The fitted model keeps the data's measures, not the data.
-            summary.rows = None
+            # The fitted model keeps neither the data nor its measures: inference
+            # centres on the fitted mixture's mean (below), so a saved and
+            # loaded model predicts bit for bit as this one does.
+            del self._summary
 
     def _check_covariance_type(self):
         if not (isinstance(self.covariance_type, str)
@@ -231,10 +233,12 @@ class StudentTMixture(ComponentMixture):
     def _make_component(self, n_features, fixed):
         summary = getattr(self, "_summary", None)
         if summary is None or summary.center.shape[0] != n_features:
-            # from_params: no data were measured; the centre is only for
-            # numerical soundness and the rest serves fitting alone.
-            center, covariance, scales, dtype = (np.zeros(n_features), np.eye(n_features),
-                                                 None, np.float64)
+            # Inference (or from_params): no data being measured. The centre is
+            # only for numerical soundness: the fitted mixture's mean.
+            center = np.zeros(n_features)
+            if getattr(self, "means_", None) is not None and self.means_.shape[1] == n_features:
+                center = np.asarray(self.weights_, dtype=np.float64) @ self.means_
+            covariance, scales, dtype = np.eye(n_features), None, np.float64
         else:
             center, covariance, scales, dtype = (summary.center, summary.covariance,
                                                  summary.scales, summary.dtype)

@@ -76,6 +76,9 @@ def _wider_family(rng):
                 .predict_proba(data)
     for covariance_type in ("full", "tied", "diag", "spherical"):
         BayesianGaussianMixture(2, covariance_type=covariance_type, **quick).fit(X).score(X)
+    from ..estimators.kmeans import KMeans
+
+    KMeans(2, n_init=1, random_state=0).fit(X).predict(X)
 
 
 def _hmms(rng):

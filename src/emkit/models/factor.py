@@ -239,7 +239,7 @@ class FactorModel:
     def log_prior(self, params):
         return 0.0
 
-    def repair(self, params, stats, rng):
+    def repair(self, params, stats, rng, data=None):
         # Nothing collapses: the uniquenesses are floored.
         return params, 0
 
@@ -441,7 +441,7 @@ class MixtureOfFactorsModel:
     def log_prior(self, params):
         return 0.0
 
-    def repair(self, params, stats, rng):
+    def repair(self, params, stats, rng, data=None):
         # Uniquenesses are floored, so a starved component stays finite; it
         # keeps its parameters (no re-seed).
         return params, 0

@@ -58,7 +58,7 @@ class KMeansModel:
     def log_prior(self, params):
         return 0.0
 
-    def repair(self, params, stats, rng):
+    def repair(self, params, stats, rng, data=None):
         """Move the centres of empty clusters onto the samples farthest from
         their own centres (scikit-learn's relocation); the inertia only falls."""
         empty = np.flatnonzero(stats["counts"] <= 0)
