@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INIT_METHODS", "initial_responsibilities", "nearest_center_labels", "one_hot", "clamp_to_labels", "far_point"]
+__all__ = ["INIT_METHODS", "initial_responsibilities", "nearest_center_labels", "one_hot", "clamp_to_labels", "far_point",
+           "align_to_labels", "start_for_labels"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
 
@@ -145,3 +146,42 @@ def far_point(rows, means, rng, *, fill=None, max_candidates=4096):
     if not np.isfinite(total) or total <= 0:
         return points[0]
     return points[rng.choice(points.shape[0], p=distances / total)]
+
+
+def align_to_labels(resp, labels):
+    """Initial responsibilities with their columns permuted to agree with partial labels.
+
+    An unsupervised starting partition names its clusters arbitrarily;
+    clamping the labelled rows to their components without renaming would
+    split every cluster between two components. The permutation maximises
+    the labelled rows' responsibility for their own component (Hungarian).
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+    labels : ndarray of int of shape (n_samples,) or None
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+    """
+    if labels is None:
+        return resp
+    from scipy.optimize import linear_sum_assignment
+
+    labelled = labels >= 0
+    K = resp.shape[1]
+    # agreement[j, k]: responsibility of initial cluster j for rows labelled k.
+    agreement = np.stack([resp[labelled & (labels == k)].sum(axis=0) for k in range(K)],
+                         axis=1)
+    rows, columns = linear_sum_assignment(-agreement)
+    order = np.empty(K, dtype=np.intp)
+    order[columns] = rows
+    return resp[:, order]
+
+
+def start_for_labels(resp, labels):
+    """Starting responsibilities that agree with partial labels: the
+    partition's components renamed to match them (:func:`align_to_labels`),
+    then the labelled rows clamped (:func:`clamp_to_labels`)."""
+    return clamp_to_labels(align_to_labels(resp, labels), labels)

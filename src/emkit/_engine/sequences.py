@@ -112,8 +112,11 @@ class SequenceData:
         Whether ``X`` holds NaN.
     """
 
-    def __init__(self, X, lengths, *, row_bytes=None, chunk_bytes=SEQUENCE_CHUNK_BYTES):
+    def __init__(self, X, lengths, *, row_bytes=None, chunk_bytes=SEQUENCE_CHUNK_BYTES,
+                 labels=None):
         self.X = X
+        # Partial labels: the state of a labelled time step, -1 elsewhere.
+        self.labels = labels
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.n_samples = X.shape[0]
         self.n_features = X.shape[1] if X.ndim > 1 else 1
@@ -175,11 +178,15 @@ class SequenceData:
         return self._center
 
     def chunks(self):
-        """Yield ``(X_chunk, lengths_chunk)``: consecutive whole sequences."""
+        """Yield ``(X_chunk, lengths_chunk)``: consecutive whole sequences
+        (with the chunk's partial labels as a third item when there are any)."""
         for c in range(self.bounds.size - 1):
             first, last = self.bounds[c], self.bounds[c + 1]
-            yield (self.X[self.starts[first]:self.starts[last]],
-                   self.lengths[first:last])
+            rows = slice(self.starts[first], self.starts[last])
+            if self.labels is None:
+                yield self.X[rows], self.lengths[first:last]
+            else:
+                yield self.X[rows], self.lengths[first:last], self.labels[rows]
 
 
 def _chunk_bounds(starts, rows_per_chunk):

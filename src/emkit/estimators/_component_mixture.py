@@ -36,7 +36,7 @@ from .._engine.dask_data import (
 )
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
+from .._engine.init import INIT_METHODS, start_for_labels, initial_responsibilities
 from .._validation import (
     check_choice,
     check_integer,
@@ -205,7 +205,7 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
             return
         points = self._initial_points(X)
         for _ in range(self.n_init):
-            resp = clamp_to_labels(
+            resp = start_for_labels(
                 initial_responsibilities(points, K, self.init_params, rng, sample_weight),
                 labels)
             params = model.m_step(model.stats_from_responsibilities(resp, init_data), None)

@@ -22,7 +22,7 @@ from .._engine.dask_data import (
 )
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
+from .._engine.init import INIT_METHODS, start_for_labels, initial_responsibilities
 from .._engine.online import StepwiseEM, shuffled_passes, stepwise_passes
 from .._validation import (
     InvalidParameterError,
@@ -813,7 +813,7 @@ default="k-means++"
             if complete:
                 params = dict(user_params)
             else:
-                resp = clamp_to_labels(
+                resp = start_for_labels(
                     initial_responsibilities(X, self.n_components, self.init_params, rng,
                                              sample_weight), labels)
                 start = {"means": user_params["means"]} if "means" in user_params else None

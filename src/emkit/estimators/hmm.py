@@ -33,13 +33,14 @@ from .._engine.threads import single_threaded_blas
 from .._engine.accel import ACCELERATIONS
 from .._engine.em import fit_em
 from .._engine.online import StepwiseEM, shuffled_passes, stepwise_passes
-from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot
+from .._engine.init import INIT_METHODS, initial_responsibilities, one_hot, start_for_labels
 from .._engine.sequences import SequenceData, check_lengths
 from .._validation import (
     check_choice,
     check_covariances,
     check_gaussian_scale,
     check_integer,
+    check_partial_labels,
     check_lengths_bounded,
     check_parameter_array,
     check_probability_rows,
@@ -311,7 +312,7 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, lengths=None, *, strategy="batch"):
+    def fit(self, X, lengths=None, *, strategy="batch", labels=None):
         """Estimate the parameters by Baum-Welch (EM).
 
         Parameters
@@ -339,6 +340,12 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
             over shuffled batches of whole sequences (see :meth:`partial_fit`;
             the statistics are scaled to all the data, so the fixed points
             are Baum-Welch's), then Baum-Welch from there to ``tol``.
+        labels : array-like of int of shape (n_samples,), optional
+            Partial labels, per time step: the state of a labelled step, -1
+            for the rest (in-memory X, batch strategy). Labelled steps keep
+            their state throughout; the starting partition is renamed to
+            agree with them, and the objective is the likelihood of the data
+            and the labelled states.
 
         Returns
         -------
@@ -349,6 +356,8 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         # A new fit forgets partial_fit's running statistics.
         self.__dict__.pop("_online", None)
         warm = self.warm_start and hasattr(self, "startprob_")
+        if labels is not None and (is_dask_array(X) or strategy == "online"):
+            raise ValueError("labels need an in-memory X and strategy='batch'.")
         if is_dask_array(X):
             if strategy == "online":
                 raise ValueError("strategy='online' shuffles batches of an in-memory X; for a "
@@ -362,7 +371,9 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
                                  f"{self.n_components}; a state needs at least one sample. "
                                  f"Pass more samples or fewer states.")
             lengths = _checked_lengths(lengths, X.shape[0])
-            data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
+            data = SequenceData(X, lengths, row_bytes=self._row_bytes(X),
+                                labels=check_partial_labels(labels, X.shape[0],
+                                                            self.n_components))
         rng = check_random_state(self.random_state)
         model = self._model(data, fixed, fitting=True)
         with _single_threaded_blas():
@@ -668,7 +679,7 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         data = SequenceData(X, lengths, row_bytes=self._row_bytes(X))
         model = self._model(data, frozenset(), fitting=False)
         emission_plan, log_startprob, log_transmat = model.e_step_plan(params)
-        for X_chunk, chunk_lengths in data.chunks():
+        for X_chunk, chunk_lengths, *_ in data.chunks():
             log_emission, _ = model.log_emission(emission_plan, X_chunk)
             yield log_emission, chunk_lengths, log_startprob, log_transmat
 
@@ -1078,8 +1089,9 @@ default="kmeans"
 
     def _initial_emission(self, data, rng):
         X_complete = _impute_center(data.X, data.center)
-        resp = initial_responsibilities(X_complete, self.n_components, self._init_method(),
-                                         rng)
+        resp = start_for_labels(
+            initial_responsibilities(X_complete, self.n_components, self._init_method(), rng),
+            getattr(data, "labels", None))
         init_data = data if X_complete is data.X else SequenceData(
             X_complete, data.lengths, row_bytes=self._row_bytes(X_complete))
         component = self._gaussian_component(init_data, frozenset(), fitting=True,
@@ -1478,7 +1490,8 @@ def _kmeans_initial_emission(estimator, component, encoded, data, rng, smoothing
         return None, None
     if np.unique(encoded, axis=0).shape[0] < K:  # k-means needs K distinct points
         return None, None
-    resp = initial_responsibilities(encoded, K, "kmeans", rng)
+    resp = start_for_labels(initial_responsibilities(encoded, K, "kmeans", rng),
+                            getattr(data, "labels", None))
     model = HiddenMarkovModel(component, K)
     stats = model.stats_from_posteriors(data, resp)
     return smoothing(component.m_step(stats["counts"], stats, None), stats), resp

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
+from .._engine.init import INIT_METHODS, initial_responsibilities, start_for_labels
 from .._validation import (
     InvalidParameterError,
     check_choice,
@@ -43,36 +43,6 @@ __all__ = ["MixtureOfFactorAnalyzers"]
 UNIQUENESS = ("per_component", "common")
 
 
-def align_to_labels(resp, labels):
-    """Initial responsibilities with their columns permuted to agree with partial labels.
-
-    An unsupervised starting partition names its clusters arbitrarily;
-    clamping the labelled rows to their components without renaming would
-    split every cluster between two components. The permutation maximises
-    the labelled rows' responsibility for their own component (Hungarian).
-
-    Parameters
-    ----------
-    resp : ndarray of shape (n_samples, n_components)
-    labels : ndarray of int of shape (n_samples,) or None
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_components)
-    """
-    if labels is None:
-        return resp
-    from scipy.optimize import linear_sum_assignment
-
-    labelled = labels >= 0
-    K = resp.shape[1]
-    # agreement[j, k]: responsibility of initial cluster j for rows labelled k.
-    agreement = np.stack([resp[labelled & (labels == k)].sum(axis=0) for k in range(K)],
-                         axis=1)
-    rows, columns = linear_sum_assignment(-agreement)
-    order = np.empty(K, dtype=np.intp)
-    order[columns] = rows
-    return resp[:, order]
 _PARAMS = ("weights", "means", "loadings", "noise_variance")
 
 
@@ -182,9 +152,9 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             K, q, floor, data.center, common_noise=self.uniqueness == "common",
             fixed=frozenset("noise" if name == "noise_variance" else name for name in fixed))
         rng = check_random_state(self.random_state)
-        starts = (model.stats_from_responsibilities(clamp_to_labels(align_to_labels(
+        starts = (model.stats_from_responsibilities(start_for_labels(
             initial_responsibilities(X, K, self.init_params, rng, sample_weight), labels),
-            labels), X, sample_weight) for _ in range(self.n_init))
+            X, sample_weight) for _ in range(self.n_init))
         result = fit_em(model, data, starts, max_iter=self.max_iter, tol=self.tol,
                         random_state=rng, verbose=self.verbose,
                         stopping=FullCycleRule(self.tol))

@@ -128,9 +128,22 @@ class HiddenMarkovModel:
         log_prob = self.emission.log_prob(emission_plan, features)
         return np.asarray(log_prob, dtype=np.float64), features
 
-    def e_step(self, plan, X_chunk, lengths):
+    def e_step(self, plan, X_chunk, lengths, labels=None):
+        """Forward-backward over a chunk of whole sequences.
+
+        ``labels`` (partial labels, -1 where unknown) fix the state of the
+        labelled time steps: every other state's emission there is
+        impossible, so the objective is ``log p(x, z_t = y_t for labelled t)``
+        and EM still never lowers it.
+        """
         emission_plan, log_startprob, log_transmat = plan
         log_emission, features = self.log_emission(emission_plan, X_chunk)
+        if labels is not None:
+            labelled = np.flatnonzero(labels >= 0)
+            if labelled.size:
+                kept = log_emission[labelled, labels[labelled]]
+                log_emission[labelled] = -np.inf
+                log_emission[labelled, labels[labelled]] = kept
         loglik, posteriors, trans, start = backend.ops().forward_backward(
             log_startprob, log_transmat, log_emission, lengths)
         del log_emission
@@ -259,7 +272,7 @@ class HiddenMarkovModel:
         """
         stats = None
         offset = 0
-        for X_chunk, lengths in data.chunks():
+        for X_chunk, lengths, *_ in data.chunks():
             n = X_chunk.shape[0]
             resp = posteriors[offset:offset + n]
             chunk_stats = self.emission.stats(resp, self.emission.features(X_chunk))
