@@ -412,8 +412,8 @@ def test_chunks_of_sequences_add_up(monkeypatch):
     one_chunk = fit()
     whole = module.SequenceData
 
-    def small_chunks(X, lengths, row_bytes=None):
-        data = whole(X, lengths, row_bytes=row_bytes, chunk_bytes=1)
+    def small_chunks(X, lengths, row_bytes=None, labels=None):
+        data = whole(X, lengths, row_bytes=row_bytes, chunk_bytes=1, labels=labels)
         assert data.bounds.size - 1 == 12  # one sequence per chunk
         return data
 
