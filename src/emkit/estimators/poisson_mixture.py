@@ -45,6 +45,16 @@ class PoissonMixture(DiscreteMixture):
     accelerate : {"none", "squarem"}, default="none"
         The engine's stepper (see :mod:`emkit._engine.accel`).
     verbose : int, default=0
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
+        (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
+        Cappé & Moulines 2009).
+    learning_decay : float, default=0.75
+        ``kappa`` of the online step size, in ``(0.5, 1]``.
+    batch_size : int, default=5000
+        Samples per mini-batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its batch EM polish.
 
     Attributes
     ----------
@@ -69,7 +79,8 @@ class PoissonMixture(DiscreteMixture):
     def __init__(self, n_components=1, *, tol=1e-6, max_iter=1000, n_init=10,
                  init_params="k-means++", weights_init=None, rates_init=None,
                  random_state=None, prior=None, weight_concentration=None, fixed=(),
-                 missing="error", accelerate="none", verbose=0):
+                 missing="error", accelerate="none", verbose=0,
+                 learning_offset=1.0, learning_decay=0.75, batch_size=5000, online_passes=3):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -84,6 +95,10 @@ class PoissonMixture(DiscreteMixture):
         self.missing = missing
         self.accelerate = accelerate
         self.verbose = verbose
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     _component_params = ("rates",)
 
