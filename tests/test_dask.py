@@ -4,7 +4,6 @@ The reference for every fit here is the in-memory fit of the same data from the
 same start (a different code path: chunks in one process, summed in order).
 """
 
-import os
 import re
 import tracemalloc
 import warnings
@@ -17,34 +16,11 @@ da = pytest.importorskip("dask.array", reason="the Dask strategy needs dask[arra
 distributed = pytest.importorskip("distributed", reason="the Dask tests need distributed")
 
 import emkit  # noqa: E402
+from _dask_cluster import client  # noqa: E402,F401  (the shared LocalCluster fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical", "VEV", "EII"]
-
-
-@pytest.fixture(scope="module")
-def client():
-    """Two worker processes with one thread each, importing this emkit."""
-    # Worker processes inherit the environment: point them at the emkit
-    # under test (not some other installed copy).
-    source = str(Path(emkit.__file__).resolve().parents[1])
-    previous = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([source] + ([previous] if previous else []))
-    try:
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
-    finally:
-        if previous is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = previous
-    client = distributed.Client(cluster)
-    files = set(client.run(lambda: __import__("emkit").__file__).values())
-    assert files == {emkit.__file__}
-    yield client
-    client.close()
-    cluster.close()
 
 
 def _clusters(n=4000, seed=0):
