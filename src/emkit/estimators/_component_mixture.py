@@ -4,8 +4,9 @@
 top of the engine, written once: validation of the shared hyper-parameters,
 restarts from k-means++ (or given) starts, partial labels, MAP priors,
 ``fixed=``, SQUAREM, Dask input, online EM (``partial_fit`` and
-``fit(strategy="online")`` through the engine's stepwise stepper), inference (``predict``, ``predict_proba``,
-``score_samples``, ``score``), ``sample``, BIC/AIC and ``from_params``. A
+``fit(strategy="online")`` through the engine's stepwise stepper), inference
+(``predict``, ``predict_proba``, ``score_samples``, ``score``), ``sample``,
+BIC/AIC and ``from_params``. A
 concrete mixture (Poisson, Bernoulli, categorical, ...) supplies only its
 component family and how to validate its data:
 

@@ -408,8 +408,8 @@ class RegressionMixture(_ConditionalMixture):
             Frequency weights.
         strategy : {"batch", "online"}, default="batch"
             "online": restarts on one mini-batch, ``online_passes`` passes of
-            stepwise EM, then batch EM to ``tol`` (see
-            :meth:`ComponentMixture.fit <emkit.estimators._component_mixture.ComponentMixture.fit>`).
+            stepwise EM over shuffled mini-batches of ``batch_size``, then
+            batch EM to ``tol`` (see :meth:`partial_fit`).
         labels : array-like of int of shape (n_samples,), optional
             Partial labels: the component of a labelled sample, -1 for the rest.
 
@@ -422,12 +422,13 @@ class RegressionMixture(_ConditionalMixture):
     def partial_fit(self, X, y, sample_weight=None):
         """One stepwise EM update from one mini-batch of ``(X, y)``.
 
-        As :meth:`ComponentMixture.partial_fit
-        <emkit.estimators._component_mixture.ComponentMixture.partial_fit>`;
-        the regression statistics are taken about a centre fixed by the fit
-        being continued or else by the first batch (its weighted mean of
-        ``[X, y]``, which also fixes the ``reg_variance`` floor), so that
-        those of every batch add.
+        Stepwise EM as the other mixtures' ``partial_fit``: the batch's
+        statistics per sample move the running ones a step
+        ``rho_t = (t + learning_offset) ** -learning_decay``. The regression
+        statistics are taken about a centre fixed by the fit being continued,
+        or else by the first batch (its weighted mean of ``[X, y]``, which
+        also fixes the ``reg_variance`` floor), so that those of every batch
+        add. The first batch without a fit needs ``n_components`` samples.
 
         Parameters
         ----------
