@@ -352,6 +352,7 @@ def test_partial_fit_then_batch_em_reaches_the_batch_optimum(case):
         for arguments in _batches(data, n_batches, rng):
             _quiet(model.partial_fit, *arguments)
     assert model.n_batch_iter_ == 3 * n_batches
+    assert model.n_samples_seen_ == 3 * data["X"].shape[0]
     # The streamed statistics add across calls: the stepwise fit alone sits
     # near the optimum, which batch EM from there reaches.
     streamed = _mean_loglik(model, data)
