@@ -3,10 +3,12 @@
 ``client``: a ``distributed.LocalCluster`` of two worker processes (one
 thread each) that import the emkit under test, and a client on it; one per
 test module that uses it. Tests that use it are skipped where dask or
-distributed are not installed.
+distributed are not installed. ``e_step_tasks``: the block E-step tasks of a
+task stream, to check where they ran.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,13 @@ def client():
     yield client
     client.close()
     cluster.close()
+
+
+def e_step_tasks(records):
+    """Block E-step tasks in a task stream, by iteration token: {token: {block: worker}}."""
+    tasks = {}
+    for record in records:
+        match = re.fullmatch(r"emkit-e-step-([0-9a-f]{32})-(\d+)", str(record["key"]))
+        if match:
+            tasks.setdefault(match.group(1), {})[int(match.group(2))] = record["worker"]
+    return tasks

@@ -16,7 +16,7 @@ da = pytest.importorskip("dask.array", reason="the Dask strategy needs dask[arra
 distributed = pytest.importorskip("distributed", reason="the Dask tests need distributed")
 
 import emkit  # noqa: E402
-from _dask_cluster import client  # noqa: E402,F401  (the shared LocalCluster fixture)
+from _dask_cluster import client, e_step_tasks  # noqa: E402,F401  (shared helpers)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -81,22 +81,12 @@ def test_collapsed_component_is_reseeded_as_in_memory(client):
     _assert_same_fit(lazy, eager, ["weights_", "means_", "covariances_"])
 
 
-def _e_step_tasks(records):
-    """Block E-step tasks in a task stream, by iteration token: {token: {block: worker}}."""
-    tasks = {}
-    for record in records:
-        match = re.fullmatch(r"emkit-e-step-([0-9a-f]{32})-(\d+)", str(record["key"]))
-        if match:
-            tasks.setdefault(match.group(1), {})[int(match.group(2))] = record["worker"]
-    return tasks
-
-
 def test_every_block_runs_on_the_workers_every_iteration(client):
     X = da.from_array(_clusters(), chunks=500)
     n_blocks = X.numblocks[0]
     with distributed.get_task_stream(client) as stream:
         model = emkit.GaussianMixture(3, n_init=1, max_iter=5, tol=0.0, **START).fit(X)
-    tasks = _e_step_tasks(stream.data)
+    tasks = e_step_tasks(stream.data)
     assert model.n_e_steps_ == 6
     assert len(tasks) == model.n_e_steps_
     workers = set(client.scheduler_info()["workers"])

@@ -25,7 +25,6 @@ process) and, for monotonicity, EM's own guarantee.
 from __future__ import annotations
 
 import dataclasses
-import re
 import warnings
 from typing import Callable
 
@@ -34,7 +33,7 @@ import pytest
 from sklearn.base import BaseEstimator
 
 import emkit
-from _dask_cluster import client  # noqa: F401  (the shared LocalCluster fixture)
+from _dask_cluster import client, e_step_tasks  # noqa: F401  (shared with test_dask.py)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -376,16 +375,6 @@ def test_fit_online_strategy_reaches_the_batch_optimum(case):
 
 
 # ------------------------------------------------------------------- Dask
-def _e_step_tasks(records):
-    """Block E-step tasks in a task stream, by iteration token: {token: {block: worker}}."""
-    tasks = {}
-    for record in records:
-        match = re.fullmatch(r"emkit-e-step-([0-9a-f]{32})-(\d+)", str(record["key"]))
-        if match:
-            tasks.setdefault(match.group(1), {})[int(match.group(2))] = record["worker"]
-    return tasks
-
-
 def _dask_args(data, da, n_blocks=3):
     X = data["X"]
     lazy = [da.from_array(X, chunks=(-(-X.shape[0] // n_blocks), X.shape[1]))]
@@ -420,7 +409,7 @@ def test_dask_fit_equals_the_in_memory_fit(client, case):  # noqa: F811
     assert lazy.history_.size == eager.history_.size
     if case.name in NOT_SUPPORTED["dask"]:
         return
-    tasks = _e_step_tasks(stream.data)
+    tasks = e_step_tasks(stream.data)
     assert tasks, f"{case.id}: no E-step ran on the workers"
     workers = set(client.scheduler_info()["workers"])
     for blocks in tasks.values():

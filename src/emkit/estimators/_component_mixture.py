@@ -60,7 +60,29 @@ from .._validation import (
 from ..models.mixture import MixtureModel
 from ._base import EMFitMixin
 
-__all__ = ["ComponentMixture"]
+__all__ = ["ComponentMixture", "ONLINE_PARAMETERS", "with_online_parameters"]
+
+# The online hyper-parameters' documentation, shared by every subclass's docstring.
+ONLINE_PARAMETERS = """\
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
+        (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
+        Cappé & Moulines 2009).
+    learning_decay : float, default=0.75
+        ``kappa`` of the online step size, in ``(0.5, 1]``.
+    batch_size : int, default=5000
+        Samples per mini-batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its batch EM polish.
+"""
+
+
+def with_online_parameters(cls):
+    """Class decorator: :data:`ONLINE_PARAMETERS` documented after ``verbose``."""
+    marker = "    verbose : int, default=0\n"
+    if cls.__doc__ and marker in cls.__doc__:
+        cls.__doc__ = cls.__doc__.replace(marker, marker + ONLINE_PARAMETERS, 1)
+    return cls
 
 
 def _online_available(estimator):
@@ -334,11 +356,7 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
                 state.params = self._batch_start(model, batch, state.rng)
         else:
             model = self._mixture_model(fixed)
-        state.params, objective = state.stepwise.step(model, state.params, batch,
-                                                      rng=state.rng)
-        self._online = state
-        self._set_params(state.params)
-        self._store_online_step(state.stepwise, objective, batch.total_weight)
+        self._set_params(self._online_step(state, model, batch))
         return self
 
     def _start_online_batch(self, batch):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from .._validation import check_parameter_array
 from ..components.bernoulli import BernoulliComponent, check_binary
 from ..priors import Beta
+from ._component_mixture import with_online_parameters
 from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["BernoulliMixture"]
 
 
+@with_online_parameters
 class BernoulliMixture(DiscreteMixture):
     """Finite mixture of multivariate Bernoulli distributions (binary features).
 
@@ -45,16 +47,6 @@ class BernoulliMixture(DiscreteMixture):
         sample's likelihood). Without NaN both give the same fit.
     accelerate : {"none", "squarem"}, default="none"
     verbose : int, default=0
-    learning_offset : float, default=1.0
-        ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
-        (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
-        Cappé & Moulines 2009).
-    learning_decay : float, default=0.75
-        ``kappa`` of the online step size, in ``(0.5, 1]``.
-    batch_size : int, default=5000
-        Samples per mini-batch of ``fit(strategy="online")``.
-    online_passes : int, default=3
-        Stepwise EM passes of ``fit(strategy="online")`` before its batch EM polish.
 
     Attributes
     ----------

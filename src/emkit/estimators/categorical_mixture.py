@@ -9,11 +9,13 @@ import numpy as np
 from .._validation import check_integer, check_real
 from ..components.categorical_product import CategoricalProductComponent, check_levels
 from ..components.observed import initial_fill
+from ._component_mixture import with_online_parameters
 from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["CategoricalMixture"]
 
 
+@with_online_parameters
 class CategoricalMixture(DiscreteMixture):
     """Finite mixture of products of categorical distributions (latent class model).
 
@@ -54,16 +56,6 @@ class CategoricalMixture(DiscreteMixture):
         both give the same fit.
     accelerate : {"none", "squarem"}, default="none"
     verbose : int, default=0
-    learning_offset : float, default=1.0
-        ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
-        (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
-        Cappé & Moulines 2009).
-    learning_decay : float, default=0.75
-        ``kappa`` of the online step size, in ``(0.5, 1]``.
-    batch_size : int, default=5000
-        Samples per mini-batch of ``fit(strategy="online")``.
-    online_passes : int, default=3
-        Stepwise EM passes of ``fit(strategy="online")`` before its batch EM polish.
 
     Attributes
     ----------

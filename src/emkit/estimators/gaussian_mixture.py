@@ -687,11 +687,7 @@ default="k-means++"
         batch = self._sample_data(X, sample_weight)
         model = self._build_model(batch, state.data_covariance, state.prior, fixed,
                                   scales=state.scales, center=state.center)
-        state.params, objective = state.stepwise.step(model, state.params, batch,
-                                                      rng=state.rng)
-        self._online = state
-        self._set_params_from(state.params, dtype=state.dtype)
-        self._store_online_step(state.stepwise, objective, batch.total_weight)
+        self._set_params_from(self._online_step(state, model, batch), dtype=state.dtype)
         return self
 
     def _start_online(self, X, sample_weight, fixed, fitted):

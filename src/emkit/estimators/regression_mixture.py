@@ -51,7 +51,7 @@ from .._validation import (
 from ..components.linear_regression import LinearRegressionComponent, NormalInverseGamma
 from ..models.experts import MixtureOfExpertsModel
 from ._base import DegenerateFitWarning
-from ._component_mixture import ComponentMixture
+from ._component_mixture import ComponentMixture, with_online_parameters
 
 __all__ = ["RegressionMixture", "MixtureOfExperts"]
 
@@ -337,16 +337,6 @@ class RegressionMixture(_ConditionalMixture):
         Dirichlet prior on the weights (MAP).
     fixed : tuple of {{"weights", "coef", "intercept", "noise_variance"}}, default=()
         Parameters held at their starting values.
-    learning_offset : float, default=1.0
-        ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
-        (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
-        Cappé & Moulines 2009).
-    learning_decay : float, default=0.75
-        ``kappa`` of the online step size, in ``(0.5, 1]``.
-    batch_size : int, default=5000
-        Samples per mini-batch of ``fit(strategy="online")``.
-    online_passes : int, default=3
-        Stepwise EM passes of ``fit(strategy="online")`` before its batch EM polish.
 
     Attributes
     ----------
@@ -449,6 +439,7 @@ class RegressionMixture(_ConditionalMixture):
 
 
 RegressionMixture.__doc__ = RegressionMixture.__doc__.format(shared=_SHARED_PARAMETERS.strip())
+with_online_parameters(RegressionMixture)
 
 _GATING = ("gating_coef", "gating_intercept")
 
