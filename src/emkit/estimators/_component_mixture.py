@@ -40,14 +40,7 @@ from .._engine.dask_data import (
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
-from .._engine.online import (
-    STRATEGIES,
-    StepwiseEM,
-    check_first_batch,
-    check_online_settings,
-    shuffled_passes,
-    stepwise_passes,
-)
+from .._engine import online as stepwise_em
 from .._validation import (
     check_choice,
     check_integer,
@@ -185,7 +178,7 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         self
         """
         fixed = self._check_settings()
-        check_choice(strategy, "strategy", STRATEGIES)
+        check_choice(strategy, "strategy", stepwise_em.STRATEGIES)
         # A new fit forgets partial_fit's running statistics.
         self.__dict__.pop("_online", None)
         if strategy == "online":
@@ -235,8 +228,8 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         if self._online_unsupported:
             raise ValueError(f"{type(self).__name__} cannot be fitted online: "
                              f"{self._online_unsupported} Use strategy='batch'.")
-        check_online_settings(self.learning_offset, self.learning_decay, self.batch_size,
-                              self.online_passes)
+        stepwise_em.check_online_settings(self.learning_offset, self.learning_decay,
+                                          self.batch_size, self.online_passes)
 
     # -- online ---------------------------------------------------------------
     def _fit_online(self, X, sample_weight, labels, fixed):
@@ -249,7 +242,7 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         if is_dask_array(X):
             raise ValueError("strategy='online' takes in-memory X; a dask X is fitted by batch "
                              "EM over its blocks (strategy='batch').")
-        check_first_batch(self.batch_size, self.n_components)
+        stepwise_em.check_first_batch(self.batch_size, self.n_components)
         X = self._validate(X, reset=True)
         n_samples = X.shape[0]
         if n_samples < self.n_components:
@@ -264,19 +257,19 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
             return SampleData(X[indices], None if sample_weight is None
                               else sample_weight[indices])
 
-        first, make_pass = shuffled_passes(n_samples, min(self.batch_size, n_samples), rng,
-                                           batch_of)
+        first, make_pass = stepwise_em.shuffled_passes(
+            n_samples, min(self.batch_size, n_samples), rng, batch_of)
         start = self._batch_start(model, first, rng)
 
         def report(pass_index, score):
             if self.verbose:
                 print(f"online pass {pass_index + 1}: mean batch objective {score:.6f}")
 
-        stepwise = StepwiseEM(self.learning_offset, self.learning_decay)
+        stepwise = stepwise_em.StepwiseEM(self.learning_offset, self.learning_decay)
         # Scaled to the whole data set: the stepwise fixed points are batch EM's.
-        params, scores = stepwise_passes(stepwise, start, make_pass, lambda batch: model,
-                                         n_passes=self.online_passes, scale=data.total_weight,
-                                         rng=rng, on_pass=report)
+        params, scores = stepwise_em.stepwise_passes(
+            stepwise, start, make_pass, lambda batch: model, n_passes=self.online_passes,
+            scale=data.total_weight, rng=rng, on_pass=report)
         result = fit_em(model, data, [params], max_iter=self.max_iter, tol=self.tol,
                         random_state=rng, verbose=self.verbose, accelerate=self.accelerate)
         self._set_params(result.params)
@@ -316,10 +309,12 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            One mini-batch; later batches must have the first one's features.
+            The mini-batch, with the features (and, for counts or levels, the
+            data domain) of the first.
         y : ignored
+            Present for scikit-learn's API.
         sample_weight : array-like of shape (n_samples,), optional
-            Frequency weights (a batch's total weight must be positive).
+            Frequency weights; their total over the batch must be positive.
 
         Returns
         -------
@@ -342,7 +337,7 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         batch = SampleData(X, sample_weight)
         if state is None:
             self._start_online_batch(batch)
-            state = _OnlineState(StepwiseEM(self.learning_offset, self.learning_decay),
+            state = _OnlineState(stepwise_em.StepwiseEM(self.learning_offset, self.learning_decay),
                                  check_random_state(self.random_state))
             model = self._mixture_model(fixed)
             if fitted:
