@@ -1,22 +1,26 @@
-"""A real distributed.LocalCluster for the Dask tests (shared by test_dask*.py).
+"""The shared real-cluster fixture of the Dask tests.
 
-Import the fixture into a test module (``from _dask_cluster import client``);
-each importing module gets its own cluster (module scope).
+``client``: a ``distributed.LocalCluster`` of two worker processes (one
+thread each) that import the emkit under test, and a client on it; one per
+test module that uses it. Tests that use it are skipped where dask or
+distributed are not installed. ``e_step_tasks``: the block E-step tasks of a
+task stream, to check where they ran.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-distributed = pytest.importorskip("distributed", reason="the Dask tests need distributed")
-
-import emkit  # noqa: E402
+import emkit
 
 
 @pytest.fixture(scope="module")
 def client():
     """Two worker processes with one thread each, importing this emkit."""
+    distributed = pytest.importorskip("distributed", reason="the Dask tests need distributed")
+    pytest.importorskip("dask.array", reason="the Dask strategy needs dask[array]")
     # Worker processes inherit the environment: point them at the emkit
     # under test (not some other installed copy).
     source = str(Path(emkit.__file__).resolve().parents[1])
@@ -40,8 +44,6 @@ def client():
 
 def e_step_tasks(records):
     """Block E-step tasks in a task stream, by iteration token: {token: {block: worker}}."""
-    import re
-
     tasks = {}
     for record in records:
         match = re.fullmatch(r"emkit-e-step-([0-9a-f]{32})-(\d+)", str(record["key"]))

@@ -16,7 +16,7 @@ da = pytest.importorskip("dask.array", reason="the Dask strategy needs dask[arra
 distributed = pytest.importorskip("distributed", reason="the Dask tests need distributed")
 
 import emkit  # noqa: E402
-from _dask_cluster import client, e_step_tasks  # noqa: E402,F401  (the cluster fixture)
+from _dask_cluster import client, e_step_tasks  # noqa: E402,F401  (shared helpers)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

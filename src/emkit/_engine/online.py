@@ -35,11 +35,46 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_learning_decay, check_real
+from .._validation import InvalidParameterError, check_integer, check_learning_decay, check_real
 from .em import expectation
 
-__all__ = ["step_size", "blend", "scale_stats", "online_em_step", "StepwiseEM",
-           "shuffled_batches", "shuffled_passes", "stepwise_passes"]
+__all__ = ["STRATEGIES", "check_online_settings", "check_first_batch", "step_size", "blend",
+           "scale_stats", "online_em_step", "StepwiseEM", "shuffled_batches", "shuffled_passes",
+           "stepwise_passes"]
+
+# fit(strategy=...): batch EM over all the data, or stepwise EM over
+# mini-batches followed by a batch EM polish.
+STRATEGIES = ("batch", "online")
+
+
+def check_online_settings(learning_offset, learning_decay, batch_size, online_passes):
+    """Validate an estimator's online hyper-parameters (named errors).
+
+    Parameters
+    ----------
+    learning_offset : float
+        ``t0 >= 0`` of the step size (see :func:`step_size`).
+    learning_decay : float
+        ``kappa`` in ``(0.5, 1]``.
+    batch_size : int
+        Items per mini-batch of ``fit(strategy="online")``, at least 1.
+    online_passes : int
+        Stepwise passes of ``fit(strategy="online")``, at least 1.
+    """
+    check_real(learning_offset, "learning_offset", minimum=0.0,
+               hint="A typical value is learning_offset=1.")
+    check_learning_decay(learning_decay)
+    check_integer(batch_size, "batch_size", minimum=1)
+    check_integer(online_passes, "online_passes", minimum=1)
+
+
+def check_first_batch(batch_size, n_components):
+    """``fit(strategy="online")`` starts every component from its first
+    mini-batch, which therefore needs at least ``n_components`` samples."""
+    if batch_size < n_components:
+        raise InvalidParameterError(
+            f"batch_size={batch_size} is below n_components={n_components}; the first "
+            f"mini-batch initialises every component. Use a batch_size of a few thousand.")
 
 
 def step_size(t, offset, decay):

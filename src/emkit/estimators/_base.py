@@ -63,6 +63,16 @@ class EMFitMixin(SaveMixin):
                 stacklevel=3,
             )
 
+    def _online_step(self, state, model, batch):
+        """One :class:`StepwiseEM` step of partial_fit's running ``state``
+        (``stepwise``, ``rng``, ``params``) on ``batch``: keeps the state and
+        stores the online attributes; returns the new parameters."""
+        state.params, objective = state.stepwise.step(model, state.params, batch,
+                                                      rng=state.rng)
+        self._online = state
+        self._store_online_step(state.stepwise, objective, batch.total_weight)
+        return state.params
+
     def _store_online_step(self, stepwise, batch_objective, batch_weight):
         """partial_fit's attributes after one step of a :class:`StepwiseEM`.
 

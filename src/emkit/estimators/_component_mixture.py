@@ -3,8 +3,10 @@
 :class:`ComponentMixture` is everything a finite mixture estimator needs on
 top of the engine, written once: validation of the shared hyper-parameters,
 restarts from k-means++ (or given) starts, partial labels, MAP priors,
-``fixed=``, SQUAREM, Dask input, inference (``predict``, ``predict_proba``,
-``score_samples``, ``score``), ``sample``, BIC/AIC and ``from_params``. A
+``fixed=``, SQUAREM, Dask input, online EM (``partial_fit`` and
+``fit(strategy="online")`` through the engine's stepwise stepper), inference
+(``predict``, ``predict_proba``, ``score_samples``, ``score``), ``sample``,
+BIC/AIC and ``from_params``. A
 concrete mixture (Poisson, Bernoulli, categorical, ...) supplies only its
 component family and how to validate its data:
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.accel import ACCELERATIONS
@@ -37,6 +40,7 @@ from .._engine.dask_data import (
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, start_for_labels, initial_responsibilities
+from .._engine import online as stepwise_em
 from .._validation import (
     check_choice,
     check_integer,
@@ -49,7 +53,38 @@ from .._validation import (
 from ..models.mixture import MixtureModel
 from ._base import EMFitMixin
 
-__all__ = ["ComponentMixture"]
+__all__ = ["ComponentMixture", "ONLINE_PARAMETERS", "with_online_parameters"]
+
+# The online hyper-parameters' documentation, shared by every subclass's docstring.
+ONLINE_PARAMETERS = """\
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
+        (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
+        Cappé & Moulines 2009).
+    learning_decay : float, default=0.75
+        ``kappa`` of the online step size, in ``(0.5, 1]``.
+    batch_size : int, default=5000
+        Samples per mini-batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its batch EM polish.
+"""
+
+
+def with_online_parameters(cls):
+    """Class decorator: :data:`ONLINE_PARAMETERS` documented after ``verbose``."""
+    marker = "    verbose : int, default=0\n"
+    if cls.__doc__ and marker in cls.__doc__:
+        cls.__doc__ = cls.__doc__.replace(marker, marker + ONLINE_PARAMETERS, 1)
+    return cls
+
+
+def _online_available(estimator):
+    """``partial_fit`` exists unless the estimator says why it cannot
+    (``_online_unsupported``: a reason), so scikit-learn sees no such method."""
+    reason = getattr(estimator, "_online_unsupported", None)
+    if reason:
+        raise AttributeError(f"{type(estimator).__name__} has no partial_fit: {reason}")
+    return True
 
 
 class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
@@ -76,9 +111,18 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         Parameters held at their starting values ("weights" or the family's).
     accelerate : {"none", "squarem"}
     verbose : int
+    learning_offset, learning_decay : float
+        Step size ``rho_t = (t + learning_offset) ** -learning_decay`` of
+        online EM (:meth:`partial_fit`, ``fit(strategy="online")``).
+    batch_size, online_passes : int
+        Mini-batch size and stepwise passes of ``fit(strategy="online")``.
     """
 
     _component_params: tuple = ()
+    # A reason why stepwise EM cannot fit the model (an M-step that needs the
+    # data, not only summed statistics); None: partial_fit and
+    # fit(strategy="online") are available.
+    _online_unsupported = None
     # The init_params a subclass accepts (its _initializations may add its own).
     _init_methods: tuple = INIT_METHODS
 
@@ -103,7 +147,7 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         return ("weights",) + tuple(self._component_params)
 
     # -- fit ------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None, *, labels=None):
+    def fit(self, X, y=None, sample_weight=None, *, strategy="batch", labels=None):
         """Estimate the mixture by EM.
 
         Parameters
@@ -116,6 +160,14 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
             they are not used). Partial labels go in ``labels``.
         sample_weight : array-like of shape (n_samples,), optional
             Frequency weights.
+        strategy : {"batch", "online"}, default="batch"
+            "batch": EM over all the data from ``n_init`` restarts.
+            "online": the restarts are fitted on one mini-batch of
+            ``batch_size`` samples, then ``online_passes`` passes of stepwise
+            EM over shuffled mini-batches (see :meth:`partial_fit`; the
+            statistics are scaled to the whole data set, so the fixed points
+            are batch EM's), then batch EM (with ``accelerate``) from there
+            to ``tol``. In-memory X, no labels.
         labels : array-like of int of shape (n_samples,), optional
             Partial labels (semi-supervised EM): the component of a labelled
             sample, -1 for the rest. Labelled samples keep their component
@@ -125,15 +177,13 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         -------
         self
         """
-        K = check_integer(self.n_components, "n_components", minimum=1)
-        check_real(self.tol, "tol", minimum=0.0)
-        check_integer(self.max_iter, "max_iter", minimum=0)
-        check_integer(self.n_init, "n_init", minimum=1)
-        check_choice(self.init_params, "init_params", self._init_methods)
-        check_choice(self.accelerate, "accelerate", ACCELERATIONS)
-        fixed = frozenset(self.fixed)
-        if not fixed <= set(self._param_names):
-            raise ValueError(f"fixed may only name {self._param_names}; got {sorted(fixed)}.")
+        fixed = self._check_settings()
+        check_choice(strategy, "strategy", stepwise_em.STRATEGIES)
+        # A new fit forgets partial_fit's running statistics.
+        self.__dict__.pop("_online", None)
+        if strategy == "online":
+            return self._fit_online(X, sample_weight, labels, fixed)
+        K = self.n_components
         if is_dask_array(X):
             if labels is not None:
                 raise ValueError("labels are not supported with a dask X; fit in memory or "
@@ -160,6 +210,153 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         self._set_params(result.params)
         self._store_fit_result(result, data.total_weight)
         return self
+
+    def _check_settings(self):
+        """Validate the shared hyper-parameters; the held-fixed parameter names."""
+        check_integer(self.n_components, "n_components", minimum=1)
+        check_real(self.tol, "tol", minimum=0.0)
+        check_integer(self.max_iter, "max_iter", minimum=0)
+        check_integer(self.n_init, "n_init", minimum=1)
+        check_choice(self.init_params, "init_params", self._init_methods)
+        check_choice(self.accelerate, "accelerate", ACCELERATIONS)
+        fixed = frozenset(self.fixed)
+        if not fixed <= set(self._param_names):
+            raise ValueError(f"fixed may only name {self._param_names}; got {sorted(fixed)}.")
+        return fixed
+
+    def _check_online(self):
+        if self._online_unsupported:
+            raise ValueError(f"{type(self).__name__} cannot be fitted online: "
+                             f"{self._online_unsupported} Use strategy='batch'.")
+        stepwise_em.check_online_settings(self.learning_offset, self.learning_decay,
+                                          self.batch_size, self.online_passes)
+
+    # -- online ---------------------------------------------------------------
+    def _fit_online(self, X, sample_weight, labels, fixed):
+        """fit(strategy="online"): restarts on one mini-batch, stepwise EM
+        passes over shuffled mini-batches, batch EM polish."""
+        self._check_online()
+        if labels is not None:
+            raise ValueError("labels need strategy='batch'; online EM does not take partial "
+                             "labels.")
+        if is_dask_array(X):
+            raise ValueError("strategy='online' takes in-memory X; a dask X is fitted by batch "
+                             "EM over its blocks (strategy='batch').")
+        stepwise_em.check_first_batch(self.batch_size, self.n_components)
+        X = self._validate(X, reset=True)
+        n_samples = X.shape[0]
+        if n_samples < self.n_components:
+            raise ValueError(f"X has {n_samples} samples but n_components={self.n_components}; "
+                             f"pass more samples or lower n_components.")
+        sample_weight = check_sample_weight(sample_weight, n_samples)
+        rng = check_random_state(self.random_state)
+        model = self._mixture_model(fixed)
+        data = SampleData(X, sample_weight)
+
+        def batch_of(indices):
+            return SampleData(X[indices], None if sample_weight is None
+                              else sample_weight[indices])
+
+        first, make_pass = stepwise_em.shuffled_passes(
+            n_samples, min(self.batch_size, n_samples), rng, batch_of)
+        start = self._batch_start(model, first, rng)
+
+        def report(pass_index, score):
+            if self.verbose:
+                print(f"online pass {pass_index + 1}: mean batch objective {score:.6f}")
+
+        stepwise = stepwise_em.StepwiseEM(self.learning_offset, self.learning_decay)
+        # Scaled to the whole data set: the stepwise fixed points are batch EM's.
+        params, scores = stepwise_em.stepwise_passes(
+            stepwise, start, make_pass, lambda batch: model, n_passes=self.online_passes,
+            scale=data.total_weight, rng=rng, on_pass=report)
+        result = fit_em(model, data, [params], max_iter=self.max_iter, tol=self.tol,
+                        random_state=rng, verbose=self.verbose, accelerate=self.accelerate)
+        self._set_params(result.params)
+        self._store_fit_result(result, data.total_weight)
+        self.n_batch_iter_ = stepwise.n_steps
+        self.online_scores_ = np.asarray(scores, dtype=np.float64)
+        return self
+
+    def _batch_start(self, model, batch, rng):
+        """Starting parameters of online EM: the ``n_init`` restarts fitted by
+        batch EM on one mini-batch (stepwise EM then only has the batch's
+        sampling error to average away)."""
+        starts = self._initializations(batch.X, batch.sample_weight, None, batch, model, rng)
+        return fit_em(model, batch, starts, max_iter=self.max_iter, tol=self.tol,
+                      random_state=rng, accelerate=self.accelerate).params
+
+    @available_if(_online_available)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One stepwise EM update from one mini-batch (Cappé & Moulines 2009).
+
+        The batch's E-step runs at the current parameters; its statistics,
+        divided by the batch's total weight, move the running per-sample
+        statistics a step ``rho_t = (t + learning_offset) ** -learning_decay``
+        towards them (``t = n_batch_iter_``), and the parameters are the
+        M-step of the running statistics scaled to ``n_samples_seen_`` (so a
+        prior weighs against the samples seen, as in batch EM over them). The
+        statistics are sums over samples, so those of different batches add;
+        memory is one set of them, whatever the number of batches.
+
+        The first call starts the running statistics from its batch
+        (``rho = 1``), from the fitted parameters when there are some (an
+        earlier ``fit`` or :meth:`from_params`), else from the ``*_init``
+        parameters and ``n_init`` restarts fitted on the batch, which then
+        needs at least ``n_components`` samples. ``fit`` discards the running
+        statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The mini-batch, with the features (and, for counts or levels, the
+            data domain) of the first.
+        y : ignored
+            Present for scikit-learn's API.
+        sample_weight : array-like of shape (n_samples,), optional
+            Frequency weights; their total over the batch must be positive.
+
+        Returns
+        -------
+        self
+        """
+        return self._partial_fit_rows(X, sample_weight, lambda rows, reset:
+                                      self._validate(rows, reset=reset))
+
+    def _partial_fit_rows(self, X, sample_weight, validate):
+        """partial_fit on rows that ``validate(X, reset)`` checks and converts."""
+        fixed = self._check_settings()
+        self._check_online()
+        if is_dask_array(X):
+            raise ValueError("partial_fit takes in-memory batches; pass X.compute() (or "
+                             "fit a dask X by batch EM with fit).")
+        state = self.__dict__.get("_online")
+        fitted = all(hasattr(self, f"{name}_") for name in self._param_names)
+        X = validate(X, state is None and not fitted)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        batch = SampleData(X, sample_weight)
+        if state is None:
+            self._start_online_batch(batch)
+            state = _OnlineState(stepwise_em.StepwiseEM(self.learning_offset, self.learning_decay),
+                                 check_random_state(self.random_state))
+            model = self._mixture_model(fixed)
+            if fitted:
+                state.params = self._fitted_params()
+            else:
+                if X.shape[0] < self.n_components:
+                    raise ValueError(
+                        f"The first batch has {X.shape[0]} samples but n_components="
+                        f"{self.n_components}; it initialises every component. Pass a larger "
+                        f"first batch.")
+                state.params = self._batch_start(model, batch, state.rng)
+        else:
+            model = self._mixture_model(fixed)
+        self._set_params(self._online_step(state, model, batch))
+        return self
+
+    def _start_online_batch(self, batch):
+        """Fix what the running statistics are taken about on partial_fit's
+        first batch (a family whose statistics need a centre); none here."""
 
     def _validate(self, X, *, reset):
         X = self._validate_data_values(X, None if reset else self.n_features_in_)
@@ -348,6 +545,16 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
         if weights is None:
             return float(log_prob.sum()), float(log_prob.shape[0])
         return float(weights @ log_prob), float(weights.sum())
+
+
+class _OnlineState:
+    """What partial_fit keeps between calls: the stepper (running
+    statistics, counters), the random state and the current parameters.
+    Its size does not depend on the samples streamed."""
+
+    def __init__(self, stepwise, rng):
+        self.stepwise, self.rng = stepwise, rng
+        self.params = None
 
 
 class _BlockCheck:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from .._validation import check_parameter_array
 from ..components.bernoulli import BernoulliComponent, check_binary
 from ..priors import Beta
+from ._component_mixture import with_online_parameters
 from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["BernoulliMixture"]
 
 
+@with_online_parameters
 class BernoulliMixture(DiscreteMixture):
     """Finite mixture of multivariate Bernoulli distributions (binary features).
 
@@ -68,7 +70,8 @@ class BernoulliMixture(DiscreteMixture):
     def __init__(self, n_components=1, *, tol=1e-6, max_iter=1000, n_init=10,
                  init_params="k-means++", weights_init=None, probabilities_init=None,
                  random_state=None, prior=None, weight_concentration=None, fixed=(),
-                 missing="error", accelerate="none", verbose=0):
+                 missing="error", accelerate="none", verbose=0,
+                 learning_offset=1.0, learning_decay=0.75, batch_size=5000, online_passes=3):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -83,6 +86,10 @@ class BernoulliMixture(DiscreteMixture):
         self.missing = missing
         self.accelerate = accelerate
         self.verbose = verbose
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     def _family(self, n_features, fixed, allow_missing):
         prior = self.prior

@@ -9,11 +9,13 @@ import numpy as np
 from .._validation import check_integer, check_real
 from ..components.categorical_product import CategoricalProductComponent, check_levels
 from ..components.observed import initial_fill
+from ._component_mixture import with_online_parameters
 from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["CategoricalMixture"]
 
 
+@with_online_parameters
 class CategoricalMixture(DiscreteMixture):
     """Finite mixture of products of categorical distributions (latent class model).
 
@@ -81,7 +83,8 @@ class CategoricalMixture(DiscreteMixture):
     def __init__(self, n_components=1, *, n_levels=None, tol=1e-6, max_iter=1000, n_init=10,
                  init_params="k-means++", weights_init=None, probabilities_init=None,
                  random_state=None, prior=None, weight_concentration=None, fixed=(),
-                 missing="error", accelerate="none", verbose=0):
+                 missing="error", accelerate="none", verbose=0,
+                 learning_offset=1.0, learning_decay=0.75, batch_size=5000, online_passes=3):
         self.n_components = n_components
         self.n_levels = n_levels
         self.tol = tol
@@ -97,6 +100,10 @@ class CategoricalMixture(DiscreteMixture):
         self.missing = missing
         self.accelerate = accelerate
         self.verbose = verbose
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     # -- levels ---------------------------------------------------------------
     def _given_levels(self, n_features):

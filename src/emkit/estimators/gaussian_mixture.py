@@ -23,7 +23,14 @@ from .._engine.dask_data import (
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, start_for_labels, initial_responsibilities
-from .._engine.online import StepwiseEM, shuffled_passes, stepwise_passes
+from .._engine.online import (
+    STRATEGIES,
+    StepwiseEM,
+    check_first_batch,
+    check_online_settings,
+    shuffled_passes,
+    stepwise_passes,
+)
 from .._validation import (
     InvalidParameterError,
     check_bool,
@@ -31,7 +38,6 @@ from .._validation import (
     check_covariance_parameter,
     check_gaussian_scale,
     check_integer,
-    check_learning_decay,
     check_parameter_array,
     check_prior,
     check_random_state,
@@ -70,9 +76,6 @@ from ._base import EMFitMixin
 __all__ = ["GaussianMixture"]
 
 _PARAM_NAMES = ("weights", "means", "covariances")
-# fit(strategy=...): batch EM over all the data, or stepwise EM over
-# mini-batches then a batch EM polish.
-STRATEGIES = ("batch", "online")
 MISSING_OPTIONS = ("error", "marginalize")
 # hierarchical_partition clusters a random subset above this many samples.
 _HIERARCHICAL_MAX_SAMPLES = 2000
@@ -376,11 +379,8 @@ default="k-means++"
         check_integer(self.chunk_size, "chunk_size", minimum=1, allow_none=True)
         check_integer(self.screen_iter, "screen_iter", minimum=1, allow_none=True)
         check_choice(self.accelerate, "accelerate", ACCELERATIONS)
-        check_real(self.learning_offset, "learning_offset", minimum=0.0,
-                   hint="A typical value is learning_offset=1.")
-        check_learning_decay(self.learning_decay)
-        check_integer(self.batch_size, "batch_size", minimum=1)
-        check_integer(self.online_passes, "online_passes", minimum=1)
+        check_online_settings(self.learning_offset, self.learning_decay, self.batch_size,
+                              self.online_passes)
         check_choice(self.missing, "missing", MISSING_OPTIONS)
 
     def _resolved_fixed(self):
@@ -706,11 +706,7 @@ default="k-means++"
         batch = self._sample_data(X, sample_weight)
         model = self._build_model(batch, state.data_covariance, state.prior, fixed,
                                   scales=state.scales, center=state.center)
-        state.params, objective = state.stepwise.step(model, state.params, batch,
-                                                      rng=state.rng)
-        self._online = state
-        self._set_params_from(state.params, dtype=state.dtype)
-        self._store_online_step(state.stepwise, objective, batch.total_weight)
+        self._set_params_from(self._online_step(state, model, batch), dtype=state.dtype)
         return self
 
     def _start_online(self, X, sample_weight, fixed, fitted):
@@ -755,11 +751,7 @@ default="k-means++"
         fixed = self._resolved_fixed()
         X = validate_samples(self, X, reset=True, min_samples=self.n_components)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        if self.batch_size < self.n_components:
-            raise InvalidParameterError(
-                f"batch_size={self.batch_size} is below n_components={self.n_components}; "
-                f"the first mini-batch initialises every component. Use a batch_size of a "
-                f"few thousand.")
+        check_first_batch(self.batch_size, self.n_components)
         scales = measure_feature_scales(X, sample_weight)
         check_gaussian_scale(X, scales)
         user_params = self._check_user_params(X.shape[1])

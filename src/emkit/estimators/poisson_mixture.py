@@ -5,11 +5,13 @@ from __future__ import annotations
 from .._validation import check_parameter_array
 from ..components.poisson import PoissonComponent, check_counts
 from ..priors import Gamma
+from ._component_mixture import with_online_parameters
 from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["PoissonMixture"]
 
 
+@with_online_parameters
 class PoissonMixture(DiscreteMixture):
     """Finite mixture of Poisson distributions (independent counts per feature).
 
@@ -69,7 +71,8 @@ class PoissonMixture(DiscreteMixture):
     def __init__(self, n_components=1, *, tol=1e-6, max_iter=1000, n_init=10,
                  init_params="k-means++", weights_init=None, rates_init=None,
                  random_state=None, prior=None, weight_concentration=None, fixed=(),
-                 missing="error", accelerate="none", verbose=0):
+                 missing="error", accelerate="none", verbose=0,
+                 learning_offset=1.0, learning_decay=0.75, batch_size=5000, online_passes=3):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -84,6 +87,10 @@ class PoissonMixture(DiscreteMixture):
         self.missing = missing
         self.accelerate = accelerate
         self.verbose = verbose
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
     _component_params = ("rates",)
 

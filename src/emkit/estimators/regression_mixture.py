@@ -51,7 +51,7 @@ from .._validation import (
 from ..components.linear_regression import LinearRegressionComponent, NormalInverseGamma
 from ..models.experts import MixtureOfExpertsModel
 from ._base import DegenerateFitWarning
-from ._component_mixture import ComponentMixture
+from ._component_mixture import ComponentMixture, with_online_parameters
 
 __all__ = ["RegressionMixture", "MixtureOfExperts"]
 
@@ -83,18 +83,11 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
 
     def _fit_joint(self, X, y, sample_weight, **kwargs):
         """Validate ``X`` and ``y`` and fit on their joint rows with ComponentMixture's fit."""
-        check_real(self.reg_variance, "reg_variance", minimum=0.0)
         if self.prior is not None and not isinstance(self.prior, NormalInverseGamma):
             raise ValueError(f"prior must be None or an emkit NormalInverseGamma (from "
                              f"emkit.components.linear_regression); got {self.prior!r}.")
         joint = self._joint(X, y, reset=True)
-        weights = check_sample_weight(sample_weight, joint.shape[0])
-        weights = np.ones(joint.shape[0]) if weights is None else weights
-        # The weighted mean and variance: weights and repeated rows give the same fit.
-        self._fit_center = weights @ joint / weights.sum()
-        spread = float(weights @ (joint[:, -1] - self._fit_center[-1]) ** 2 / weights.sum())
-        # Relative to the response's variance, so the floor has y's units.
-        self._variance_floor = float(self.reg_variance) * (spread if spread > 0 else 1.0)
+        self._measure(joint, check_sample_weight(sample_weight, joint.shape[0]))
         ComponentMixture.fit(self, joint, None, sample_weight, **kwargs)
         at_floor = np.flatnonzero(self.noise_variance_ <= self._variance_floor * (1 + 1e-9))
         if self._variance_floor > 0 and at_floor.size and "noise_variance" not in self.fixed:
@@ -104,6 +97,23 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
                 f"likelihood is unbounded. Use fewer components or a larger reg_variance.",
                 DegenerateFitWarning, stacklevel=3)
         return self
+
+    def _measure(self, joint, weights):
+        """The centre the statistics are taken about and the noise-variance
+        floor, from the weighted mean and variance of the joint rows."""
+        check_real(self.reg_variance, "reg_variance", minimum=0.0)
+        weights = np.ones(joint.shape[0]) if weights is None else weights
+        # The weighted mean and variance: weights and repeated rows give the same fit.
+        self._fit_center = weights @ joint / weights.sum()
+        spread = float(weights @ (joint[:, -1] - self._fit_center[-1]) ** 2 / weights.sum())
+        # Relative to the response's variance, so the floor has y's units.
+        self._variance_floor = float(self.reg_variance) * (spread if spread > 0 else 1.0)
+
+    def _start_online_batch(self, batch):
+        # The centre is fixed once (by the fit being continued, else by the
+        # first batch): statistics about one centre add across batches.
+        if not hasattr(self, "_fit_center"):
+            self._measure(batch.X, batch.sample_weight)
 
     def _validate(self, X, *, reset):
         # ComponentMixture.fit hands back the joint rows that _fit_joint validated.
@@ -354,7 +364,8 @@ class RegressionMixture(_ConditionalMixture):
                  init_params="mixed", weights_init=None, coef_init=None,
                  intercept_init=None, noise_variance_init=None, random_state=None,
                  reg_variance=1e-6, prior=None, weight_concentration=None, fixed=(),
-                 accelerate="none", verbose=0):
+                 accelerate="none", verbose=0, learning_offset=1.0, learning_decay=0.75,
+                 batch_size=5000, online_passes=3):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -371,8 +382,12 @@ class RegressionMixture(_ConditionalMixture):
         self.fixed = fixed
         self.accelerate = accelerate
         self.verbose = verbose
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
+        self.batch_size = batch_size
+        self.online_passes = online_passes
 
-    def fit(self, X, y, sample_weight=None, *, labels=None):
+    def fit(self, X, y, sample_weight=None, *, strategy="batch", labels=None):
         """Estimate the mixture of regressions by EM.
 
         Parameters
@@ -381,6 +396,10 @@ class RegressionMixture(_ConditionalMixture):
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
             Frequency weights.
+        strategy : {"batch", "online"}, default="batch"
+            "online": restarts on one mini-batch, ``online_passes`` passes of
+            stepwise EM over shuffled mini-batches of ``batch_size``, then
+            batch EM to ``tol`` (see :meth:`partial_fit`).
         labels : array-like of int of shape (n_samples,), optional
             Partial labels: the component of a labelled sample, -1 for the rest.
 
@@ -388,7 +407,31 @@ class RegressionMixture(_ConditionalMixture):
         -------
         self
         """
-        return self._fit_joint(X, y, sample_weight, labels=labels)
+        return self._fit_joint(X, y, sample_weight, strategy=strategy, labels=labels)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One stepwise EM update from one mini-batch of ``(X, y)``.
+
+        Stepwise EM as the other mixtures' ``partial_fit``: the batch's
+        statistics per sample move the running ones a step
+        ``rho_t = (t + learning_offset) ** -learning_decay``. The regression
+        statistics are taken about a centre fixed by the fit being continued,
+        or else by the first batch (its weighted mean of ``[X, y]``, which
+        also fixes the ``reg_variance`` floor), so that those of every batch
+        add. The first batch without a fit needs ``n_components`` samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        return self._partial_fit_rows(X, sample_weight,
+                                      lambda rows, reset: self._joint(rows, y, reset=reset))
 
     def _log_gate(self, X):
         with np.errstate(divide="ignore"):
@@ -396,6 +439,7 @@ class RegressionMixture(_ConditionalMixture):
 
 
 RegressionMixture.__doc__ = RegressionMixture.__doc__.format(shared=_SHARED_PARAMETERS.strip())
+with_online_parameters(RegressionMixture)
 
 _GATING = ("gating_coef", "gating_intercept")
 
@@ -474,6 +518,9 @@ class MixtureOfExperts(_ConditionalMixture):
         self.fixed = fixed
         self.accelerate = accelerate
         self.verbose = verbose
+
+    _online_unsupported = ("its gating M-step takes Newton steps on the data themselves, not "
+                           "on summed statistics, which stepwise EM blends.")
 
     @property
     def _param_names(self):
