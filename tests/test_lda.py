@@ -89,18 +89,19 @@ def test_fresh_starts_that_would_lower_the_bound_are_replaced_by_warm_starts(sma
     # emkit's guard replaces just enough documents by warm-started ones.
     def run(guard_bound):
         model = LDAModel(0.25, max_doc_update_iter=1, doc_init="random",
-                         guard_bound=guard_bound, random_state=np.random.RandomState(0))
+                         guard_bound=guard_bound)
         start = {"topic_word": np.random.RandomState(0).gamma(100, 0.01, (4, 150)),
                  "doc_topic_prior": np.full(4, 0.25)}
-        result = fit_em(model, DocumentData.from_csr(small_corpus, 4), [start],
-                        max_iter=40, tol=0.0)
-        return model, np.asarray(result.history)
+        data = DocumentData.from_csr(small_corpus, 4)
+        result = fit_em(model, data, [start], max_iter=40, tol=0.0,
+                        random_state=np.random.RandomState(0))
+        return data, np.asarray(result.history)
 
     _, unguarded = run(False)
     assert np.diff(unguarded).min() < -1e-3  # the premise: fresh starts can lower it
-    model, history = run(True)
-    assert model.n_guarded > 0
-    assert 0 < model.n_docs_guarded < model.n_guarded * small_corpus.shape[0]
+    data, history = run(True)
+    assert data.n_guarded > 0
+    assert 0 < data.n_docs_guarded < data.n_guarded * small_corpus.shape[0]
     assert_nondecreasing(history)
 
 
