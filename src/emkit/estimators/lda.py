@@ -88,6 +88,8 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
       ``n_components``.
     - Batch mode stops on ``tol``, not on ``perp_tol``; ``evaluate_every``
       only sets which passes print their perplexity (``verbose``).
+    - ``accelerate="squarem"`` (batch mode) extrapolates the EM path; the
+      bound still never decreases. ``n_e_steps_`` counts the E-steps.
     - Counts too large for the bound in float64 raise a ValueError naming X
       (scikit-learn returns NaN topics); ``bound_`` is +inf, never NaN, for
       documents without words.
@@ -128,7 +130,8 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
     evaluate_every : int, default=-1
         Print the training perplexity (with ``verbose``) every this many
         passes; 0 or negative: never. Online mode computes the bound on all
-        training documents at these passes (stored in ``history_``) and stops
+        training documents at these passes (their ``gamma`` run from ones, as
+        scikit-learn does; stored in ``history_``) and stops
         when the perplexity changes by less than ``perp_tol``. Batch mode
         has the bound of every pass at no extra cost (``history_``), prints
         it at these passes and stops on ``tol`` instead of ``perp_tol``.

@@ -40,6 +40,21 @@ less than the last recorded bound has just enough documents (those that gain
 most) replaced by their warm-started result to restore it; warm starts
 guarantee that this is always possible. When scikit-learn's bound does not
 decrease, its path is followed exactly (equal seeds give equal topics).
+
+The E-step contract. :meth:`LDAModel.e_step` is a pure function of the plan,
+the chunk, the chunk's committed document state and the chunk's fresh starts;
+it returns the new state with the statistics. The randomness belongs to the
+run: the engine hands its random state to :meth:`LDAModel.e_step_plan`, and
+:meth:`DocumentData.map_e_step` draws one ``(n_docs, K)`` block of fresh
+starts from it per E-step (scikit-learn's draw, so equal seeds give its
+path) before mapping the E-step over the chunks. The new states stay pending
+until the engine accepts the step (:func:`emkit._engine.em.commit_e_step`):
+a rejected SQUAREM proposal leaves no ``gamma`` behind, and the guard always
+compares with the bound of the current iterate.
+
+SQUAREM extrapolates in ``log lambda`` (and ``log alpha`` when learned). With
+a fixed prior batch EM converges fast and SQUAREM gains little; empirical
+Bayes for ``alpha`` is where EM is slow (``benchmarks/bench_accel.py``).
 """
 
 from __future__ import annotations
