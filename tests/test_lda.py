@@ -128,6 +128,8 @@ def test_online_fit_and_partial_fit_follow_sklearn(small_corpus):
     theirs = SklearnLDA(**options).fit(small_corpus)
     np.testing.assert_allclose(ours.components_, theirs.components_, rtol=1e-6)
     assert ours.n_batch_iter_ == theirs.n_batch_iter_ == 9
+    # the final perplexity, documents run from ones as scikit-learn does
+    assert ours.bound_ == pytest.approx(theirs.bound_, rel=1e-6)
 
     options = dict(n_components=4, random_state=0, total_samples=500, batch_size=50,
                    learning_offset=5.0, learning_decay=0.6, **TIGHT)
@@ -375,6 +377,12 @@ def test_online_fit_with_evaluation_stops_on_perplexity(reuters):
     assert lda.converged_ and lda.n_iter_ < 50
     assert lda.history_.shape == (lda.n_iter_ + 1,)
     assert lda.bound_ == pytest.approx(np.exp(-lda.history_[-1] / reuters.data.sum()))
+    # scikit-learn's rule: stop at the first evaluation whose perplexity moved
+    # by less than perp_tol (the final record re-scores the same parameters)
+    perplexity = np.exp(-lda.history_[:-1] / reuters.data.sum())
+    changes = np.abs(np.diff(perplexity))
+    assert changes[-1] < 50.0 and np.all(changes[:-1] >= 50.0)
+    assert lda.history_[-1] == pytest.approx(lda.history_[-2], rel=1e-12)
 
 
 @pytest.mark.parametrize("bad, match", [
