@@ -40,9 +40,11 @@ def _perplexity(bound, n_tokens):
     return float(np.exp(-bound / n_tokens))
 
 
-def _progress(iteration, max_iter, perplexity=None):
-    """scikit-learn's progress line for one pass over the data."""
-    line = f"iteration: {iteration} of max_iter: {max_iter}"
+def _progress(iteration, max_iter, perplexity=None, accepted=False):
+    """scikit-learn's progress line for one pass over the data; ``accepted``:
+    SQUAREM's line for its ``iteration``-th accepted iterate instead."""
+    line = (f"accepted iterate: {iteration}" if accepted
+            else f"iteration: {iteration} of max_iter: {max_iter}")
     if perplexity is not None:
         line += f", perplexity: {perplexity:.4f}"
     print(line)
@@ -472,6 +474,10 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         if not self.verbose:
             return None
         n_e_steps = [0]
+        # Plain EM commits one iterate per M-step (scikit-learn's iterations);
+        # SQUAREM also commits accepted extrapolations, so its lines count
+        # accepted iterates, not M-steps.
+        accepted = self.accelerate != "none"
 
         def report(bound):
             # E-step 0 scores the initial parameters; E-step i follows M-step i.
@@ -481,7 +487,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
                 return
             evaluate = self.evaluate_every > 0 and iteration % self.evaluate_every == 0
             _progress(iteration, self.max_iter,
-                      _perplexity(bound, n_tokens) if evaluate else None)
+                      _perplexity(bound, n_tokens) if evaluate else None, accepted)
 
         return report
 
