@@ -20,7 +20,7 @@ from scipy.stats import dirichlet
 from sklearn.base import clone
 from sklearn.decomposition import LatentDirichletAllocation as SklearnLDA
 
-from emkit._engine.em import fit_em
+from emkit._engine.em import commit_e_step, expectation, fit_em
 from emkit._engine.online import blend, online_em_step, scale_stats, step_size
 from emkit.datasets import load_reuters
 from emkit.estimators.lda import LatentDirichletAllocation
@@ -89,18 +89,19 @@ def test_fresh_starts_that_would_lower_the_bound_are_replaced_by_warm_starts(sma
     # emkit's guard replaces just enough documents by warm-started ones.
     def run(guard_bound):
         model = LDAModel(0.25, max_doc_update_iter=1, doc_init="random",
-                         guard_bound=guard_bound, random_state=np.random.RandomState(0))
+                         guard_bound=guard_bound)
         start = {"topic_word": np.random.RandomState(0).gamma(100, 0.01, (4, 150)),
                  "doc_topic_prior": np.full(4, 0.25)}
-        result = fit_em(model, DocumentData.from_csr(small_corpus, 4), [start],
-                        max_iter=40, tol=0.0)
-        return model, np.asarray(result.history)
+        data = DocumentData.from_csr(small_corpus, 4)
+        result = fit_em(model, data, [start], max_iter=40, tol=0.0,
+                        random_state=np.random.RandomState(0))
+        return data, np.asarray(result.history)
 
     _, unguarded = run(False)
     assert np.diff(unguarded).min() < -1e-3  # the premise: fresh starts can lower it
-    model, history = run(True)
-    assert model.n_guarded > 0
-    assert 0 < model.n_docs_guarded < model.n_guarded * small_corpus.shape[0]
+    data, history = run(True)
+    assert data.n_guarded > 0
+    assert 0 < data.n_docs_guarded < data.n_guarded * small_corpus.shape[0]
     assert_nondecreasing(history)
 
 
@@ -127,6 +128,8 @@ def test_online_fit_and_partial_fit_follow_sklearn(small_corpus):
     theirs = SklearnLDA(**options).fit(small_corpus)
     np.testing.assert_allclose(ours.components_, theirs.components_, rtol=1e-6)
     assert ours.n_batch_iter_ == theirs.n_batch_iter_ == 9
+    # the final perplexity, documents run from ones as scikit-learn does
+    assert ours.bound_ == pytest.approx(theirs.bound_, rel=1e-6)
 
     options = dict(n_components=4, random_state=0, total_samples=500, batch_size=50,
                    learning_offset=5.0, learning_decay=0.6, **TIGHT)
@@ -204,6 +207,85 @@ def test_online_prior_statistics_round_trip_to_alpha():
     np.testing.assert_allclose(stats["topic_word"], 1.9)
     np.testing.assert_allclose(model.m_step(stats, {"doc_topic_prior": np.ones(3)})
                                ["doc_topic_prior"], [0.2, 0.9, 3.0], rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# the pure E-step and SQUAREM
+# ---------------------------------------------------------------------------
+
+
+def _start(X, K, seed=0):
+    return {"topic_word": np.random.RandomState(seed).gamma(100, 0.01, (K, X.shape[1])),
+            "doc_topic_prior": np.full(K, 1.0 / K)}
+
+
+def test_e_step_is_pure_and_its_state_is_committed_only_on_request(small_corpus):
+    model = LDAModel(0.25, doc_init="random")
+    data = DocumentData.from_csr(small_corpus, 4)
+    params = _start(small_corpus, 4)
+    stats, doc_part = expectation(model, params, data, rng=np.random.RandomState(0))
+    assert not data.has_gamma.any()  # nothing written before the commit
+    # The same randomness gives the same E-step: no hidden state in the model.
+    again = DocumentData.from_csr(small_corpus, 4)
+    stats_again, doc_part_again = expectation(model, params, again,
+                                              rng=np.random.RandomState(0))
+    assert doc_part == doc_part_again
+    np.testing.assert_array_equal(stats["topic_word"], stats_again["topic_word"])
+    commit_e_step(data)
+    assert data.has_gamma.all()
+    # the committed gamma is scikit-learn's E-step from the same draw
+    gamma, _ = model.infer(params, DocumentData.from_csr(
+        small_corpus, 4, np.random.RandomState(0).gamma(100.0, 0.01, (120, 4))))
+    np.testing.assert_allclose(data.gamma, gamma, rtol=1e-12)
+    np.testing.assert_allclose(data.objective_share.sum(),
+                               doc_part + model.log_prior(params), rtol=1e-12)
+
+
+def test_rejected_squarem_proposals_leave_no_document_state_behind(small_corpus):
+    # Every proposal of this model is far worse than the EM point (its topics'
+    # words reversed), so SQUAREM must stay on the plain EM path: equal
+    # bounds after every EM update, which holds only if the rejected
+    # proposals' gamma (the next warm start) was never committed.
+    class ReversedProposals(LDAModel):
+        def from_unconstrained(self, vector, template):
+            params = super().from_unconstrained(vector, template)
+            return {**params, "topic_word": params["topic_word"][:, ::-1].copy()}
+
+    def run(model, accelerate):
+        return fit_em(model, DocumentData.from_csr(small_corpus, 4), [_start(small_corpus, 4)],
+                      max_iter=24, tol=0.0, accelerate=accelerate,
+                      random_state=np.random.RandomState(0))
+
+    options = dict(doc_init="warm", mean_change_tol=1e-6, max_doc_update_iter=500)
+    plain = run(LDAModel(0.25, **options), "none")
+    fast = run(ReversedProposals(0.25, **options), "squarem")
+    assert fast.n_e_steps > len(fast.history)  # proposals were evaluated ...
+    n = len(fast.history)
+    np.testing.assert_allclose(fast.history, plain.history[:n], rtol=1e-13)  # ... and left out
+
+
+@pytest.mark.parametrize("learn_doc_topic_prior", [False, True])
+def test_squarem_lda_never_worse_and_monotone(learn_doc_topic_prior):
+    X, _, _ = simulate_corpus(300, 200, np.array([1.0, 0.5, 0.25, 0.1]), eta=0.05,
+                              mean_len=80, seed=2)
+    fits = {}
+    for accelerate in ("none", "squarem"):
+        fits[accelerate] = LatentDirichletAllocation(
+            4, learn_doc_topic_prior=learn_doc_topic_prior, doc_init="warm", max_iter=3000,
+            tol=1e-9, mean_change_tol=1e-8, max_doc_update_iter=2000, random_state=0,
+            accelerate=accelerate).fit(X)
+    plain, fast = fits["none"], fits["squarem"]
+    assert fast.converged_
+    # the same start: SQUAREM ends no lower than plain EM (1e-6 relative)
+    assert fast.history_[-1] >= plain.history_[-1] - 1e-6 * abs(plain.history_[-1])
+    assert_nondecreasing(fast.history_)
+    assert fast.bound_ == pytest.approx(np.exp(-fast.history_[-1] / X.sum()), rel=1e-12)
+    # a valid model: positive topic pseudo-counts and prior
+    assert np.all(fast.components_ > 0) and np.all(np.asarray(fast.doc_topic_prior_) > 0)
+    if learn_doc_topic_prior:
+        assert fast.n_e_steps_ < plain.n_e_steps_
+    with pytest.raises(ValueError, match="accelerate='squarem' needs learning_method='batch'"):
+        LatentDirichletAllocation(4, learning_method="online", accelerate="squarem").fit(X)
 
 
 # ---------------------------------------------------------------------------
@@ -295,6 +377,12 @@ def test_online_fit_with_evaluation_stops_on_perplexity(reuters):
     assert lda.converged_ and lda.n_iter_ < 50
     assert lda.history_.shape == (lda.n_iter_ + 1,)
     assert lda.bound_ == pytest.approx(np.exp(-lda.history_[-1] / reuters.data.sum()))
+    # scikit-learn's rule: stop at the first evaluation whose perplexity moved
+    # by less than perp_tol (the final record re-scores the same parameters)
+    perplexity = np.exp(-lda.history_[:-1] / reuters.data.sum())
+    changes = np.abs(np.diff(perplexity))
+    assert changes[-1] < 50.0 and np.all(changes[:-1] >= 50.0)
+    assert lda.history_[-1] == pytest.approx(lda.history_[-2], rel=1e-12)
 
 
 @pytest.mark.parametrize("bad, match", [

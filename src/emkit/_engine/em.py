@@ -24,7 +24,8 @@ from .monitor import ConvergenceMonitor, make_stopping_rule
 from .progress import progress_bar
 from .threads import chunk_workers, map_chunks
 
-__all__ = ["EMModel", "FitResult", "expectation", "chunked_expectation", "fit_em", "add_stats"]
+__all__ = ["EMModel", "FitResult", "expectation", "chunked_expectation", "fit_em", "add_stats",
+           "plan_e_step", "commit_e_step"]
 
 
 class EMModel(Protocol):
@@ -61,6 +62,20 @@ class EMModel(Protocol):
         the engine then takes every update of the run itself. The engine
         records the updates and judges convergence with its rule object;
         the model's collapse test must hold at the last update.
+    ``random_e_step`` (optional attribute, default False)
+        True when the E-step needs random numbers (LDA's fresh document
+        starts): ``e_step_plan(params, rng=rng)`` then receives the run's
+        random state and puts what the E-step needs in the plan, so that the
+        E-step itself stays a pure function and equal seeds give equal fits.
+
+    Per-sample latent state kept between E-steps (LDA's per-document
+    ``gamma``) belongs to the data object, not to the model: such a data
+    object's ``map_e_step`` hands the committed state to the model's E-step,
+    keeps the state the E-step returns as *pending*, and makes it the
+    committed state only when the engine calls ``data.commit_e_step()``,
+    which it does exactly when the E-step's parameters become the run's
+    current iterate (see :func:`commit_e_step`). A rejected SQUAREM proposal
+    therefore leaves nothing behind.
     """
 
     def e_step_plan(self, params: dict) -> Any: ...
@@ -145,16 +160,37 @@ def add_stats(total: dict | None, new: dict) -> dict:
     return total
 
 
-def expectation(model: EMModel, params: dict, data) -> tuple[dict, float]:
+def plan_e_step(model: EMModel, params: dict, rng=None):
+    """``model.e_step_plan(params)``; a model with ``random_e_step`` also gets
+    ``rng`` (the run's random state), from which its plan draws the E-step's
+    random numbers."""
+    if rng is not None and getattr(model, "random_e_step", False):
+        return model.e_step_plan(params, rng=rng)
+    return model.e_step_plan(params)
+
+
+def commit_e_step(data) -> None:
+    """Make the latent state of ``data``'s last E-step its committed state.
+
+    Called when that E-step's parameters are accepted as the current iterate;
+    a no-op for data objects without per-sample state (no ``commit_e_step``).
+    """
+    commit = getattr(data, "commit_e_step", None)
+    if commit is not None:
+        commit()
+
+
+def expectation(model: EMModel, params: dict, data, rng=None) -> tuple[dict, float]:
     """One E-step over all of ``data``: summed statistics and log-likelihood.
 
     The data object owns the map-reduce: one with a ``map_e_step(model, plan)``
     method evaluates the E-step over its blocks itself (a Dask array's blocks
     on the workers, say) and returns the summed statistics and log-likelihood;
     for any other the engine walks ``data.chunks()`` here, on all cores when
-    the model's E-step allows it.
+    the model's E-step allows it. ``rng`` reaches models whose E-step draws
+    random numbers (see :func:`plan_e_step`).
     """
-    plan = model.e_step_plan(params)
+    plan = plan_e_step(model, params, rng)
     map_e_step = getattr(data, "map_e_step", None)
     if map_e_step is not None:
         stats, loglik = map_e_step(model, plan)
@@ -200,6 +236,7 @@ class _Run:
                                           rule=make_stopping_rule(stopping, tol))
         self.params = params
         self.stats, loglik = self._expectation(params)
+        commit_e_step(data)
         self.monitor.record(loglik + model.log_prior(params), loglik)
         self.history_e_steps = [self.n_e_steps]
         self.n_iter = 0
@@ -289,6 +326,7 @@ class _Run:
         self.n_iter += 1
         self.params = new_params
         self.stats, loglik = self._expectation(new_params)
+        commit_e_step(self.data)
         objective = loglik + model.log_prior(new_params)
         if n_repaired:
             self.n_repairs += n_repaired
@@ -313,7 +351,8 @@ class _Run:
         clears ``floor`` it is accepted as it is, and its statistics feed the
         next M-step, which is then SQUAREM's stabilising EM update at no extra
         E-step. If not, its EM update (one more E-step) is tried against the
-        same floor. Otherwise nothing changes.
+        same floor. Otherwise nothing changes: the data's latent state stays
+        committed at the current iterate (see :func:`commit_e_step`).
 
         Returns
         -------
@@ -334,6 +373,7 @@ class _Run:
             if not (math.isfinite(objective) and objective >= floor):
                 return False
         self.params, self.stats = proposal, stats
+        commit_e_step(self.data)
         # Recorded, not judged: the extrapolation's gain says nothing of the
         # rate of EM itself (the next cycle's EM pair does).
         self.monitor.record(objective, loglik)
@@ -342,7 +382,7 @@ class _Run:
 
     def _expectation(self, params):
         self.n_e_steps += 1
-        return expectation(self.model, params, self.data)
+        return expectation(self.model, params, self.data, rng=self.rng)
 
     def result(self):
         return FitResult(

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 
 __all__ = ["ConvergenceMonitor", "AitkenRule", "RelativeChangeRule", "FixedIterations",
-           "CompiledRule", "make_stopping_rule", "aitken_converged",
+           "CompiledRule", "AbsoluteChangeRule", "make_stopping_rule", "aitken_converged",
            "relative_change_converged", "RULE_AITKEN", "RULE_RELATIVE", "RULE_FIXED"]
 
 # Codes of the rules for compiled kernels (:attr:`CompiledRule.code`).
@@ -149,6 +149,34 @@ class RelativeChangeRule:
 
     def tolerance(self, monitor):
         return self.tol
+
+
+class AbsoluteChangeRule:
+    """Stop when a monitored quantity changed by less than ``tol`` (absolute)
+    between the last two records: scikit-learn's ``perp_tol`` for online LDA,
+    where the quantity is the perplexity ``exp(-bound / n_words)``.
+
+    Parameters
+    ----------
+    tol : float
+        Threshold on ``|q(h[-1]) - q(h[-2])|`` (strict, as scikit-learn's).
+    quantity : callable ``(objective) -> float`` or None
+        Maps a recorded objective to the watched quantity; None watches the
+        objective itself.
+    """
+
+    def __init__(self, tol, quantity=None):
+        self.tol = float(tol)
+        self.quantity = quantity
+
+    def converged(self, monitor):
+        values = monitor.history[monitor.segment_start:]
+        if len(values) < 2:
+            return False
+        last, previous = values[-1], values[-2]
+        if self.quantity is not None:
+            last, previous = self.quantity(last), self.quantity(previous)
+        return math.isfinite(last) and abs(last - previous) < self.tol
 
 
 class FixedIterations:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import InvalidParameterError, check_integer, check_learning_decay, check_real
-from .em import expectation
+from .em import commit_e_step, expectation
 
 __all__ = ["STRATEGIES", "check_online_settings", "check_first_batch", "step_size", "blend",
            "scale_stats", "online_em_step", "StepwiseEM", "shuffled_batches", "shuffled_passes",
@@ -129,7 +129,7 @@ def scale_stats(stats, factor):
     return {name: np.asarray(value, dtype=np.float64) * factor for name, value in stats.items()}
 
 
-def online_em_step(model, params, batch, *, rho, total_weight, stats=None):
+def online_em_step(model, params, batch, *, rho, total_weight, stats=None, rng=None):
     """One online EM update from one mini-batch.
 
     Parameters
@@ -150,6 +150,9 @@ def online_em_step(model, params, batch, *, rho, total_weight, stats=None):
         from ``params`` with ``model.stats_from_params`` (exact whenever params
         came from an M-step), or, when ``rho == 1``, needs none: the
         mini-batch's scaled statistics replace them.
+    rng : numpy RandomState or None
+        The run's random state, for models whose E-step draws random numbers
+        (see :func:`emkit._engine.em.plan_e_step`).
 
     Returns
     -------
@@ -163,7 +166,9 @@ def online_em_step(model, params, batch, *, rho, total_weight, stats=None):
     """
     if stats is None and rho != 1.0:
         stats = model.stats_from_params(params, total_weight)
-    batch_stats, batch_objective = expectation(model, params, batch)
+    batch_stats, batch_objective = expectation(model, params, batch, rng=rng)
+    # A stochastic step is always taken: the batch's latent state is kept.
+    commit_e_step(batch)
     scaled = scale_stats(batch_stats, total_weight / batch.total_weight)
     stats = scaled if stats is None else blend(stats, scaled, rho)
     return model.m_step(stats, params), stats, batch_objective
@@ -219,6 +224,34 @@ class StepwiseEM:
         self.weight_seen = 0.0
         self.n_repairs = 0
 
+    def resume(self, model, params, *, scale, n_steps):
+        """Continue from ``params`` as if ``n_steps`` steps had led there.
+
+        The running statistics become ``model.stats_from_params(params,
+        scale) / scale`` (those whose M-step is ``params``) and the next step
+        size is ``(n_steps + t0) ** -kappa``: Hoffman, Blei & Bach's online
+        LDA (scikit-learn's), whose first update already blends the initial
+        topics with ``rho = (t0 + 1) ** -kappa``, and whose ``partial_fit``
+        calls continue from the fitted parameters and the step counter.
+
+        Parameters
+        ----------
+        model : EMModel with ``stats_from_params``
+        params : dict
+        scale : float
+            Total weight the statistics stand for.
+        n_steps : int
+            Steps counted so far (scikit-learn's ``n_batch_iter_``, from 1).
+
+        Returns
+        -------
+        self
+        """
+        self.stats = scale_stats(model.stats_from_params(params, float(scale)),
+                                 1.0 / float(scale))
+        self.n_steps = int(n_steps)
+        return self
+
     def next_rho(self):
         """The step size of the next step: 1 for the first, else ``(t + t0) ** -kappa``."""
         if self.stats is None:
@@ -240,7 +273,8 @@ class StepwiseEM:
             Total weight the M-step sees the statistics at; None is
             :attr:`weight_seen` (after this batch).
         rng : numpy RandomState or None
-            For re-seeding collapsed components; None never re-seeds.
+            For re-seeding collapsed components (None never re-seeds) and
+            for E-steps that draw random numbers.
 
         Returns
         -------
@@ -257,7 +291,7 @@ class StepwiseEM:
         scale = self.weight_seen + weight if scale is None else float(scale)
         running = None if self.stats is None else scale_stats(self.stats, scale)
         new_params, stats, batch_objective = online_em_step(
-            model, params, batch, rho=rho, total_weight=scale, stats=running)
+            model, params, batch, rho=rho, total_weight=scale, stats=running, rng=rng)
         if rng is not None and self.n_repairs < self.max_repairs:
             repaired, n_repaired = model.repair(new_params, stats, rng, batch)
             if n_repaired:
@@ -265,7 +299,7 @@ class StepwiseEM:
                 # component; they restart from this batch at the re-seed.
                 self.n_repairs += n_repaired
                 new_params, stats, _ = online_em_step(model, repaired, batch, rho=1.0,
-                                                      total_weight=scale)
+                                                      total_weight=scale, rng=rng)
         self.stats = scale_stats(stats, 1.0 / scale)
         self.n_steps += 1
         self.weight_seen += weight
@@ -328,7 +362,7 @@ def shuffled_passes(n_items, batch_size, rng, batch_of):
 
 
 def stepwise_passes(stepwise, params, make_pass, model_of, *, n_passes, scale=None, rng=None,
-                    on_pass=None):
+                    on_pass=None, until=None):
     """Stream passes of batches through one :class:`StepwiseEM`.
 
     Parameters
@@ -346,6 +380,10 @@ def stepwise_passes(stepwise, params, make_pass, model_of, *, n_passes, scale=No
         See :meth:`StepwiseEM.step`.
     on_pass : callable ``(pass_index, mean_batch_objective)`` or None
         Called after every pass (progress lines).
+    until : callable ``(pass_index, params) -> bool`` or None
+        Called after every pass (after ``on_pass``); True stops streaming
+        (an evaluation of the full objective under a stopping rule of
+        :mod:`emkit._engine.monitor`, say).
 
     Returns
     -------
@@ -366,4 +404,6 @@ def stepwise_passes(stepwise, params, make_pass, model_of, *, n_passes, scale=No
         pass_objectives.append(objective / weight if weight > 0 else float("nan"))
         if on_pass is not None:
             on_pass(pass_index, pass_objectives[-1])
+        if until is not None and until(pass_index, params):
+            break
     return params, pass_objectives

@@ -14,8 +14,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._engine.accel import ACCELERATIONS
 from .._engine.em import fit_em
-from .._engine.online import online_em_step, step_size
+from .._engine.monitor import AbsoluteChangeRule, ConvergenceMonitor
+from .._engine.online import StepwiseEM, stepwise_passes
 from .._validation import reject_complex
 from ..models.lda import DocumentData, LDAModel, topic_word_expectations
 
@@ -38,9 +40,11 @@ def _perplexity(bound, n_tokens):
     return float(np.exp(-bound / n_tokens))
 
 
-def _progress(iteration, max_iter, perplexity=None):
-    """scikit-learn's progress line for one pass over the data."""
-    line = f"iteration: {iteration} of max_iter: {max_iter}"
+def _progress(iteration, max_iter, perplexity=None, accepted=False):
+    """scikit-learn's progress line for one pass over the data; ``accepted``:
+    SQUAREM's line for its ``iteration``-th accepted iterate instead."""
+    line = (f"accepted iterate: {iteration}" if accepted
+            else f"iteration: {iteration} of max_iter: {max_iter}")
     if perplexity is not None:
         line += f", perplexity: {perplexity:.4f}"
     print(line)
@@ -86,6 +90,8 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
       ``n_components``.
     - Batch mode stops on ``tol``, not on ``perp_tol``; ``evaluate_every``
       only sets which passes print their perplexity (``verbose``).
+    - ``accelerate="squarem"`` (batch mode) extrapolates the EM path; the
+      bound still never decreases. ``n_e_steps_`` counts the E-steps.
     - Counts too large for the bound in float64 raise a ValueError naming X
       (scikit-learn returns NaN topics); ``bound_`` is +inf, never NaN, for
       documents without words.
@@ -126,7 +132,8 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
     evaluate_every : int, default=-1
         Print the training perplexity (with ``verbose``) every this many
         passes; 0 or negative: never. Online mode computes the bound on all
-        training documents at these passes (stored in ``history_``) and stops
+        training documents at these passes (their ``gamma`` run from ones, as
+        scikit-learn does; stored in ``history_``) and stops
         when the perplexity changes by less than ``perp_tol``. Batch mode
         has the bound of every pass at no extra cost (``history_``), prints
         it at these passes and stops on ``tol`` instead of ``perp_tol``.
@@ -145,6 +152,12 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         Batch mode: stop when the gain in the bound per document, and the
         gain still projected to come (Aitken), are below ``tol``. 0 runs all
         ``max_iter`` passes (scikit-learn's behaviour).
+    accelerate : {"none", "squarem"}, default="none"
+        Batch mode: "squarem" extrapolates the EM path (Varadhan & Roland
+        2008, scheme 3) in ``log lambda`` (and ``log alpha`` when learned),
+        with the engine's safeguard: a proposal is kept only if its bound is
+        at least the plain EM one, so ``history_`` still never decreases.
+        Online mode has no EM path to extrapolate and needs "none".
     doc_init : {"random", "warm"}, default="random"
         Where each E-step of :meth:`fit` starts a document's ``gamma``.
         "random": a fresh random draw, as scikit-learn does (equal seeds give
@@ -184,6 +197,9 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         online step size).
     n_iter_ : int
         Passes over the data.
+    n_e_steps_ : int
+        Batch mode: E-steps evaluated (passes over the data, SQUAREM's
+        proposals included: the measure of an accelerated fit's work).
     bound_ : float
         Perplexity of the training data at the fitted parameters
         (scikit-learn's meaning of ``bound_``); +inf when ``X`` has no words.
@@ -224,6 +240,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         "max_doc_update_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "doc_init": [StrOptions({"random", "warm"})],
+        "accelerate": [StrOptions(set(ACCELERATIONS))],
         "n_jobs": [None, Integral],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -248,6 +265,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         max_doc_update_iter=100,
         tol=0.0,
         doc_init="random",
+        accelerate="none",
         n_jobs=None,
         verbose=0,
         random_state=None,
@@ -268,6 +286,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         self.max_doc_update_iter = max_doc_update_iter
         self.tol = tol
         self.doc_init = doc_init
+        self.accelerate = accelerate
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
@@ -371,13 +390,12 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         return doc_topic_prior, topic_word_prior
 
     # ------------------------------------------------------------ the model
-    def _model(self, *, guard_bound=True, on_e_step=None):
+    def _model(self, *, guard_bound=True):
         return LDAModel(self.topic_word_prior_,
                         learn_doc_topic_prior=self.learn_doc_topic_prior,
                         max_doc_update_iter=self.max_doc_update_iter,
                         mean_change_tol=self.mean_change_tol, doc_init=self.doc_init,
-                        guard_bound=guard_bound, random_state=self.random_state_,
-                        on_e_step=on_e_step)
+                        guard_bound=guard_bound)
 
     def _params(self):
         # The engine works in float64 whatever dtype the attributes are stored in.
@@ -436,6 +454,11 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         """
         X = self._check_counts(X, reset=True, whom="LatentDirichletAllocation.fit",
                                scaled_to=None if self.learning_method == "batch" else -1)
+        if self.learning_method == "online" and self.accelerate != "none":
+            raise ValueError(
+                f"accelerate={self.accelerate!r} needs learning_method='batch' (online "
+                f"variational Bayes has no EM path to extrapolate); use "
+                f"learning_method='batch' or accelerate='none'.")
         self._init_latent_vars(X.shape[1])
         data = self._fit_data(X)
         with _numba_threads(self.n_jobs):
@@ -443,14 +466,18 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
                 self._fit_batch(data, X.dtype)
             else:
                 # Online EM has no monotone objective to guard (see LDAModel).
-                self._fit_online(self._model(guard_bound=False), data, X.dtype)
+                self._fit_online(self._model(guard_bound=False), data, X)
         return self
 
     def _batch_progress(self, n_tokens):
-        """``on_e_step`` callback printing scikit-learn's progress lines, or None."""
+        """``on_commit`` callback printing scikit-learn's progress lines, or None."""
         if not self.verbose:
             return None
         n_e_steps = [0]
+        # Plain EM commits one iterate per M-step (scikit-learn's iterations);
+        # SQUAREM also commits accepted extrapolations, so its lines count
+        # accepted iterates, not M-steps.
+        accepted = self.accelerate != "none"
 
         def report(bound):
             # E-step 0 scores the initial parameters; E-step i follows M-step i.
@@ -460,15 +487,17 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
                 return
             evaluate = self.evaluate_every > 0 and iteration % self.evaluate_every == 0
             _progress(iteration, self.max_iter,
-                      _perplexity(bound, n_tokens) if evaluate else None)
+                      _perplexity(bound, n_tokens) if evaluate else None, accepted)
 
         return report
 
     def _fit_batch(self, data, dtype):
-        model = self._model(guard_bound=True, on_e_step=self._batch_progress(data.n_tokens))
-        result = fit_em(model, data, [self._params()], max_iter=self.max_iter,
-                        tol=self.tol, random_state=self.random_state_)
+        data.on_commit = self._batch_progress(data.n_tokens)
+        result = fit_em(self._model(guard_bound=True), data, [self._params()],
+                        max_iter=self.max_iter, tol=self.tol, random_state=self.random_state_,
+                        accelerate=self.accelerate)
         self._set_params_from(result.params, dtype)
+        self.n_e_steps_ = int(result.n_e_steps)
         self.n_iter_ = int(result.n_iter)
         self.n_batch_iter_ = 1 + self.n_iter_
         self.history_ = np.asarray(result.history, dtype=np.float64)
@@ -481,40 +510,56 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
                 f"batch variational EM should never do that. Please report it with the data.",
                 RuntimeWarning, stacklevel=3)
 
-    def _fit_online(self, model, data, dtype):
-        params = self._params()
-        history = []
-        last_perplexity = None
-        self.converged_ = False
-        for pass_index in range(self.max_iter):
-            params = self._online_pass(model, params, data, total_weight=data.total_weight)
+    def _fit_online(self, model, data, X):
+        """``max_iter`` passes of online variational Bayes over ``data`` in order.
+
+        Every ``evaluate_every`` passes the bound of all documents (their
+        ``gamma`` run from ones, as scikit-learn does) is recorded in a
+        :class:`~emkit._engine.monitor.ConvergenceMonitor` whose rule stops
+        when the perplexity changed by less than ``perp_tol``.
+        """
+        n_tokens = data.n_tokens
+        monitor = ConvergenceMonitor(
+            tol=self.perp_tol, n_samples=data.total_weight, nonmonotone_rtol=np.inf,
+            rule=AbsoluteChangeRule(self.perp_tol,
+                                    quantity=lambda bound: _perplexity(bound, n_tokens)))
+        evaluation = self._inference_data(X)
+
+        def evaluate(params):
+            doc_part = model.infer(params, evaluation)[1]
+            return doc_part + model.log_prior(params)
+
+        def after_pass(pass_index, params):
             self.n_iter_ += 1
             if self.evaluate_every > 0 and (pass_index + 1) % self.evaluate_every == 0:
-                bound = model.infer(params, data) + model.log_prior(params)
-                history.append(bound)
-                perplexity = _perplexity(bound, data.n_tokens)
+                monitor.record(evaluate(params))
                 if self.verbose:
-                    _progress(pass_index + 1, self.max_iter, perplexity)
-                if last_perplexity is not None and abs(last_perplexity - perplexity) < \
-                        self.perp_tol:
-                    self.converged_ = True
-                    break
-                last_perplexity = perplexity
-            elif self.verbose:
+                    _progress(pass_index + 1, self.max_iter,
+                              _perplexity(monitor.history[-1], n_tokens))
+                return monitor.converged
+            if self.verbose:
                 _progress(pass_index + 1, self.max_iter)
-        final_bound = model.infer(params, data) + model.log_prior(params)
-        history.append(final_bound)
-        self._set_params_from(params, dtype)
-        self.history_ = np.asarray(history, dtype=np.float64)
-        self.bound_ = _perplexity(final_bound, data.n_tokens)
+            return False
 
-    def _online_pass(self, model, params, data, *, total_weight):
-        """One online-EM update per mini-batch of ``data`` (in order)."""
-        for batch in data.batches(self.batch_size):
-            rho = step_size(self.n_batch_iter_, self.learning_offset, self.learning_decay)
-            params, _, _ = online_em_step(model, params, batch, rho=rho,
-                                          total_weight=total_weight)
-            self.n_batch_iter_ += 1
+        params = self._stream(model, data, total_weight=data.total_weight,
+                              n_passes=self.max_iter, until=after_pass)
+        self.converged_ = monitor.converged
+        monitor.record(evaluate(params))
+        self._set_params_from(params, X.dtype)
+        self.history_ = np.asarray(monitor.history, dtype=np.float64)
+        self.bound_ = _perplexity(monitor.history[-1], n_tokens)
+
+    def _stream(self, model, data, *, total_weight, n_passes, until=None):
+        """Passes of online updates over the mini-batches of ``data`` (in order)
+        through the engine's stepwise stepper, continuing from the current
+        parameters and ``n_batch_iter_`` (Hoffman et al.'s step sizes)."""
+        params = self._params()
+        stepwise = StepwiseEM(self.learning_offset, self.learning_decay).resume(
+            model, params, scale=total_weight, n_steps=self.n_batch_iter_)
+        params, _ = stepwise_passes(stepwise, params, lambda _: data.batches(self.batch_size),
+                                    lambda _: model, n_passes=n_passes, scale=total_weight,
+                                    rng=self.random_state_, until=until)
+        self.n_batch_iter_ = stepwise.n_steps
         return params
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -543,10 +588,9 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         if first_time:
             self._init_latent_vars(X.shape[1])
         data = self._fit_data(X)
-        model = self._model(guard_bound=False)
         with _numba_threads(self.n_jobs):
-            params = self._online_pass(model, self._params(), data,
-                                       total_weight=float(self.total_samples))
+            params = self._stream(self._model(guard_bound=False), data,
+                                  total_weight=float(self.total_samples), n_passes=1)
         self._set_params_from(params, dtype)
         return self
 
@@ -592,8 +636,8 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         X = self._check_counts(X, reset=False, whom=whom)
         data = self._inference_data(X)
         with _numba_threads(self.n_jobs):
-            bound = self._model().infer(self._params(), data)
-        return data, bound, X.dtype
+            gamma, bound = self._model().infer(self._params(), data)
+        return data, gamma, bound, X.dtype
 
     def transform(self, X, *, normalize=True):
         """Topic proportions of documents.
@@ -609,8 +653,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         ndarray of shape (n_documents, n_components)
             In X's dtype (float32 for float32 input, as scikit-learn does).
         """
-        data, _, dtype = self._infer(X, "LatentDirichletAllocation.transform")
-        gamma = data.gamma
+        _, gamma, _, dtype = self._infer(X, "LatentDirichletAllocation.transform")
         if normalize:
             gamma = gamma / gamma.sum(axis=1, keepdims=True)
         return gamma.astype(dtype, copy=False)
@@ -620,7 +663,7 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         return self.fit(X, y).transform(X, normalize=normalize)
 
     def _bound(self, X, whom, sub_sampling=False):
-        data, doc_part, _ = self._infer(X, whom)
+        data, _, doc_part, _ = self._infer(X, whom)
         if sub_sampling:
             doc_part *= float(self.total_samples) / data.n_docs
         return doc_part + self._model().log_prior(self._params()), data

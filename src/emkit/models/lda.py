@@ -40,6 +40,21 @@ less than the last recorded bound has just enough documents (those that gain
 most) replaced by their warm-started result to restore it; warm starts
 guarantee that this is always possible. When scikit-learn's bound does not
 decrease, its path is followed exactly (equal seeds give equal topics).
+
+The E-step contract. :meth:`LDAModel.e_step` is a pure function of the plan,
+the chunk, the chunk's committed document state and the chunk's fresh starts;
+it returns the new state with the statistics. The randomness belongs to the
+run: the engine hands its random state to :meth:`LDAModel.e_step_plan`, and
+:meth:`DocumentData.map_e_step` draws one ``(n_docs, K)`` block of fresh
+starts from it per E-step (scikit-learn's draw, so equal seeds give its
+path) before mapping the E-step over the chunks. The new states stay pending
+until the engine accepts the step (:func:`emkit._engine.em.commit_e_step`):
+a rejected SQUAREM proposal leaves no ``gamma`` behind, and the guard always
+compares with the bound of the current iterate.
+
+SQUAREM extrapolates in ``log lambda`` (and ``log alpha`` when learned). With
+a fixed prior batch EM converges fast and SQUAREM gains little; empirical
+Bayes for ``alpha`` is where EM is slow (``benchmarks/bench_accel.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, polygamma, psi
 
+from .._engine.em import add_stats
 from ..kernels.lda import digamma, dirichlet_expectation_2d, doc_bound, doc_e_step, topic_bound
 
 __all__ = ["DocumentData", "DocumentState", "LDAModel", "fit_dirichlet_prior",
@@ -62,34 +78,50 @@ __all__ = ["DocumentData", "DocumentState", "LDAModel", "fit_dirichlet_prior",
 
 @dataclass
 class DocumentState:
-    """What the E-step keeps about a chunk's documents (writable views).
+    """Variational state of a chunk of documents.
+
+    The data object hands its *committed* state to the E-step as read-only
+    views; the E-step returns a new state (fresh arrays), which the data
+    object commits only when the engine accepts the step
+    (:func:`emkit._engine.em.commit_e_step`).
 
     Attributes
     ----------
     gamma : ndarray of shape (n_chunk_docs, n_topics)
-        Latest variational Dirichlet parameters.
+        Variational Dirichlet parameters.
     has_gamma : ndarray of shape (n_chunk_docs,), bool
         Which rows of ``gamma`` hold values (none before a document's first E-step).
     objective_share : ndarray of shape (n_chunk_docs,)
-        Each document's part of the last recorded bound: its ``D_d`` plus
-        ``T / n_total_docs``.
+        Each document's part of the bound: its ``D_d`` plus ``T / n_total_docs``.
     n_total_docs : int
         Documents in the whole data object (to share ``T`` among them).
+    n_guarded : int
+        In a state returned by an E-step: documents whose fresh result the
+        bound guard replaced by the warm-started one.
     """
 
     gamma: np.ndarray
     has_gamma: np.ndarray
     objective_share: np.ndarray
     n_total_docs: int
+    n_guarded: int = 0
+
+
+def _read_only(array):
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 class DocumentData:
-    """A corpus walked in chunks of documents, keeping every document's ``gamma``.
+    """A corpus walked in chunks of documents, with every document's committed ``gamma``.
 
-    A data object for :func:`emkit._engine.em.fit_em`: ``chunks()`` yields the
-    arguments ``(indptr, indices, counts, state)`` of :meth:`LDAModel.e_step`,
-    which writes each document's new ``gamma`` and bound back into ``state``
-    (views of this object's arrays) for the next E-step.
+    A data object for :func:`emkit._engine.em.fit_em` that owns the
+    map-reduce of LDA's E-step (:meth:`map_e_step`): it draws the E-step's
+    fresh document starts from the plan's random state (one block per
+    E-step, scikit-learn's draw), hands each chunk's committed state to the
+    pure :meth:`LDAModel.e_step`, sums the statistics and keeps the returned
+    states as pending until :meth:`commit_e_step`.
 
     Parameters
     ----------
@@ -108,12 +140,19 @@ class DocumentData:
     Attributes
     ----------
     gamma, has_gamma, objective_share : ndarray
-        See :class:`DocumentState`; updated in place by E-steps.
+        The committed state (see :class:`DocumentState`).
     n_docs : int
     total_weight : float
         Number of documents (the engine's per-sample tolerance is per document).
     n_tokens : float
         Total word count ``sum_dw n_dw`` (the denominator of perplexity).
+    on_commit : callable ``(bound)`` or None
+        Called at every commit with the bound of the committed E-step
+        (documents' part plus ``T(lambda)``): progress output of batch EM.
+    n_guarded : int
+        Committed E-steps (chunks) in which the bound guard replaced documents.
+    n_docs_guarded : int
+        Document results it replaced, in all.
     """
 
     def __init__(self, indptr, indices, counts, n_topics, gamma=None, *, chunk_size=None,
@@ -122,6 +161,7 @@ class DocumentData:
         self.indices = indices
         self.counts = counts
         self.n_docs = indptr.shape[0] - 1
+        self.n_topics = int(n_topics)
         if _state is not None:  # a view into a parent's state (see subset)
             self.gamma, self.has_gamma, self.objective_share = _state
         elif gamma is None:
@@ -137,7 +177,11 @@ class DocumentData:
             self.objective_share = np.full(self.n_docs, -np.inf)
         self.total_weight = float(self.n_docs)
         self.n_tokens = float(counts[indptr[0]:indptr[-1]].sum())
-        self.chunk_size = self.n_docs if chunk_size is None else max(1, int(chunk_size))
+        self.chunk_size = max(1, self.n_docs if chunk_size is None else int(chunk_size))
+        self.on_commit = None
+        self.n_guarded = 0
+        self.n_docs_guarded = 0
+        self._pending = None
 
     @classmethod
     def from_csr(cls, X, n_topics, gamma=None, *, chunk_size=None):
@@ -155,28 +199,79 @@ class DocumentData:
         counts = np.ascontiguousarray(X.data, dtype=np.float64)
         return cls(indptr, indices, counts, n_topics, gamma, chunk_size=chunk_size)
 
-    def _slice(self, start, stop):
+    def _arrays(self, start, stop):
         first, last = self.indptr[start], self.indptr[stop]
-        arrays = (self.indptr[start:stop + 1] - first, self.indices[first:last],
-                  self.counts[first:last])
-        state = (self.gamma[start:stop], self.has_gamma[start:stop],
-                 self.objective_share[start:stop])
-        return arrays, state
+        return (self.indptr[start:stop + 1] - first, self.indices[first:last],
+                self.counts[first:last])
+
+    def _ranges(self):
+        for start in range(0, self.n_docs, self.chunk_size):
+            yield start, min(start + self.chunk_size, self.n_docs)
 
     def chunks(self):
         """Yield ``(indptr, indices, counts, state)`` of consecutive documents.
 
-        ``indptr`` is re-based to start at 0; ``state`` is a
-        :class:`DocumentState` of writable views.
+        ``indptr`` is re-based to start at 0; ``state`` is the committed
+        :class:`DocumentState` of the chunk, as read-only views.
         """
-        for start in range(0, self.n_docs, self.chunk_size):
-            arrays, state = self._slice(start, min(start + self.chunk_size, self.n_docs))
-            yield (*arrays, DocumentState(*state, n_total_docs=self.n_docs))
+        for start, stop in self._ranges():
+            state = DocumentState(_read_only(self.gamma[start:stop]),
+                                  _read_only(self.has_gamma[start:stop]),
+                                  _read_only(self.objective_share[start:stop]),
+                                  n_total_docs=self.n_docs)
+            yield (*self._arrays(start, stop), state)
+
+    def map_e_step(self, model, plan):
+        """LDA's E-step over every chunk at ``plan``; the new states stay pending.
+
+        Parameters
+        ----------
+        model : LDAModel
+        plan : LDAPlan
+            With the run's random state when fresh starts are drawn.
+
+        Returns
+        -------
+        stats : dict
+            Summed statistics (see :meth:`LDAModel.e_step`).
+        doc_bound : float
+            The documents' part of the bound.
+        """
+        starts = model.draw_starts(plan, self.has_gamma)
+        stats, doc_part, pending = None, 0.0, []
+        for (start, stop), (*arrays, state) in zip(self._ranges(), self.chunks()):
+            fresh = None if starts is None else starts[start:stop]
+            chunk_stats, chunk_part, new_state = model.e_step(plan, *arrays, state, fresh)
+            stats = add_stats(stats, chunk_stats)
+            doc_part += chunk_part
+            pending.append((start, stop, new_state))
+        self._pending = (pending, doc_part + plan.topic_bound)
+        return stats, doc_part
+
+    def commit_e_step(self):
+        """Make the last E-step's document states the committed ones."""
+        if self._pending is None:
+            return
+        pending, bound = self._pending
+        self._pending = None
+        for start, stop, state in pending:
+            self.gamma[start:stop] = state.gamma
+            self.has_gamma[start:stop] = state.has_gamma
+            self.objective_share[start:stop] = state.objective_share
+            if state.n_guarded:
+                self.n_guarded += 1
+                self.n_docs_guarded += state.n_guarded
+        if self.on_commit is not None:
+            self.on_commit(bound)
 
     def subset(self, start, stop):
-        """Documents ``start:stop`` as a DocumentData sharing this one's arrays (a view)."""
-        arrays, state = self._slice(start, stop)
-        return DocumentData(*arrays, self.gamma.shape[1], _state=state)
+        """Documents ``start:stop`` as a DocumentData sharing this one's arrays (a view).
+
+        Its commits write into this object's committed state.
+        """
+        state = (self.gamma[start:stop], self.has_gamma[start:stop],
+                 self.objective_share[start:stop])
+        return DocumentData(*self._arrays(start, stop), self.n_topics, _state=state)
 
     def batches(self, batch_size):
         """Consecutive mini-batches of ``batch_size`` documents (views), in order."""
@@ -282,10 +377,14 @@ class LDAPlan:
     elog_beta : ndarray of shape (K, V)
         ``E_q[log beta]`` under ``Dirichlet(lambda_k)``.
     exp_elog_beta : ndarray of shape (K, V)
-        ``exp(E_q[log beta])`` (scikit-learn's ``exp_dirichlet_component_``).
+        ``exp(E[log beta])`` (scikit-learn's ``exp_dirichlet_component_``).
     doc_topic_prior : ndarray of shape (K,)
     topic_bound : float
         ``T(lambda)``, the topic-word part of the ELBO.
+    random_state : numpy RandomState or None
+        The run's random state (given by the engine), from which the data
+        object draws the E-step's fresh document starts
+        (:meth:`LDAModel.draw_starts`); None when no starts are drawn.
     """
 
     topic_word: np.ndarray
@@ -293,6 +392,7 @@ class LDAPlan:
     exp_elog_beta: np.ndarray
     doc_topic_prior: np.ndarray
     topic_bound: float
+    random_state: object = None
 
 
 def topic_word_expectations(topic_word):
@@ -314,6 +414,12 @@ class LDAModel:
     "log_theta_sum": sum_d E[log theta_d] (K,)}`` (the last only when the
     prior is learned). All statistics are sums over documents.
 
+    The E-step contract (:meth:`e_step`) is pure: the new document states
+    and the statistics are a function of the plan (parameters and the
+    random state's draws, made by the data object before the E-step), the
+    chunk, and the chunk's committed state; nothing is written anywhere.
+    :class:`DocumentData` commits the states when the engine accepts a step.
+
     Parameters
     ----------
     topic_word_prior : float or ndarray of shape (V,)
@@ -327,33 +433,21 @@ class LDAModel:
     doc_init : {"random", "warm"}
         Where each E-step starts a document's coordinate ascent: a fresh
         ``Gamma(100, 0.01)`` draw as scikit-learn does, or the document's
-        previous ``gamma`` (see the module docstring).
+        committed ``gamma`` (see the module docstring).
     guard_bound : bool
         With ``doc_init="random"``: make sure an E-step never lowers the bound
         (batch EM). Online EM has no monotone objective and skips the check.
-    random_state : numpy RandomState
-        Source of the fresh starts.
     sklearn_digamma : bool
         Use scikit-learn's less accurate digamma in the E-step (compatibility).
-    on_e_step : callable or None
-        Called as ``on_e_step(bound)`` each time an E-step has covered every
-        document of the data (all chunks since the last :meth:`e_step_plan`),
-        with the bound the engine records for it (documents' part plus
-        ``T(lambda)``). For progress output during batch EM; the engine's loop
-        stays the one EM loop. Leave None for online EM (its mini-batches are
-        not passes over the data).
-
-    Attributes
-    ----------
-    n_guarded : int
-        E-steps (chunks) in which the guard replaced documents' fresh results.
-    n_docs_guarded : int
-        Document results it replaced, in all.
     """
+
+    # The E-step draws fresh document starts: the engine hands the run's
+    # random state to e_step_plan (see emkit._engine.em.plan_e_step).
+    random_e_step = True
 
     def __init__(self, topic_word_prior, *, learn_doc_topic_prior=False,
                  max_doc_update_iter=100, mean_change_tol=1e-3, doc_init="random",
-                 guard_bound=True, random_state=None, sklearn_digamma=False, on_e_step=None):
+                 guard_bound=True, sklearn_digamma=False):
         if doc_init not in ("random", "warm"):
             raise ValueError(f"doc_init must be 'random' or 'warm'; got {doc_init!r}.")
         self.topic_word_prior = topic_word_prior
@@ -362,27 +456,51 @@ class LDAModel:
         self.mean_change_tol = mean_change_tol
         self.doc_init = doc_init
         self.guard_bound = guard_bound
-        self.random_state = (random_state if random_state is not None
-                             else np.random.RandomState())
         self.sklearn_digamma = sklearn_digamma
-        self.n_guarded = 0
-        self.n_docs_guarded = 0
-        self.on_e_step = on_e_step
-        self._last_plan = None
-        # Documents and bound covered since the last plan (one E-step = one pass).
-        self._pass_docs = 0
-        self._pass_bound = 0.0
+        # A cache of the pure T(lambda) of the last plan: the engine asks for
+        # log_prior(params) right after the E-step at the same params.
+        self._topic_bound_cache = None
+
+    def __getstate__(self):
+        # The cache holds a (K, V) array; do not ship it (e.g. to Dask workers).
+        state = self.__dict__.copy()
+        state["_topic_bound_cache"] = None
+        return state
 
     # -- engine interface -----------------------------------------------------
-    def e_step_plan(self, params):
+    def e_step_plan(self, params, rng=None):
+        """The E-step's plan at ``params``; ``rng`` is the run's random state."""
         topic_word = params["topic_word"]
         elog_beta, exp_elog_beta = topic_word_expectations(topic_word)
-        plan = LDAPlan(topic_word, elog_beta, exp_elog_beta,
-                       np.asarray(params["doc_topic_prior"], dtype=np.float64),
-                       topic_bound(topic_word, self.topic_word_prior, elog_beta=elog_beta))
-        self._last_plan = plan  # log_prior(params) follows and needs T(lambda)
-        self._pass_docs, self._pass_bound = 0, plan.topic_bound
-        return plan
+        bound = topic_bound(topic_word, self.topic_word_prior, elog_beta=elog_beta)
+        self._topic_bound_cache = (topic_word, bound)
+        return LDAPlan(topic_word, elog_beta, exp_elog_beta,
+                       np.asarray(params["doc_topic_prior"], dtype=np.float64), bound,
+                       random_state=rng)
+
+    def draw_starts(self, plan, has_gamma):
+        """The E-step's fresh starting ``gamma`` for all ``len(has_gamma)`` documents.
+
+        scikit-learn's draw, ``Gamma(100, 0.01)`` of shape (n_docs, K), once
+        per E-step from the plan's random state (equal seeds give
+        scikit-learn's path); None when every document warm-starts.
+
+        Parameters
+        ----------
+        plan : LDAPlan
+        has_gamma : ndarray of shape (n_docs,), bool
+            Which documents have a committed ``gamma``.
+
+        Returns
+        -------
+        ndarray of shape (n_docs, K) or None
+        """
+        if self.doc_init == "warm" and has_gamma.all():
+            return None
+        if plan.random_state is None:
+            raise ValueError("LDA's E-step draws fresh document starts from the run's random "
+                             "state; build the plan with e_step_plan(params, rng=...).")
+        return plan.random_state.gamma(100.0, 0.01, (has_gamma.size, plan.topic_word.shape[0]))
 
     def _coordinate_ascent(self, plan, indptr, indices, counts, gamma_init, *,
                            max_iter=None, compute_sstats=True):
@@ -398,26 +516,26 @@ class LDAModel:
         return doc_bound(indptr, indices, counts, gamma, plan.elog_beta,
                          plan.doc_topic_prior, per_doc=True)
 
-    def _starting_gamma(self, state):
-        if self.doc_init == "warm" and state.has_gamma.all():
+    def _starting_gamma(self, state, fresh):
+        if fresh is None:
             return state.gamma
-        # scikit-learn's draw: one (n_docs, K) block per E-step, so equal seeds
-        # give scikit-learn's path exactly.
-        fresh = self.random_state.gamma(100.0, 0.01, state.gamma.shape)
         if self.doc_init == "warm":
-            fresh[state.has_gamma] = state.gamma[state.has_gamma]
+            start = np.array(fresh, copy=True)
+            start[state.has_gamma] = state.gamma[state.has_gamma]
+            return start
         return fresh
 
-    def e_step(self, plan, indptr, indices, counts, state):
-        """Per-document coordinate ascent; ``state`` is updated in place.
+    def e_step(self, plan, indptr, indices, counts, state, fresh):
+        """Per-document coordinate ascent: a pure function of its arguments.
 
         Parameters
         ----------
         plan : LDAPlan
         indptr, indices, counts : CSR arrays of the chunk's documents
         state : DocumentState
-            The documents' previous ``gamma`` and bound shares; overwritten
-            with the new ones.
+            The documents' committed ``gamma`` and bound shares (read only).
+        fresh : ndarray of shape (n_chunk_docs, K) or None
+            The chunk's fresh starts (:meth:`draw_starts`); None: warm starts.
 
         Returns
         -------
@@ -426,40 +544,43 @@ class LDAModel:
             the prior is learned, ``sum_d E[log theta_d]`` (K,).
         doc_bound : float
             The documents' part of the ELBO at the new ``gamma``.
+        new_state : DocumentState
+            The documents' new ``gamma`` and bound shares (new arrays), for
+            the data object to commit if the step is accepted.
         """
         args = (indptr, indices, counts)
         new_gamma, expected_counts = self._coordinate_ascent(
-            plan, *args, self._starting_gamma(state))
+            plan, *args, self._starting_gamma(state, fresh))
         bounds = self._doc_bounds(plan, *args, new_gamma)
         topic_share = plan.topic_bound / state.n_total_docs
+        n_guarded = 0
         if self.doc_init == "random" and self.guard_bound and state.has_gamma.all():
-            # This chunk's part of the last recorded bound; falling below it
+            # This chunk's part of the last committed bound; falling below it
             # would let the bound decrease.
             shortfall = state.objective_share.sum() - (bounds.sum()
                                                        + topic_share * bounds.size)
             if shortfall > 0:
-                new_gamma, bounds, expected_counts = self._restore_bound(
+                new_gamma, bounds, expected_counts, n_guarded = self._restore_bound(
                     plan, args, state.gamma, new_gamma, bounds, shortfall)
-        state.gamma[...] = new_gamma
-        state.has_gamma[...] = True
-        state.objective_share[...] = bounds + topic_share
+        new_state = DocumentState(new_gamma, np.ones(new_gamma.shape[0], dtype=bool),
+                                  bounds + topic_share, state.n_total_docs, n_guarded)
         stats = {"topic_word": expected_counts, "n_docs": np.float64(new_gamma.shape[0])}
         if self.learn_doc_topic_prior:
             stats["log_theta_sum"] = dirichlet_expectation_2d(new_gamma).sum(axis=0)
-        doc_part = float(bounds.sum())
-        if self.on_e_step is not None:
-            self._pass_docs += bounds.size
-            self._pass_bound += doc_part
-            if self._pass_docs == state.n_total_docs:
-                self.on_e_step(self._pass_bound)
-        return stats, doc_part
+        return stats, float(bounds.sum()), new_state
 
     def _restore_bound(self, plan, args, previous_gamma, gamma, bounds, shortfall):
         """Replace the fewest documents' fresh results by warm-started ones.
 
-        Warm starts from ``previous_gamma`` together score at least the last
-        recorded bound, so taking the documents that gain most, until the
-        ``shortfall`` is covered, always succeeds.
+        After an M-step, warm starts from ``previous_gamma`` together score
+        at least the last recorded bound, so taking the documents that gain
+        most, until the ``shortfall`` is covered, always succeeds. (At an
+        extrapolated SQUAREM point it may not; the engine's safeguard then
+        judges the proposal by its objective.)
+
+        Returns
+        -------
+        gamma, bounds, expected_counts, n_replaced
         """
         warm_gamma, _ = self._coordinate_ascent(plan, *args, previous_gamma,
                                                 compute_sstats=False)
@@ -475,9 +596,7 @@ class LDAModel:
         bounds[replaced] += gain[replaced]
         # Statistics at the chosen gamma: zero sweeps, just phi(gamma).
         _, expected_counts = self._coordinate_ascent(plan, *args, gamma, max_iter=0)
-        self.n_guarded += 1
-        self.n_docs_guarded += n_replaced
-        return gamma, bounds, expected_counts
+        return gamma, bounds, expected_counts, n_replaced
 
     def m_step(self, stats, params):
         topic_word = self.topic_word_prior + stats["topic_word"]
@@ -489,14 +608,56 @@ class LDAModel:
 
     def log_prior(self, params):
         """The topic-word part of the ELBO, ``T(lambda) = sum_k E_q[log p(beta_k) / q(beta_k)]``."""
-        plan = self._last_plan
-        if plan is not None and plan.topic_word is params["topic_word"]:
-            return plan.topic_bound
+        cached = self._topic_bound_cache
+        if cached is not None and cached[0] is params["topic_word"]:
+            return cached[1]
         return topic_bound(params["topic_word"], self.topic_word_prior)
 
     def repair(self, params, stats, rng, data=None):
         # A topic cannot collapse: lambda >= eta > 0 always.
         return params, 0
+
+    # -- SQUAREM ---------------------------------------------------------------
+    def to_unconstrained(self, params):
+        """``log lambda`` (and ``log alpha`` when learned) as one vector, for SQUAREM.
+
+        Parameters
+        ----------
+        params : dict
+
+        Returns
+        -------
+        ndarray of shape (K * V,) or (K * V + K,)
+        """
+        parts = [np.log(np.asarray(params["topic_word"], dtype=np.float64)).ravel()]
+        if self.learn_doc_topic_prior:
+            parts.append(np.log(np.asarray(params["doc_topic_prior"], dtype=np.float64)))
+        return np.concatenate(parts)
+
+    def from_unconstrained(self, vector, template):
+        """Parameters from :meth:`to_unconstrained`'s coordinates; None if invalid.
+
+        Parameters
+        ----------
+        vector : ndarray
+        template : dict
+            Parameters of the right shapes (a fixed ``alpha`` is taken from it).
+
+        Returns
+        -------
+        dict or None
+            None when a value overflows or underflows to a non-positive one.
+        """
+        shape = np.shape(template["topic_word"])
+        size = shape[0] * shape[1]
+        with np.errstate(over="ignore", under="ignore"):
+            topic_word = np.exp(vector[:size]).reshape(shape)
+            alpha = (np.exp(vector[size:]) if self.learn_doc_topic_prior
+                     else np.array(template["doc_topic_prior"], dtype=np.float64, copy=True))
+        for values in (topic_word, alpha):
+            if not (np.all(np.isfinite(values)) and np.all(values > 0)):
+                return None
+        return {"topic_word": topic_word, "doc_topic_prior": alpha}
 
     # -- online EM ---------------------------------------------------------------
     def stats_from_params(self, params, total_weight):
@@ -523,28 +684,31 @@ class LDAModel:
 
     # -- inference for fitted models ------------------------------------------
     def infer(self, params, data):
-        """E-step over ``data`` from its current ``gamma``, without statistics.
+        """Run every document of ``data`` to convergence from its committed ``gamma``.
+
+        Pure: ``data`` is not modified.
 
         Parameters
         ----------
         params : dict
         data : DocumentData
-            Its ``gamma`` is the start (ones for scikit-learn's ``transform``)
-            and is overwritten with the converged values.
+            Its committed ``gamma`` is the start (ones for scikit-learn's
+            ``transform``).
 
         Returns
         -------
+        gamma : ndarray of shape (n_docs, K)
+            The converged variational parameters.
         doc_bound : float
-            The documents' part of the ELBO at the converged ``gamma``.
+            The documents' part of the ELBO at them.
         """
         plan = self.e_step_plan(params)
-        bound = 0.0
+        gammas, bound = [], 0.0
         for indptr, indices, counts, state in data.chunks():
             new_gamma, _ = self._coordinate_ascent(plan, indptr, indices, counts, state.gamma,
                                                    compute_sstats=False)
-            bounds = self._doc_bounds(plan, indptr, indices, counts, new_gamma)
-            state.gamma[...] = new_gamma
-            state.has_gamma[...] = True
-            state.objective_share[...] = bounds + plan.topic_bound / state.n_total_docs
-            bound += float(bounds.sum())
-        return bound
+            bound += float(self._doc_bounds(plan, indptr, indices, counts, new_gamma).sum())
+            gammas.append(new_gamma)
+        gamma = (np.concatenate(gammas) if gammas
+                 else np.empty((0, np.shape(params["topic_word"])[0])))
+        return gamma, bound
