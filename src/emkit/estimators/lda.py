@@ -18,6 +18,7 @@ from .._engine.accel import ACCELERATIONS
 from .._engine.em import fit_em
 from .._engine.monitor import AbsoluteChangeRule, ConvergenceMonitor
 from .._engine.online import StepwiseEM, stepwise_passes
+from ..persistence import SaveMixin
 from .._validation import reject_complex
 from ..models.lda import DocumentData, LDAModel, topic_word_expectations
 
@@ -68,7 +69,7 @@ def _numba_threads(n_jobs):
         numba.set_num_threads(previous)
 
 
-class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                                 BaseEstimator):
     """Latent Dirichlet Allocation fitted by variational EM, batch or online.
 
