@@ -52,6 +52,7 @@ from .._validation import (
 )
 from ..models.mixture import MixtureModel
 from ._base import EMFitMixin
+from ._criteria import LikelihoodCriteriaMixin
 
 __all__ = ["ComponentMixture", "ONLINE_PARAMETERS", "with_online_parameters"]
 
@@ -87,7 +88,7 @@ def _online_available(estimator):
     return True
 
 
-class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
+class ComponentMixture(LikelihoodCriteriaMixin, EMFitMixin, DensityMixin, BaseEstimator):
     """Base of the finite-mixture estimators over a component family.
 
     Subclasses set ``_component_params`` and implement ``_make_component``,
@@ -528,23 +529,6 @@ class ComponentMixture(EMFitMixin, DensityMixin, BaseEstimator):
     def _n_parameters(self):
         """scikit-learn's private name for :meth:`n_parameters`."""
         return self.n_parameters()
-
-    def bic(self, X, sample_weight=None):
-        """Bayesian information criterion (lower is better)."""
-        total, n = self._total_log_prob(X, sample_weight)
-        return -2.0 * total + self.n_parameters() * np.log(n)
-
-    def aic(self, X, sample_weight=None):
-        """Akaike information criterion (lower is better)."""
-        total, _ = self._total_log_prob(X, sample_weight)
-        return -2.0 * total + 2.0 * self.n_parameters()
-
-    def _total_log_prob(self, X, sample_weight):
-        log_prob = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_prob.shape[0])
-        if weights is None:
-            return float(log_prob.sum()), float(log_prob.shape[0])
-        return float(weights @ log_prob), float(weights.sum())
 
 
 class _OnlineState:
