@@ -168,6 +168,8 @@ def save(model, path):
     Parameters
     ----------
     model : an emkit estimator
+        Its hyper-parameters and fitted ndarray attributes (of any shape,
+        e.g. ``means_`` of shape (n_components, n_features)) are stored exactly.
     path : str or os.PathLike
         Written as given (``.emkit`` is the usual suffix).
 
@@ -176,6 +178,18 @@ def save(model, path):
     TypeError
         ``model`` is not an emkit estimator, or holds state the format
         cannot represent (pickle it instead).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from emkit import GaussianMixture, save
+    >>> from emkit.datasets import load_old_faithful
+    >>> model = GaussianMixture(2, n_init=1, random_state=0).fit(load_old_faithful().data)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "faithful.emkit")
+    ...     save(model, path)
+    ...     print(os.path.getsize(path) > 0)
+    True
     """
     classes = _estimator_classes()
     name = type(model).__name__
@@ -221,6 +235,23 @@ def load(path):
     ValueError
         Not an .emkit file, a newer format version, an unknown class, or a
         file altered after saving (its arrays no longer match the digest).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from emkit import GaussianMixture, load, save
+    >>> from emkit.datasets import load_old_faithful
+    >>> X = load_old_faithful().data
+    >>> model = GaussianMixture(2, n_init=1, random_state=0).fit(X)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "faithful.emkit")
+    ...     save(model, path)
+    ...     restored = load(path)
+    >>> type(restored).__name__, np.array_equal(restored.means_, model.means_)
+    ('GaussianMixture', True)
+    >>> restored.predict(X).shape
+    (272,)
     """
     path = os.fspath(path)
     try:
@@ -273,5 +304,17 @@ class SaveMixin:
         Parameters
         ----------
         path : str or os.PathLike
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from emkit import GaussianMixture
+        >>> from emkit.datasets import load_old_faithful
+        >>> model = GaussianMixture(2, n_init=1, random_state=0).fit(load_old_faithful().data)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "faithful.emkit")
+        ...     model.save(path)
+        ...     print(os.path.getsize(path) > 0)
+        True
         """
         save(self, path)

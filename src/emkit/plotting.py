@@ -609,6 +609,7 @@ def save_mixture_plot(estimator, X, path, *, title=None, dpi=100, **kwargs):
     Parameters
     ----------
     estimator, X : as in :func:`plot_mixture_2d`
+        A fitted mixture and data of shape (n_samples, n_features).
     path : str or path-like
         Output file; the format follows the extension (``.png``, ``.pdf``, ...).
     title : str, optional
@@ -618,6 +619,21 @@ def save_mixture_plot(estimator, X, path, *, title=None, dpi=100, **kwargs):
     Returns
     -------
     path
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from emkit import GaussianMixture
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import save_mixture_plot
+    >>> X = load_old_faithful().data
+    >>> model = GaussianMixture(2, n_init=1, random_state=0).fit(X)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_mixture_plot(model, X, os.path.join(folder, "faithful.png"))
+    ...     print(os.path.basename(path), os.path.getsize(path) > 0)
+    faithful.png True
     """
     figure = _agg_figure()
     ax = figure.add_subplot()
@@ -665,6 +681,19 @@ def plot_model_selection(selection, ax=None, *, criterion=None, legend=True):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from emkit import select_model
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import plot_model_selection
+    >>> result = select_model(load_old_faithful().data, n_components=[1, 2],
+    ...                       covariance_types=["VVV"])
+    >>> ax = plot_model_selection(result)
+    >>> len(ax.figure.axes), len(ax.get_lines())  # one line per structure
+    (1, 1)
     """
     _require_matplotlib()
     if ax is None:
@@ -689,9 +718,35 @@ def plot_model_selection(selection, ax=None, *, criterion=None, legend=True):
 def save_model_selection_plot(selection, path, *, title=None, dpi=100, **kwargs):
     """Draw :func:`plot_model_selection` on an Agg figure and write it to ``path``.
 
+    Parameters
+    ----------
+    selection : emkit.selection.ModelSelection
+        The result of :func:`emkit.select_model` (its table has one row per
+        (G, covariance type)).
+    path : str or path-like
+        Output file; the format follows the extension (``.png``, ``.pdf``, ...).
+    title : str, optional
+    dpi : int, default=100
+    **kwargs : further keyword arguments of :func:`plot_model_selection`
+
     Returns
     -------
     path
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from emkit import select_model
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import save_model_selection_plot
+    >>> result = select_model(load_old_faithful().data, n_components=[1, 2],
+    ...                       covariance_types=["VVV"])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_model_selection_plot(result, os.path.join(folder, "bic.png"))
+    ...     print(os.path.getsize(path) > 0)
+    True
     """
     figure = _agg_figure()
     ax = figure.add_subplot()

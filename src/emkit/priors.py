@@ -220,6 +220,17 @@ class Beta:
         First shape parameter (> 0): "successes" pseudo-count.
     b : float
         Second shape parameter (> 0): "failures" pseudo-count.
+
+    Examples
+    --------
+    7 successes in 10 trials update a Beta(2, 3) prior:
+
+    >>> from emkit.priors import Beta
+    >>> posterior = Beta(2, 3).update(successes=7, trials=10)
+    >>> posterior
+    Beta(a=9.0, b=6.0)
+    >>> round(posterior.mode(), 4), round(posterior.mean(), 4)
+    (0.6154, 0.6)
     """
 
     __slots__ = ("_a", "_b")
@@ -349,6 +360,16 @@ class Dirichlet:
     concentration : array_like of shape (K,)
         Concentration parameters alpha (all > 0, K >= 2).  ``alpha_k - 1`` is
         the pseudo-count of category ``k`` for the MAP estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.priors import Dirichlet
+    >>> posterior = Dirichlet([2.0, 2.0, 2.0]).update(np.array([3, 0, 1]))  # counts (K,)
+    >>> posterior
+    Dirichlet(concentration=[5.0, 2.0, 3.0])
+    >>> posterior.mode().round(3)
+    array([0.571, 0.143, 0.286])
     """
 
     __slots__ = ("_concentration",)
@@ -493,6 +514,16 @@ class Gamma:
         Shape (> 0); ``shape - 1`` prior events for the MAP.
     rate : float
         Rate (> 0); units of prior exposure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.priors import Gamma
+    >>> posterior = Gamma(2.0, 1.0).update(np.array([3, 5, 4]))  # Poisson counts
+    >>> posterior
+    Gamma(shape=14.0, rate=4.0)
+    >>> round(posterior.mode(), 3)
+    3.25
     """
 
     __slots__ = ("_shape", "_rate")
@@ -613,6 +644,16 @@ class Normal:
         Prior mean of ``mu``.
     variance : float
         Prior variance of ``mu`` (> 0); not the noise variance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.priors import Normal
+    >>> posterior = Normal(0.0, 1.0).update(np.array([1.0, 2.0, 3.0]), noise_variance=1.0)
+    >>> posterior
+    Normal(loc=1.5, variance=0.25)
+    >>> round(posterior.mode(), 3)
+    1.5
     """
 
     __slots__ = ("_loc", "_variance")
@@ -727,6 +768,22 @@ class NormalInverseWishart:
     posterior.map_covariance()`` and MAP-EM with this class reproduces mclust.
     (With ``shrinkage = 0``, which this class does not allow because the
     prior on mu would be improper, mclust uses ``nu + n_k + D + 1``.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.priors import NormalInverseWishart
+    >>> prior = NormalInverseWishart(np.zeros(2), 1.0, 4.0, np.eye(2))
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [1.0, 1.0]])  # (n, D)
+    >>> posterior = prior.update(X)
+    >>> posterior.shrinkage, posterior.dof
+    (5.0, 8.0)
+    >>> mean, covariance = posterior.mode()  # shapes (D,) and (D, D)
+    >>> mean.round(3)
+    array([0.8, 0.8])
+    >>> covariance.round(3)
+    array([[0.317, 0.15 ],
+           [0.15 , 0.317]])
     """
 
     __slots__ = ("_loc", "_shrinkage", "_dof", "_scale", "_scale_chol", "_scale_logdet")
@@ -1070,6 +1127,14 @@ def dirichlet_map_weights(counts, concentration) -> np.ndarray:
     2002).  If every numerator clips to 0 (no maximiser exists) the
     posterior mean ``(n + alpha) / sum(n + alpha)`` is returned so that an
     EM step never fails; ``concentration=1`` gives the MLE ``n / N``.
+
+    Examples
+    --------
+    >>> from emkit.priors import dirichlet_map_weights
+    >>> dirichlet_map_weights([6.0, 3.0, 1.0], 1.0)  # flat prior: n / N
+    array([0.6, 0.3, 0.1])
+    >>> dirichlet_map_weights([6.0, 3.0, 1.0], 2.0).round(3)
+    array([0.538, 0.308, 0.154])
     """
     n = _finite_array("dirichlet_map_weights", "counts", counts, ndim=1)
     if np.any(n < 0):
@@ -1116,6 +1181,24 @@ def niw_map_gaussians(weight_sums, means, scatters, prior: NormalInverseWishart)
         ``(Psi + W_k + kappa n_k / (kappa + n_k) (xbar_k - mu_p)(xbar_k - mu_p)^T)
         / (nu + n_k + D + 2)``.  An empty component gets the prior mode
         ``(mu_p, Psi / (nu + D + 2))``.
+
+    Examples
+    --------
+    The second component is empty and gets the prior mode:
+
+    >>> import numpy as np
+    >>> from emkit.priors import NormalInverseWishart, niw_map_gaussians
+    >>> prior = NormalInverseWishart(np.zeros(2), 1.0, 4.0, np.eye(2))
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [1.0, 1.0]])
+    >>> xbar = X.mean(axis=0)
+    >>> means = np.vstack([xbar, [np.nan, np.nan]])                 # (K, D)
+    >>> scatters = np.stack([(X - xbar).T @ (X - xbar), np.zeros((2, 2))])  # (K, D, D)
+    >>> map_means, map_covariances = niw_map_gaussians(np.array([4.0, 0.0]), means, scatters, prior)
+    >>> map_means.round(3)
+    array([[0.8, 0.8],
+           [0. , 0. ]])
+    >>> map_covariances.shape, map_covariances[1].round(3).tolist()
+    ((2, 2, 2), [[0.125, 0.0], [0.0, 0.125]])
     """
     if not isinstance(prior, NormalInverseWishart):
         raise ValueError(
@@ -1153,6 +1236,20 @@ def niw_map_gaussian(weight_sum, mean, scatter, prior: NormalInverseWishart):
         ``(Psi + scatter + kappa n_k/(kappa + n_k) (xbar - mu_p)(xbar - mu_p)^T)
         / (nu + n_k + D + 2)``, i.e. mclust's M-step (Fraley & Raftery 2007);
         equals ``prior.update_from_stats(weight_sum, mean, scatter).mode()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.priors import NormalInverseWishart, niw_map_gaussian
+    >>> prior = NormalInverseWishart(np.zeros(2), 1.0, 4.0, np.eye(2))
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [1.0, 1.0]])
+    >>> xbar = X.mean(axis=0)
+    >>> mean, covariance = niw_map_gaussian(4.0, xbar, (X - xbar).T @ (X - xbar), prior)
+    >>> mean.round(3)
+    array([0.8, 0.8])
+    >>> covariance.round(3)
+    array([[0.317, 0.15 ],
+           [0.15 , 0.317]])
     """
     if not isinstance(prior, NormalInverseWishart):
         raise ValueError(
@@ -1196,6 +1293,14 @@ def default_prior(X, n_components: int, *, shrinkage: float = 0.01) -> NormalInv
     Returns
     -------
     NormalInverseWishart
+
+    Examples
+    --------
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.priors import default_prior
+    >>> prior = default_prior(load_old_faithful().data, 2)
+    >>> prior.loc.round(2), prior.shrinkage, prior.dof, prior.scale.shape
+    (array([ 3.49, 70.9 ]), 0.01, 4.0, (2, 2))
     """
     data = _finite_array("default_prior", "X", X)
     if data.ndim == 1:

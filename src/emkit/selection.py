@@ -315,6 +315,19 @@ class ModelSelection:
         Its fitted mixture.
     best_score_ : float
         Its criterion, mclust's convention (higher is better).
+
+    Examples
+    --------
+    >>> from emkit import select_model
+    >>> from emkit.datasets import load_old_faithful
+    >>> result = select_model(load_old_faithful().data, n_components=[1, 2],
+    ...                       covariance_types=["VVV"])
+    >>> type(result).__name__, len(result.rows)
+    ('ModelSelection', 2)
+    >>> result.best_params_
+    {'n_components': 2, 'covariance_type': 'VVV'}
+    >>> result.best_estimator_.means_.shape
+    (2, 2)
     """
 
     def __init__(self, rows, estimators, *, criterion, n_samples):

@@ -100,6 +100,14 @@ def top_words(model, vocabulary, n=10):
     -------
     list of n_topics lists of str
         Most probable word first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import top_words
+    >>> topics = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])  # (n_topics, n_words)
+    >>> top_words(topics, ["apple", "bread", "cheese"], n=2)
+    [['apple', 'bread'], ['cheese', 'apple']]
     """
     topic_word = _topic_word_matrix(model)
     vocabulary = list(vocabulary)
@@ -165,6 +173,16 @@ def topic_coherence(model, X, top_n=10, measure="umass"):
     TopicCoherence
         ``per_topic`` (n_topics,), ``mean``, ``measure`` and the scored
         ``top_word_indices``; it unpacks as ``per_topic, mean, ...``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import topic_coherence
+    >>> topics = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])  # (n_topics, n_words)
+    >>> X = np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [2, 0, 1]])  # (n_documents, n_words)
+    >>> result = topic_coherence(topics, X, top_n=2)
+    >>> result.per_topic.round(3), round(result.mean, 3), result.measure
+    (array([-0.405,  0.   ]), -0.203, 'umass')
     """
     if measure not in _MEASURES:
         raise ValueError(f"measure must be one of {_MEASURES}; got {measure!r}.")

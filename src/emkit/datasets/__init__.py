@@ -115,6 +115,15 @@ def load_iris(*, as_frame=False):
         frame : pandas.DataFrame of shape (150, 5)
             Only when ``as_frame=True``.
         DESCR : str
+
+    Examples
+    --------
+    >>> from emkit.datasets import load_iris
+    >>> iris = load_iris()
+    >>> iris.data.shape, iris.target.shape
+    ((150, 4), (150,))
+    >>> iris.target_names.tolist()
+    ['setosa', 'versicolor', 'virginica']
     """
     from sklearn.datasets import load_iris as _sklearn_load_iris
 
@@ -205,6 +214,13 @@ def load_reuters():
     The counts are parsed from LDA-C lines ``n id:count id:count ...``, where
     ``n`` is the number of distinct words of the document and ``id`` a 0-based
     vocabulary index.
+
+    Examples
+    --------
+    >>> from emkit.datasets import load_reuters
+    >>> reuters = load_reuters()
+    >>> reuters.data.shape, len(reuters.vocabulary), len(reuters.titles)
+    ((395, 4258), 4258, 395)
     """
     from scipy import sparse
 

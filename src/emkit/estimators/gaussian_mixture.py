@@ -244,6 +244,21 @@ default="k-means++"
         parameters before its update (a cheap, slightly stale progress measure).
     online_scores_ : ndarray of shape (online_passes,)
         ``fit(strategy="online")``: the same measure averaged over each pass.
+
+    Examples
+    --------
+    ``fit`` takes ``X`` of shape (n_samples, n_features); ``predict`` returns
+    labels of shape (n_samples,).
+
+    >>> import numpy as np
+    >>> from emkit import GaussianMixture
+    >>> from emkit.datasets import load_old_faithful
+    >>> X = load_old_faithful().data
+    >>> model = GaussianMixture(2, n_init=1, random_state=0).fit(X)
+    >>> np.sort(model.means_[:, 0]).round(1)
+    array([2. , 4.3])
+    >>> model.covariances_.shape, model.predict(X).shape
+    ((2, 2, 2), (272,))
     """
 
     # Use the one-pass compiled E-step on small data (see

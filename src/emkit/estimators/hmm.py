@@ -967,6 +967,22 @@ default="kmeans"
     ``transmat_``, ``means_`` and ``covars_`` (or ``covariances_``); they are
     validated (shapes, probability rows, positive-definite covariances) when
     the model is used.
+
+    Examples
+    --------
+    ``fit`` takes ``X`` of shape (n_samples, n_features) (sequences stacked,
+    with ``lengths`` of shape (n_sequences,)); ``predict`` returns states of
+    shape (n_samples,). The Nile's annual flow, with a level shift in 1898:
+
+    >>> import numpy as np
+    >>> from emkit import GaussianHMM
+    >>> from emkit.datasets import load_nile
+    >>> y = load_nile().data.reshape(-1, 1)
+    >>> model = GaussianHMM(2, n_init=1, random_state=0).fit(y)
+    >>> np.sort(model.means_.ravel()).round(-1)
+    array([ 850., 1100.])
+    >>> model.transmat_.shape, model.predict(y).shape
+    ((2, 2), (100,))
     """
 
     _emission_names = ("means", "covariances")
@@ -1224,6 +1240,19 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
     As with :class:`GaussianHMM`, a model can be built by assigning
     ``startprob_``, ``transmat_``, ``weights_``, ``means_`` and ``covars_``;
     they are validated when the model is used.
+
+    Examples
+    --------
+    ``X`` has shape (n_samples, n_features), as for :class:`GaussianHMM`.
+
+    >>> from emkit import GMMHMM
+    >>> from emkit.datasets import load_old_faithful
+    >>> X = load_old_faithful().data
+    >>> model = GMMHMM(2, n_mix=2, n_init=1, random_state=0).fit(X)
+    >>> model.weights_.shape, model.means_.shape, model.covariances_.shape
+    ((2, 2), (2, 2, 2), (2, 2, 2))
+    >>> model.transmat_.sum(axis=1).round(6)
+    array([1., 1.])
     """
 
     _emission_names = ("weights", "means", "covariances")
@@ -1535,6 +1564,20 @@ tol, random_state, warm_start, verbose
     -----
     ``X`` has shape (n_samples, 1) (or (n_samples,)): one integer symbol
     per step, as in hmmlearn.
+
+    Examples
+    --------
+    Two regimes, one emitting symbols 0-1, the other 2-3:
+
+    >>> import numpy as np
+    >>> from emkit import CategoricalHMM
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.integers(0, 2, 100), rng.integers(2, 4, 100)].reshape(-1, 1)
+    >>> model = CategoricalHMM(2, n_init=1, random_state=0).fit(X)
+    >>> model.n_features_, model.emissionprob_.shape
+    (4, (2, 4))
+    >>> np.sort(model.emissionprob_[:, :2].sum(axis=1)).round(2)
+    array([0., 1.])
     """
 
     _emission_names = ("emissionprob",)
@@ -1743,6 +1786,20 @@ tol, random_state, warm_start, verbose
     ----------
     startprob_, transmat_ : as in GaussianHMM
     lambdas_ : ndarray of shape (K, n_features)
+
+    Examples
+    --------
+    ``X`` holds counts of shape (n_samples, n_features):
+
+    >>> import numpy as np
+    >>> from emkit import PoissonHMM
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.poisson(2, 100), rng.poisson(10, 100)].reshape(-1, 1)
+    >>> model = PoissonHMM(2, n_init=1, random_state=0).fit(X)
+    >>> np.sort(model.lambdas_.ravel()).round(0)
+    array([ 2., 10.])
+    >>> model.lambdas_.shape, model.predict(X).shape
+    ((2, 1), (200,))
     """
 
     _emission_names = ("lambdas",)

@@ -57,10 +57,6 @@ class _DataSummary:
 
 
 class StudentTMixture(ComponentMixture):
-    # Stepwise EM is not wired for the t yet (see tests/test_strategy_contracts.py).
-    _online_unsupported = ("online EM is not wired for the Student-t yet (its constructor "
-                           "lacks the online hyper-parameters)")
-
     """Finite mixture of multivariate Student-t distributions, fitted by ECM.
 
     Heavy-tailed components make clustering robust: a sample far from a
@@ -146,6 +142,10 @@ class StudentTMixture(ComponentMixture):
     >>> np.sort(model.means_[:, 0]).round(0)
     array([0., 8.])
     """
+
+    # Stepwise EM is not wired for the t yet (see tests/test_strategy_contracts.py).
+    _online_unsupported = ("online EM is not wired for the Student-t yet (its constructor "
+                           "lacks the online hyper-parameters)")
 
     def __init__(self, n_components=1, *, covariance_type="full", reg_covar=1e-6, tol=1e-6,
                  max_iter=1000, n_init=10, init_params="k-means++", weights_init=None,
