@@ -450,11 +450,7 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         model = self._model(data, fixed, fitting=True,
                             emission=self._batch_emission(state.emission, data))
         with _single_threaded_blas():
-            state.params, objective = state.stepwise.step(model, state.params, data,
-                                                          rng=state.rng)
-        self._online = state
-        self._set_params_from(state.params)
-        self._store_online_step(state.stepwise, objective, data.total_weight)
+            self._set_params_from(self._online_step(state, model, data))
         return self
 
     # ------------------------------------------------------------------ dask
