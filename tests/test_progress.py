@@ -38,3 +38,15 @@ def test_the_bar_changes_no_result(faithful, monkeypatch):
     shown = emkit.GaussianHMM(2, random_state=0, verbose=1).fit(faithful)
     np.testing.assert_array_equal(quiet.means_, shown.means_)
     np.testing.assert_array_equal(quiet.history_, shown.history_)
+
+
+def test_select_model_bar_counts_the_grid(faithful, capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    quiet = emkit.select_model(faithful, n_components=range(1, 3), covariance_types=["EII", "VVV"])
+    shown = emkit.select_model(faithful, n_components=range(1, 3),
+                               covariance_types=["EII", "VVV"], verbose=1)
+    err = capsys.readouterr().err
+    assert "select_model" in err and "/4 [" in err  # a bar over the 4 fits
+    loglik = [row["log_likelihood"] for row in quiet.rows]
+    assert loglik == [row["log_likelihood"] for row in shown.rows]

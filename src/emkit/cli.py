@@ -1268,6 +1268,7 @@ def _add_select_parser(subparsers):
                              "as CSV")
     parser.add_argument("--plot", metavar="FILE",
                         help="write the criterion curves (mclust's plot.mclustBIC) to an image")
+    _add_progress_arguments(parser)
     parser.set_defaults(func=run_select)
 
 
@@ -1291,7 +1292,8 @@ def run_select(args) -> int:
         result = select_model(X, n_components=components, covariance_types=types,
                               criterion=args.criterion,
                               prior=None if args.prior == "none" else "default",
-                              n_jobs=args.jobs, random_state=args.seed)
+                              n_jobs=args.jobs, random_state=args.seed,
+                              verbose=_verbose(args))
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     except RuntimeError as exc:

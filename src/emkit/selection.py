@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ._engine.progress import progress_bar
 from ._engine.hierarchical import hierarchical_partitions
 from ._engine.init import INIT_METHODS, initial_responsibilities, one_hot
 from ._validation import (
@@ -174,7 +175,7 @@ def _empty_row(estimator, G, D):
 
 def select_model(X, n_components=range(1, 10), covariance_types="all", *, criterion="bic",
                  prior=None, n_jobs=None, init_params="hierarchical", tol=MCLUST_TOL,
-                 max_iter=10000, reg_covar=0.0, random_state=0):
+                 max_iter=10000, reg_covar=0.0, random_state=0, verbose=0):
     """Fit Gaussian mixtures over a grid of sizes and structures and pick one by BIC or ICL.
 
     The grid of ``mclust::mclustBIC``: every cell starts from the same
@@ -225,6 +226,9 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", *, criter
         reproducible, as mclust's is (its fits use no random numbers below
         2000 samples). Every cell starts its own generator from it, so the
         table does not depend on ``n_jobs``.
+    verbose : int, default=0
+        1: a progress bar over the grid's fits (tqdm, when installed), shown
+        once the grid has run for a second.
 
     Returns
     -------
@@ -263,6 +267,7 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", *, criter
         raise InvalidParameterError(
             f"n_jobs must be None, a number of threads >= 1, or -1 for every core; got "
             f"{n_jobs}.")
+    verbose = check_integer(verbose, "verbose", minimum=0, allow_bool=True)
     rng = check_random_state(random_state)
     starts = _initial_responsibilities(X, components, init_params, rng)
     centered = X - X.mean(axis=0)
@@ -271,16 +276,27 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", *, criter
                 "max_iter": max_iter, "prior": prior, "random_state": random_state,
                 "relative_tol": tol, "feature_scales": scales}
 
+    bar = (progress_bar("select_model", total=len(components) * len(structures), unit="fit")
+           if verbose else None)
+
     def fit_structure(covariance_type):
-        return [_fit_cell(X, data_covariance, starts[G], G, covariance_type, settings)
-                for G in components]
+        fits = []
+        for G in components:
+            fits.append(_fit_cell(X, data_covariance, starts[G], G, covariance_type, settings))
+            if bar is not None:
+                bar.update(1, cell=f"{covariance_type},{G}")
+        return fits
 
     workers = os.cpu_count() if n_jobs == -1 else (n_jobs or 1)
-    if workers > 1 and len(structures) > 1:
-        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
-            per_structure = list(pool.map(fit_structure, structures))
-    else:
-        per_structure = [fit_structure(name) for name in structures]
+    try:
+        if workers > 1 and len(structures) > 1:
+            with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+                per_structure = list(pool.map(fit_structure, structures))
+        else:
+            per_structure = [fit_structure(name) for name in structures]
+    finally:
+        if bar is not None:
+            bar.close()
     cells = {(row["n_components"], row["covariance_type"]): (row, estimator)
              for fits in per_structure for row, estimator in fits}
     # Rows ordered as mclust's table: by G, then structure.
