@@ -334,3 +334,23 @@ def test_import_emkit_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_regression_mixture_lines(plot_dir):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, (400, 1))
+    y = (np.where(rng.random(400) < 0.5, 1.5 * x[:, 0] + 1, -x[:, 0])
+         + 0.2 * rng.normal(size=400))
+    model = emkit.RegressionMixture(2, random_state=0).fit(x, y)
+    figure = plotting.new_figure()
+    ax = plotting.plot_regression_mixture(model, x, y, figure.add_subplot(),
+                                          feature_name="x", target_name="y")
+    check_figure(_laid_out(figure), plot_dir / "regression_mixture.png")
+    # The drawn lines are the fitted ones.
+    for k, line in enumerate(ax.get_lines()):
+        xs, ys = line.get_xdata(), line.get_ydata()
+        slope = (ys[-1] - ys[0]) / (xs[-1] - xs[0])
+        assert slope == pytest.approx(model.coef_[k, 0], rel=1e-9)
+        assert ys[0] == pytest.approx(model.intercept_[k] + model.coef_[k, 0] * xs[0], rel=1e-9)
+    with pytest.raises(ValueError, match="RegressionMixture"):
+        plotting.plot_regression_mixture(emkit.GaussianMixture(2).fit(x), x, y)

@@ -12,7 +12,8 @@ __all__ = ["plot_mixture", "plot_mixture_1d", "plot_mixture_2d", "plot_density_c
            "plot_uncertainty", "plot_mixture_pairs", "save_mixture_plot",
            "plot_model_selection", "plot_selection_criteria", "save_model_selection_plot",
            "plot_history", "plot_hmm_states", "plot_transition_matrix", "plot_top_words",
-           "plot_topic_prevalence", "plot_em_steps", "new_figure", "figure_to_png",
+           "plot_topic_prevalence", "plot_em_steps", "plot_regression_mixture",
+           "new_figure", "figure_to_png",
            "marginal_covariances", "em_trace_rows"]
 
 _MATPLOTLIB_MISSING = ("plotting needs matplotlib, which is not installed; install it with "
@@ -853,6 +854,68 @@ def plot_history(estimator, ax=None, *, title=None):
     if repairs.size:
         ax.legend(loc="lower right", fontsize="small")
     ax.ticklabel_format(axis="y", useOffset=False)
+    return ax
+
+
+def plot_regression_mixture(model, X, y, ax=None, *, feature=0, feature_name=None,
+                            target_name="y", title=None):
+    """A mixture of regressions: the data coloured by posterior component, one line each.
+
+    Parameters
+    ----------
+    model : fitted RegressionMixture or MixtureOfExperts
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    ax : matplotlib Axes, optional
+    feature : int, default=0
+        The input drawn on the x axis; the other inputs are held at their
+        means for the lines.
+    feature_name, target_name : str, optional
+        Axis labels.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per component, labelled with its slope and intercept.
+
+    Examples
+    --------
+    >>> import numpy as np, emkit
+    >>> from emkit.plotting import new_figure, plot_regression_mixture
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-2, 2, (300, 1))
+    >>> y = (np.where(rng.random(300) < 0.5, 1.5 * x[:, 0] + 1, -x[:, 0])
+    ...      + 0.2 * rng.normal(size=300))
+    >>> model = emkit.RegressionMixture(2, random_state=0).fit(x, y)
+    >>> ax = plot_regression_mixture(model, x, y, new_figure().add_subplot())
+    >>> len(ax.get_lines())
+    2
+    """
+    _require_matplotlib()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if not hasattr(model, "coef_"):
+        raise ValueError(f"model must be a fitted RegressionMixture or MixtureOfExperts; got "
+                         f"{type(model).__name__} without coef_.")
+    ax = _new_axes(ax)
+    resp = model.predict_proba(X, y)
+    ax.scatter(X[:, feature], y, s=8, c=_responsibility_colors(resp), alpha=0.7,
+               edgecolors="none")
+    grid = np.linspace(X[:, feature].min(), X[:, feature].max(), 100)
+    held = X.mean(axis=0)
+    coef = np.atleast_2d(model.coef_)
+    for k in range(coef.shape[0]):
+        offset = model.intercept_[k] + coef[k] @ held - coef[k, feature] * held[feature]
+        ax.plot(grid, offset + coef[k, feature] * grid, color=f"C{k % 10}", linewidth=2,
+                label=f"component {k}: slope {coef[k, feature]:.3g}, "
+                      f"intercept {offset:.3g}")
+    ax.set_xlabel(feature_name or f"x{feature}")
+    ax.set_ylabel(target_name)
+    ax.set_title(title or f"{type(model).__name__}: {coef.shape[0]} regression lines")
+    ax.legend(loc="best", fontsize="small")
     return ax
 
 
