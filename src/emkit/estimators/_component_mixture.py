@@ -50,7 +50,7 @@ from .._validation import (
     check_real,
     check_sample_weight,
 )
-from ..models.mixture import MixtureModel
+from ..models.mixture import MixtureModel, sample_mixture
 from ._base import EMFitMixin
 from ._criteria import LikelihoodCriteriaMixin
 
@@ -510,13 +510,10 @@ class ComponentMixture(LikelihoodCriteriaMixin, EMFitMixin, DensityMixin, BaseEs
         check_is_fitted(self)
         n_samples = check_integer(n_samples, "n_samples", minimum=1)
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        counts = rng.multinomial(n_samples, self.weights_)
-        component, params = self._make_component(self.n_features_in_, frozenset()), \
-            self._fitted_params()
-        samples = [component.sample(params, k, int(count), rng)
-                   for k, count in enumerate(counts)]
-        labels = np.repeat(np.arange(len(counts)), counts)
-        return np.vstack(samples).astype(np.float64), labels
+        X, labels = sample_mixture(self.weights_,
+                                   self._make_component(self.n_features_in_, frozenset()),
+                                   self._fitted_params(), n_samples, rng)
+        return X.astype(np.float64), labels
 
     def n_parameters(self):
         """Free parameters of the fitted mixture (as BIC and AIC count them)."""

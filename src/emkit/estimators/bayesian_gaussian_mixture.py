@@ -24,7 +24,7 @@ from .._validation import (
 from ..components.gaussian import GaussianComponent
 from ..components.gaussian_ops import COVARIANCE_TYPES, feature_width, kernel_of
 from ..models.bayesian_mixture import WEIGHT_PRIOR_TYPES, BayesianMixtureModel, VariationalPrior
-from ..models.mixture import MixtureModel
+from ..models.mixture import MixtureModel, sample_mixture
 from ._base import EMFitMixin
 
 __all__ = ["BayesianGaussianMixture"]
@@ -406,12 +406,8 @@ default="dirichlet_process"
         check_is_fitted(self)
         n_samples = check_integer(n_samples, "n_samples", minimum=1)
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
         component = self._component(np.asarray(self.mean_prior_, np.float64), np.float64)
-        params = self._fitted_params()
-        samples = [component.sample(params, k, int(count), rng)
-                   for k, count in enumerate(counts)]
-        return np.vstack(samples), np.repeat(np.arange(len(counts)), counts)
+        return sample_mixture(self.weights_, component, self._fitted_params(), n_samples, rng)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

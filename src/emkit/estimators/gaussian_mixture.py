@@ -70,7 +70,7 @@ from ..models._small_gaussian_mixture import (
     SmallGaussianMixtureModel,
 )
 from ..components.gaussian_missing import MissingGaussianComponent, MissingValues, fill_missing
-from ..models.mixture import MixtureModel
+from ..models.mixture import MixtureModel, sample_mixture
 from ._base import EMFitMixin
 
 __all__ = ["GaussianMixture"]
@@ -1058,11 +1058,8 @@ default="k-means++"
                 f"Invalid value for 'n_samples': {n_samples!r}; n_samples must be an "
                 f"integer >= 1.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        counts = rng.multinomial(n_samples, self.weights_)
-        component, params = self._model_component(), self._fitted_params()
-        samples = [component.sample(params, k, int(count), rng) for k, count in enumerate(counts)]
-        labels = np.repeat(np.arange(len(counts)), counts)
-        return np.vstack(samples), labels
+        return sample_mixture(self.weights_, self._model_component(), self._fitted_params(),
+                              n_samples, rng)
 
     def n_parameters(self):
         """Free parameters of the fitted mixture, as counted by ``bic`` and ``aic``.

@@ -17,7 +17,7 @@ from ..components.coordinates import simplex_from_unconstrained, simplex_to_unco
 from ..components.counts import safe_counts
 from .. import backend
 
-__all__ = ["MixtureModel"]
+__all__ = ["MixtureModel", "sample_mixture"]
 
 
 class MixtureModel:
@@ -190,3 +190,26 @@ def _reseed_rows(data):
     """The rows re-seeds draw from: a cluster's client-side sample, or the data."""
     rows = getattr(data, "reseed_rows", None)
     return data.X if rows is None else rows
+
+
+def sample_mixture(weights, component, params, n_samples, rng):
+    """``n_samples`` draws from a fitted mixture of ``component`` families.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_components,)
+    component : a Component (its ``sample`` draws from one component)
+    params : dict
+        The family's parameters.
+    n_samples : int
+    rng : numpy RandomState
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, ...)
+    labels : ndarray of shape (n_samples,)
+        The component of every sample, sorted (as scikit-learn does).
+    """
+    counts = rng.multinomial(n_samples, np.asarray(weights, dtype=np.float64))
+    samples = [component.sample(params, k, int(count), rng) for k, count in enumerate(counts)]
+    return np.vstack(samples), np.repeat(np.arange(len(counts)), counts)
