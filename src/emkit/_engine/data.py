@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SampleData", "DEFAULT_CHUNK_BYTES"]
+__all__ = ["SampleData", "DEFAULT_CHUNK_BYTES", "PickledWithoutData"]
 
 # Chunks of a few MiB keep the per-chunk temporaries (features, log-densities,
 # responsibilities) in cache-friendly, bounded memory whatever n_samples is.
@@ -94,3 +94,14 @@ class SampleData:
         if self.sample_weight is None:
             return np.ones(self.n_samples)
         return np.asarray(self.sample_weight, dtype=np.float64)
+
+
+class PickledWithoutData:
+    """A model whose pickled copy (a Dask worker's, a saved estimator's)
+    leaves its ``data`` attribute behind: the copy carries only what the
+    E-step needs, and whatever reads the data (re-seeding) runs where they are."""
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["data"] = None
+        return state

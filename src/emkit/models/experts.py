@@ -39,8 +39,9 @@ import math
 
 import numpy as np
 
+from .._engine.data import PickledWithoutData
 from .._engine.em import add_stats, expectation
-from ..kernels.mixture import normalize_rows
+from .. import backend
 
 __all__ = ["MixtureOfExpertsModel", "gating_design", "gating_log_proba", "gating_statistics"]
 
@@ -140,7 +141,7 @@ def gating_statistics(design, log_gate, log_partition, weights, hessian=True):
     return stats
 
 
-class MixtureOfExpertsModel:
+class MixtureOfExpertsModel(PickledWithoutData):
     """A K-expert mixture with softmax gating, as pure functions for the engine.
 
     Parameters
@@ -176,12 +177,6 @@ class MixtureOfExpertsModel:
         self.gating_alpha = float(gating_alpha)
         self.fix_gating = fix_gating
 
-    def __getstate__(self):
-        # A pickled copy (a worker's) carries only what the E-step needs.
-        state = self.__dict__.copy()
-        state["data"] = None
-        return state
-
     # -- parameters in the centred gating design --------------------------------
     def centered_gating(self, params):
         """Gating rows (K - 1, D + 1) in the centred design, from the uncentred
@@ -212,7 +207,7 @@ class MixtureOfExpertsModel:
         log_gate, log_partition = gating_log_proba(design, gating)
         resp = self.component.log_prob(component_plan, features)
         resp += log_gate
-        log_norm = normalize_rows(resp, np.zeros(self.n_components), weights)
+        log_norm = backend.ops().normalize_rows(resp, np.zeros(self.n_components), weights)
         loglik = float(log_norm.sum() if weights is None else weights @ log_norm)
         stats = self.component.stats(resp, features)
         stats["counts"] = resp.sum(axis=0, dtype=np.float64)

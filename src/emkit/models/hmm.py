@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from .._engine.data import PickledWithoutData
 from .._engine.init import far_point
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
 from .. import backend
@@ -71,7 +72,7 @@ def dirichlet_log_density_rows(probabilities, concentration):
     return float(np.sum(log_norm + xlogy(alpha - 1.0, probabilities).sum(axis=-1)))
 
 
-class HiddenMarkovModel:
+class HiddenMarkovModel(PickledWithoutData):
     """A K-state HMM as pure functions for the EM engine.
 
     Parameters
@@ -107,13 +108,6 @@ class HiddenMarkovModel:
         self.startprob_concentration = startprob_concentration
         self.transmat_concentration = transmat_concentration
         self.fixed = frozenset(fixed)
-
-    def __getstate__(self):
-        # The data stay where they are: a pickled model (a Dask worker's copy)
-        # carries only what the E-step needs; re-seeding runs on the client.
-        state = self.__dict__.copy()
-        state["data"] = None
-        return state
 
     # -- engine interface -----------------------------------------------------
     def e_step_plan(self, params):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
+from .._engine.data import PickledWithoutData
 from .._engine.em import add_stats
 from .._engine.init import far_point
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
@@ -20,7 +21,7 @@ from .. import backend
 __all__ = ["MixtureModel", "sample_mixture"]
 
 
-class MixtureModel:
+class MixtureModel(PickledWithoutData):
     """A K-component mixture, as pure functions for the EM engine.
 
     Parameters
@@ -45,13 +46,6 @@ class MixtureModel:
         self.data = data
         self.weight_concentration = weight_concentration
         self.fix_weights = fix_weights
-
-    def __getstate__(self):
-        # The data stay where they are: a pickled model (a Dask worker's copy)
-        # carries only what the E-step needs; re-seeding runs on the client.
-        state = self.__dict__.copy()
-        state["data"] = None
-        return state
 
     # -- engine interface -----------------------------------------------------
     def e_step_plan(self, params):
