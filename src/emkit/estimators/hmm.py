@@ -59,7 +59,7 @@ from ..components.gaussian import (
 )
 from ..components.gaussian_missing import MissingGaussianComponent
 from ..components.poisson import PoissonComponent, check_counts
-from ..kernels.hmm import forward_backward, forward_log_likelihood, viterbi
+from .. import backend
 from ..models.hmm import HiddenMarkovModel, StateMixtureEmission
 from ._base import EMFitMixin
 
@@ -687,7 +687,8 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         if is_dask_array(X):
             return self._map_dask(self.score_sequences, X, lengths, per="sequence")
         with _single_threaded_blas():
-            return np.concatenate([forward_log_likelihood(ls, lt, le, n) for le, n, ls, lt in
+            forward = backend.ops().forward_log_likelihood
+            return np.concatenate([forward(ls, lt, le, n) for le, n, ls, lt in
                                    self._chunks_log_emission(X, lengths)])
 
     def score(self, X, lengths=None):
@@ -704,6 +705,7 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         if is_dask_array(X):
             return self._map_dask(self.predict_proba, X, lengths, n_columns=self.n_components)
         with _single_threaded_blas():
+            forward_backward = backend.ops().forward_backward
             return np.concatenate([forward_backward(ls, lt, le, n)[1] for le, n, ls, lt in
                                    self._chunks_log_emission(X, lengths)])
 
@@ -740,10 +742,10 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         with _single_threaded_blas():
             for le, n, ls, lt in self._chunks_log_emission(X, lengths):
                 if algorithm == "viterbi":
-                    chunk_log_prob, chunk_states = viterbi(ls, lt, le, n)
+                    chunk_log_prob, chunk_states = backend.ops().viterbi(ls, lt, le, n)
                     log_prob += float(chunk_log_prob.sum())
                 else:
-                    posteriors = forward_backward(ls, lt, le, n)[1]
+                    posteriors = backend.ops().forward_backward(ls, lt, le, n)[1]
                     chunk_states = posteriors.argmax(axis=1)
                     with np.errstate(divide="ignore"):
                         log_prob += float(np.log(posteriors.max(axis=1)).sum())

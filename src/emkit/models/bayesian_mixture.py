@@ -53,7 +53,7 @@ from ..components.gaussian_ops import (
     precision_cholesky,
     scatter_about,
 )
-from ..kernels.mixture import normalize_rows
+from .. import backend
 
 __all__ = ["WEIGHT_PRIOR_TYPES", "VariationalPrior", "BayesianMixtureModel"]
 
@@ -231,7 +231,7 @@ class BayesianMixtureModel:
         """
         (weights_matrix, offsets, log_norm), shift = plan
         resp, shift, features = self.weighted_log_prob(plan, X_chunk)
-        row_log_norm = normalize_rows(resp, shift, weights)
+        row_log_norm = backend.ops().normalize_rows(resp, shift, weights)
         loglik = float(row_log_norm.sum() if weights is None else weights @ row_log_norm)
         stats = self.component.stats(resp, features)
         counts = resp.sum(axis=0, dtype=np.float64)

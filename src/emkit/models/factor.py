@@ -33,7 +33,7 @@ import numpy as np
 from .._engine.monitor import ConvergenceMonitor
 from ..components.counts import safe_counts
 from ..components.gaussian_ops import LOG_2PI
-from ..kernels.mixture import normalize_rows
+from .. import backend
 
 __all__ = ["low_rank_plan", "low_rank_posterior", "low_rank_covariance", "factor_start",
            "noise_floor", "FactorModel", "ScatterData", "MixtureOfFactorsModel",
@@ -387,7 +387,7 @@ class MixtureOfFactorsModel:
         if labelled is not None and labelled.size:
             label_joint = log_prob[labelled, labels[labelled]]
         resp = np.ascontiguousarray(log_prob - plan["log_weights"])
-        log_norm = normalize_rows(resp, plan["log_weights"], weights)
+        log_norm = backend.ops().normalize_rows(resp, plan["log_weights"], weights)
         if labelled is not None and labelled.size:
             log_norm[labelled] = label_joint
             resp[labelled] = 0.0

@@ -65,7 +65,7 @@ import numpy as np
 from scipy.special import gammaln, polygamma, psi
 
 from .._engine.em import add_stats
-from ..kernels.lda import digamma, dirichlet_expectation_2d, doc_bound, doc_e_step, topic_bound
+from .. import backend
 
 __all__ = ["DocumentData", "DocumentState", "LDAModel", "fit_dirichlet_prior",
            "dirichlet_mean_log_likelihood"]
@@ -402,6 +402,7 @@ def topic_word_expectations(topic_word):
     costs more in thread start-up than it saves.
     """
     topic_word = np.asarray(topic_word, dtype=np.float64)
+    digamma = backend.ops().digamma
     elog_beta = digamma(topic_word) - digamma(topic_word.sum(axis=1))[:, None]
     return elog_beta, np.exp(elog_beta)
 
@@ -472,7 +473,8 @@ class LDAModel:
         """The E-step's plan at ``params``; ``rng`` is the run's random state."""
         topic_word = params["topic_word"]
         elog_beta, exp_elog_beta = topic_word_expectations(topic_word)
-        bound = topic_bound(topic_word, self.topic_word_prior, elog_beta=elog_beta)
+        bound = backend.ops().lda_topic_bound(topic_word, self.topic_word_prior,
+                                              elog_beta=elog_beta)
         self._topic_bound_cache = (topic_word, bound)
         return LDAPlan(topic_word, elog_beta, exp_elog_beta,
                        np.asarray(params["doc_topic_prior"], dtype=np.float64), bound,
@@ -504,7 +506,7 @@ class LDAModel:
 
     def _coordinate_ascent(self, plan, indptr, indices, counts, gamma_init, *,
                            max_iter=None, compute_sstats=True):
-        gamma, expected_counts, _ = doc_e_step(
+        gamma, expected_counts, _ = backend.ops().lda_doc_e_step(
             indptr, indices, counts, plan.exp_elog_beta, plan.doc_topic_prior,
             gamma_init=gamma_init,
             max_iter=self.max_doc_update_iter if max_iter is None else max_iter,
@@ -513,7 +515,7 @@ class LDAModel:
         return gamma, expected_counts
 
     def _doc_bounds(self, plan, indptr, indices, counts, gamma):
-        return doc_bound(indptr, indices, counts, gamma, plan.elog_beta,
+        return backend.ops().lda_doc_bound(indptr, indices, counts, gamma, plan.elog_beta,
                          plan.doc_topic_prior, per_doc=True)
 
     def _starting_gamma(self, state, fresh):
@@ -566,7 +568,7 @@ class LDAModel:
                                   bounds + topic_share, state.n_total_docs, n_guarded)
         stats = {"topic_word": expected_counts, "n_docs": np.float64(new_gamma.shape[0])}
         if self.learn_doc_topic_prior:
-            stats["log_theta_sum"] = dirichlet_expectation_2d(new_gamma).sum(axis=0)
+            stats["log_theta_sum"] = backend.ops().dirichlet_expectation_2d(new_gamma).sum(axis=0)
         return stats, float(bounds.sum()), new_state
 
     def _restore_bound(self, plan, args, previous_gamma, gamma, bounds, shortfall):
@@ -611,7 +613,7 @@ class LDAModel:
         cached = self._topic_bound_cache
         if cached is not None and cached[0] is params["topic_word"]:
             return cached[1]
-        return topic_bound(params["topic_word"], self.topic_word_prior)
+        return backend.ops().lda_topic_bound(params["topic_word"], self.topic_word_prior)
 
     def repair(self, params, stats, rng, data=None):
         # A topic cannot collapse: lambda >= eta > 0 always.
