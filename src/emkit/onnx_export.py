@@ -67,10 +67,12 @@ def _check_dtype(dtype):
     from ._validation import InvalidParameterError
 
     try:
-        resolved = np.dtype(dtype)
+        # np.dtype(None) is float64; None here is more likely a slip than a choice.
+        resolved = None if dtype is None else np.dtype(dtype)
     except TypeError:
         resolved = None
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+    # Not `resolved in (...)`: dtype == None is True for float64.
+    if resolved is None or resolved.name not in ("float32", "float64"):
         raise InvalidParameterError(
             f"dtype must be np.float32 or np.float64 (the graph's input and output "
             f"type); got {dtype!r}.")
