@@ -40,6 +40,7 @@ _EXPORTS = {
     "top_words": ".topics",
     "save": ".persistence",
     "load": ".persistence",
+    "export_onnx": ".onnx_export",
     "explain_em": ".teaching",
 }
 _SUBMODULES = ("datasets", "priors", "plotting", "report", "backend")
