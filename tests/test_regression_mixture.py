@@ -387,7 +387,10 @@ def test_statistics_add_over_chunks(regimes):
                                       input_center=data.center[:1])
         result = fit_em(model, data, [start], max_iter=15, tol=0.0)
         histories.append(result.history)
-    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-11)
+    # Summation order differs between the chunkings, and the gating's Newton
+    # solve amplifies it (7.6e-11 relative seen with numpy 2.4 / OpenBLAS 0.3.31);
+    # a statistic that did not add over chunks would differ by orders more.
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-9)
 
 
 def test_constant_input_column_is_harmless(regimes):
