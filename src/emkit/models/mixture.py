@@ -167,10 +167,10 @@ class MixtureModel:
             The same statistics an E-step returns, with ``resp`` in place of
             the posterior responsibilities.
         """
-        return responsibility_stats(data, resp, self.chunk_stats,
+        return responsibility_stats(data, resp, self._responsibility_chunk_stats,
                                     dtype=getattr(self.component, "dtype", np.float64))
 
-    def chunk_stats(self, X_chunk, resp):
+    def _responsibility_chunk_stats(self, X_chunk, resp):
         """The component statistics and ``counts`` of one chunk's (weighted)
         responsibilities ``resp`` (n, K): an E-step's, without the E-step."""
         stats = self.component.stats(resp, self.component.features(X_chunk))
