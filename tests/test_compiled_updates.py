@@ -37,11 +37,11 @@ def _model_and_start(X, n_components, structure, reg_covar=1e-6):
     component = GaussianComponent(structure, reg_covar=reg_covar, center=data.center,
                                   dtype=np.float64, data_covariance=np.cov(X.T, bias=True),
                                   feature_scales=scales)
-    model = SmallGaussianMixtureModel(component, n_components, data, compiled_runs=True)
+    model = SmallGaussianMixtureModel(component, n_components, compiled_runs=True)
     # A fixed partition: every n_components-th sample in each group.
     resp = np.zeros((X.shape[0], n_components))
     resp[np.arange(X.shape[0]), np.argsort(np.argsort(X[:, 0])) * n_components // X.shape[0]] = 1
-    params = model.m_step(model.stats_from_responsibilities(resp), None)
+    params = model.m_step(model.stats_from_responsibilities(resp, data), None)
     return model, data, params
 
 
@@ -148,7 +148,7 @@ def test_a_run_that_needs_a_reseed_is_the_engines():
     def run(rule, random_state):
         model, data, _ = _model_and_start(X, 3, "VVV")
         taken = _counting(model)
-        params = model.m_step(model.stats_from_responsibilities(resp), None)
+        params = model.m_step(model.stats_from_responsibilities(resp, data), None)
         return fit_em(model, data, [params], max_iter=300, tol=1e-7, stopping=rule,
                       random_state=random_state), taken
 

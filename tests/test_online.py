@@ -123,7 +123,7 @@ def test_blended_statistics_equal_the_closed_form(offset, decay):
     for batch in batches:
         rhos.append(stepwise.next_rho())
         data = SampleData(batch)
-        model = MixtureModel(component, 3, data, fix_weights=True)
+        model = MixtureModel(component, 3, fix_weights=True)
         engine_params, _ = stepwise.step(model, engine_params, data)
     assert rhos[0] == 1.0
     assert rhos[1:] == pytest.approx([(t + offset) ** -decay for t in range(1, 5)])

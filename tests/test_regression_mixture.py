@@ -170,9 +170,9 @@ def _m_step_at(resp, X, y):
     joint = np.column_stack([X, y])
     data = SampleData(joint)
     component = LinearRegressionComponent(X.shape[1])
-    model = MixtureOfExpertsModel(component, resp.shape[1], data,
+    model = MixtureOfExpertsModel(component, resp.shape[1],
                                   input_center=np.zeros(X.shape[1]), gating_steps=100)
-    return model.m_step(model.stats_from_responsibilities(resp), None)
+    return model.m_step(model.stats_from_responsibilities(resp, data), None, data)
 
 
 # flexmix's Gaussian M-step divides the weighted residual sum of squares by
@@ -350,9 +350,10 @@ def test_gating_m_step_equals_unpenalised_logistic_regression(regimes):
     labels = (X[:, 0] + rng.normal(scale=0.7, size=len(X)) > 0.3).astype(int)
     joint = np.column_stack([X, y])
     data = SampleData(joint)
-    model = MixtureOfExpertsModel(LinearRegressionComponent(1, center=data.center), 2, data,
+    model = MixtureOfExpertsModel(LinearRegressionComponent(1, center=data.center), 2,
                                   input_center=data.center[:1], gating_steps=50)
-    params = model.m_step(model.stats_from_responsibilities(np.eye(2)[labels]), None)
+    params = model.m_step(model.stats_from_responsibilities(np.eye(2)[labels], data), None,
+                          data)
     logistic = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, labels)
     # sklearn models P(label 1); emkit's last expert is the reference: log g_0/g_1.
     assert params["gating_coef"][0, 0] == pytest.approx(-logistic.coef_[0, 0], rel=1e-6)
@@ -383,7 +384,7 @@ def test_statistics_add_over_chunks(regimes):
     histories = []
     for chunk_size in (10_000, 37):
         data = SampleData(joint, chunk_size=chunk_size)
-        model = MixtureOfExpertsModel(LinearRegressionComponent(1, center=data.center), 2, data,
+        model = MixtureOfExpertsModel(LinearRegressionComponent(1, center=data.center), 2,
                                       input_center=data.center[:1])
         result = fit_em(model, data, [start], max_iter=15, tol=0.0)
         histories.append(result.history)

@@ -5,13 +5,17 @@ chunks and hands each chunk, as a tuple of arguments, to the model's E-step;
 the statistics the E-step returns add up across chunks. Independent samples,
 groups of sequences (HMMs), groups of documents (LDA), mini-batches and Dask
 blocks are all a "data object with chunks" to the engine.
+
+The engine, not the model, holds the data object: it hands it to whatever
+of the model reads samples (see :class:`emkit._engine.em.EMModel`), so the
+model a Dask cluster ships to its workers carries no samples.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SampleData", "DEFAULT_CHUNK_BYTES", "PickledWithoutData"]
+__all__ = ["SampleData", "DEFAULT_CHUNK_BYTES"]
 
 # Chunks of a few MiB keep the per-chunk temporaries (features, log-densities,
 # responsibilities) in cache-friendly, bounded memory whatever n_samples is.
@@ -95,13 +99,3 @@ class SampleData:
             return np.ones(self.n_samples)
         return np.asarray(self.sample_weight, dtype=np.float64)
 
-
-class PickledWithoutData:
-    """A model whose pickled copy (a Dask worker's, a saved estimator's)
-    leaves its ``data`` attribute behind: the copy carries only what the
-    E-step needs, and whatever reads the data (re-seeding) runs where they are."""
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["data"] = None
-        return state

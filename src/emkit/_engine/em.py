@@ -25,11 +25,18 @@ from .progress import progress_bar
 from .threads import chunk_workers, map_chunks
 
 __all__ = ["EMModel", "FitResult", "expectation", "chunked_expectation", "fit_em", "add_stats",
-           "plan_e_step", "commit_e_step"]
+           "plan_e_step", "commit_e_step", "maximize", "responsibility_stats"]
 
 
 class EMModel(Protocol):
     """What a model gives the engine. Parameters and statistics are dicts of arrays.
+
+    A model holds no data: the engine holds the data object and hands it to
+    whatever reads the samples (the E-step gets each chunk; ``repair``,
+    ``compiled_updates`` and a data-reading M-step get the data object). A
+    model is therefore a pure function of (parameters, data), and its
+    pickled copy, which a Dask cluster ships to the workers at every
+    iteration, is only its settings.
 
     ``e_step_plan(params)``
         Precompute what every chunk's E-step needs (Cholesky factors, log-weights).
@@ -40,19 +47,32 @@ class EMModel(Protocol):
         Maximise the expected complete-data log-likelihood (plus log-prior);
         ``params`` are the current ones, for warm-started inner iterations and
         parameters held fixed.
+    ``m_step_reads_data`` (optional attribute, default False)
+        True when the M-step needs the samples themselves, not only the
+        summed statistics: the mixture of experts' gating M-step evaluates its
+        objective at trial gatings, each a further pass over the inputs. The
+        engine then calls ``m_step(stats, params, data)`` with the data
+        object whose E-step gave ``stats`` (see :func:`maximize`), and the
+        model makes its passes with :func:`expectation` over it, so chunks,
+        threads and a data object's own map-reduce (Dask blocks on the
+        workers) serve them as they serve the E-step. Stepwise (online) EM,
+        whose statistics are running averages over batches, cannot offer
+        such an M-step the data its statistics came from: it does not take
+        these models.
     ``log_prior(params) -> float``
         Zero for maximum likelihood; the log-density of the prior for MAP.
     ``repair(params, stats, rng, data) -> (params, n_repaired)``
         Detect and re-seed collapsed components; ``n_repaired = 0`` when all
-        is well. ``data`` is the data object being fitted (the engine holds
-        it, not the model): re-seeds draw their points from it
-        (``data.reseed_rows`` where a cluster offers a client-side sample).
+        is well. ``data`` is the data object being fitted: re-seeds draw their
+        points from it (``data.reseed_rows`` where a cluster offers a
+        client-side sample).
     ``parallel_chunks`` (optional attribute, default False)
         True when ``e_step`` is thread-safe and gains from running chunks on
         all cores (one BLAS thread each; see :mod:`emkit._engine.threads`).
-    ``compiled_updates(params, stats, n, rule)`` (optional)
-        Up to ``n`` EM updates from ``params`` (whose E-step gave ``stats``)
-        in one call of a compiled kernel, for models whose Python between
+    ``compiled_updates(params, stats, n, rule, data)`` (optional)
+        Up to ``n`` EM updates from ``params`` (whose E-step over ``data``,
+        the data object being fitted, gave ``stats``) in one call of a
+        compiled kernel, for models whose Python between
         kernels costs more than the kernels (small data). It stops where
         ``rule`` (a :class:`~emkit._engine.monitor.CompiledRule`: the run's
         stopping rule, whose arithmetic the kernel compiles from
@@ -158,6 +178,58 @@ def add_stats(total: dict | None, new: dict) -> dict:
     for name, value in new.items():
         total[name] += value
     return total
+
+
+def responsibility_stats(data, resp, chunk_stats, dtype=np.float64) -> dict:
+    """Summed statistics of given responsibilities, chunk by chunk (for an
+    initial M-step from a partition, say).
+
+    Parameters
+    ----------
+    data : SampleData
+        The samples (``X``, ``sample_weight``, ``chunk_size``).
+    resp : ndarray of shape (n_samples, n_components)
+        Responsibilities of ``data``'s rows; not modified.
+    chunk_stats : callable
+        ``chunk_stats(X_chunk, resp_chunk) -> dict`` of additive statistics,
+        given a chunk's rows and its responsibilities already multiplied by
+        the frequency weights (a fresh ``dtype`` array it may keep).
+    dtype : numpy dtype
+        Precision of the responsibilities handed to ``chunk_stats``.
+
+    Returns
+    -------
+    stats : dict
+        ``chunk_stats``' results summed over the chunks, in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit._engine.data import SampleData
+    >>> data = SampleData(np.arange(6.0).reshape(3, 2), np.array([1.0, 2.0, 1.0]))
+    >>> stats = responsibility_stats(data, np.eye(2)[[0, 1, 1]],
+    ...                              lambda X, r: {"counts": r.sum(axis=0)})
+    >>> stats["counts"]
+    array([1., 3.])
+    """
+    stats = None
+    for start in range(0, data.n_samples, data.chunk_size):
+        stop = start + data.chunk_size
+        chunk_resp = np.array(resp[start:stop], dtype=dtype, copy=True)
+        if data.sample_weight is not None:
+            chunk_resp *= data.sample_weight[start:stop, None].astype(dtype, copy=False)
+        stats = add_stats(stats, chunk_stats(data.X[start:stop], chunk_resp))
+    return stats
+
+
+def maximize(model: EMModel, stats: dict, params: dict | None, data) -> dict:
+    """The model's M-step from ``stats``: ``model.m_step(stats, params)``, or
+    ``model.m_step(stats, params, data)`` for a model that declares
+    ``m_step_reads_data`` (see :class:`EMModel`). ``data`` must be the data
+    whose E-step gave ``stats``."""
+    if getattr(model, "m_step_reads_data", False):
+        return model.m_step(stats, params, data)
+    return model.m_step(stats, params)
 
 
 def plan_e_step(model: EMModel, params: dict, rng=None):
@@ -282,7 +354,7 @@ class _Run:
         """
         rule = None if self.compiled is None else self.monitor.compiled_rule()
         taken = None if rule is None else self.compiled(self.params, self.stats,
-                                                        max(self.budget, 1), rule)
+                                                        max(self.budget, 1), rule, self.data)
         if taken is None:
             self.compiled = None
             self.em_step()
@@ -315,7 +387,7 @@ class _Run:
             False when the update re-seeded a component (off the EM path).
         """
         model = self.model
-        new_params = model.m_step(self.stats, self.params)
+        new_params = maximize(model, self.stats, self.params, self.data)
         # A run past its re-seed budget ends here, on the M-step's own parameters.
         repaired, n_repaired = model.repair(new_params, self.stats, self.rng, self.data)
         if n_repaired and self.n_repairs + n_repaired > self.max_repairs:
@@ -364,7 +436,7 @@ class _Run:
         if not math.isfinite(objective):
             return False
         if objective < floor:
-            proposal = model.m_step(stats, proposal)
+            proposal = maximize(model, stats, proposal, self.data)
             if model.repair(proposal, stats, self.rng, self.data)[1]:
                 return False
             self.n_iter += 1

@@ -380,7 +380,7 @@ class ComponentMixture(LikelihoodCriteriaMixin, EMFitMixin, DensityMixin, BaseEs
 
     def _mixture_model(self, fixed):
         component = self._make_component(self.n_features_in_, fixed - {"weights"})
-        return MixtureModel(component, self.n_components, None,
+        return MixtureModel(component, self.n_components,
                             weight_concentration=self.weight_concentration,
                             fix_weights="weights" in fixed)
 

@@ -305,10 +305,10 @@ default="dirichlet_process"
     def _initializations(self, X, data, model, rng):
         """One start per restart, made lazily (the engine runs each before the
         next is drawn, so the random draws are scikit-learn's)."""
-        moments_model = MixtureModel(model.component, self.n_components, data)
+        moments_model = MixtureModel(model.component, self.n_components)
         for _ in range(self.n_init):
             resp = initial_responsibilities(X, self.n_components, self.init_params, rng)
-            yield model.m_step(moments_model.stats_from_responsibilities(resp))
+            yield model.m_step(moments_model.stats_from_responsibilities(resp, data))
 
     # -------------------------------------------------------------- parameters
     def _store_prior(self, prior):

@@ -560,11 +560,11 @@ default="k-means++"
                 and not missing and getattr(data, "labels", None) is None):
             # Small data: the fixed cost per E-step call dominates, so one
             # compiled pass beats the BLAS feature kernels.
-            return SmallGaussianMixtureModel(component, self.n_components, data,
+            return SmallGaussianMixtureModel(component, self.n_components,
                                              weight_concentration=self.weight_concentration,
                                              fix_weights="weights" in fixed_names,
                                              compiled_runs=compiled_runs)
-        return model_class(component, self.n_components, data,
+        return model_class(component, self.n_components,
                            weight_concentration=self.weight_concentration,
                            fix_weights="weights" in fixed_names)
 
@@ -629,7 +629,7 @@ default="k-means++"
         model = self._build_model(data, data_covariance, self._resolved_prior(X), frozenset(),
                                   max_fused_samples=COMPILED_RUN_MAX_SAMPLES,
                                   collapse=collapse, scales=scales, compiled_runs=True)
-        params = model.m_step(model.stats_from_responsibilities(resp), None)
+        params = model.m_step(model.stats_from_responsibilities(resp, data), None)
         prec_chol, covariances = self._precision_cholesky(params["covariances"], X.shape[1])
         params["covariances"], params["precisions_cholesky"] = covariances, prec_chol
         # A seed stays a seed: the engine builds its RandomState only for a re-seed.
@@ -824,7 +824,8 @@ default="k-means++"
                     initial_responsibilities(X, self.n_components, self.init_params, rng,
                                              sample_weight), labels)
                 start = {"means": user_params["means"]} if "means" in user_params else None
-                params = init_model.m_step(init_model.stats_from_responsibilities(resp), start)
+                params = init_model.m_step(init_model.stats_from_responsibilities(resp, data),
+                                           start)
                 params.update(user_params)
             prec_chol, covariances = self._precision_cholesky(params["covariances"],
                                                               X.shape[1])

@@ -608,7 +608,7 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
                 start_alpha = None
             if np.all(trans_alpha == 1.0):
                 trans_alpha = None
-        return HiddenMarkovModel(emission, K, data, startprob_concentration=start_alpha,
+        return HiddenMarkovModel(emission, K, startprob_concentration=start_alpha,
                                  transmat_concentration=trans_alpha,
                                  fixed=fixed & set(_TRANSITION_NAMES))
 

@@ -38,6 +38,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.dask_data import is_dask_array
+from .._engine.em import maximize
 from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
 from .._validation import (
     check_integer,
@@ -142,7 +143,6 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         (``init_params``, as the Gaussian mixtures use them; ``"mixed"``
         alternates ``"k-means++"`` and ``"random"``): one M-step (weighted
         least squares) from each."""
-        self._bind_data(model, init_data)
         K, D = self.n_components, X.shape[1] - 1
         user = self._user_starts(K, D)
         if len(user) == len(self._param_names):
@@ -156,12 +156,10 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
                 method = "k-means++" if start % 2 == 0 else "random"
             resp = clamp_to_labels(
                 initial_responsibilities(scaled, K, method, rng, sample_weight), labels)
-            params = model.m_step(model.stats_from_responsibilities(resp, init_data), None)
+            params = maximize(model, model.stats_from_responsibilities(resp, init_data), None,
+                              init_data)
             params.update(user)
             yield params
-
-    def _bind_data(self, model, data):
-        """Give the model the data its M-step reads (none for plain mixtures)."""
 
     # -- fitted parameters ----------------------------------------------------
     def _fitted_params(self):
@@ -562,12 +560,9 @@ class MixtureOfExperts(_ConditionalMixture):
     def _mixture_model(self, fixed):
         component = self._make_component(self.n_features_in_, fixed - set(_GATING))
         return MixtureOfExpertsModel(
-            component, self.n_components, None, input_center=self._fit_center[:-1],
+            component, self.n_components, input_center=self._fit_center[:-1],
             gating_steps=self.gating_steps, gating_alpha=self.gating_alpha,
             fix_gating="gating_coef" in fixed)
-
-    def _bind_data(self, model, data):
-        model.data = data
 
     def _user_starts(self, K, D):
         user = {}

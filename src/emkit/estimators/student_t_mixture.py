@@ -228,12 +228,6 @@ class StudentTMixture(ComponentMixture):
                              f"{n_features} features as input.")
         return X
 
-    def _mixture_model(self, fixed):
-        model = super()._mixture_model(fixed)
-        # Re-seeding a collapsed component draws from the rows being fitted.
-        model.data = self._summary.rows
-        return model
-
     def _make_component(self, n_features, fixed):
         summary = getattr(self, "_summary", None)
         if summary is None or summary.center.shape[0] != n_features:

@@ -46,7 +46,7 @@ class SmallGaussianMixtureModel(MixtureModel):
 
     Parameters
     ----------
-    component, n_components, data, weight_concentration, fix_weights
+    component, n_components, weight_concentration, fix_weights
         As :class:`MixtureModel`'s.
     compiled_runs : bool, default=False
         Offer the engine :meth:`compiled_updates` (mclust structures only).
@@ -55,9 +55,9 @@ class SmallGaussianMixtureModel(MixtureModel):
         mclust's ``me``: :meth:`GaussianMixture.fit_from_responsibilities`).
     """
 
-    def __init__(self, component, n_components, data, *, weight_concentration=None,
+    def __init__(self, component, n_components, *, weight_concentration=None,
                  fix_weights=False, compiled_runs=False):
-        super().__init__(component, n_components, data,
+        super().__init__(component, n_components,
                          weight_concentration=weight_concentration, fix_weights=fix_weights)
         self.compiled_runs = compiled_runs
 
@@ -82,16 +82,16 @@ class SmallGaussianMixtureModel(MixtureModel):
         return fused_mixture_e_step(X_chunk, self.component.center, means_centered, prec_chol,
                                     layout, log_weights, weights)
 
-    def stats_from_responsibilities(self, resp):
+    def stats_from_responsibilities(self, resp, data):
         """Summed statistics of given responsibilities (see MixtureModel), in one pass."""
-        component, data = self.component, self.data
+        component = self.component
         layout = "full" if component.layout == "tied" else component.layout
         weights = (None if data.sample_weight is None
                    else np.ascontiguousarray(data.sample_weight, dtype=np.float64))
         return responsibility_moments(np.ascontiguousarray(data.X, dtype=np.float64),
                                       component.center, resp, layout, weights)
 
-    def compiled_updates(self, params, stats, n_updates, rule):
+    def compiled_updates(self, params, stats, n_updates, rule, data):
         """Up to ``n_updates`` EM updates from ``params`` in one compiled call.
 
         The engine's optional model hook (see :class:`emkit._engine.em.EMModel`):
@@ -110,6 +110,9 @@ class SmallGaussianMixtureModel(MixtureModel):
         n_updates : int
         rule : CompiledRule
             :meth:`emkit._engine.monitor.ConvergenceMonitor.compiled_rule`.
+        data : SampleData
+            The data being fitted (the engine's; the kernel walks ``X`` and
+            ``sample_weight`` itself).
 
         Returns
         -------
@@ -123,7 +126,6 @@ class SmallGaussianMixtureModel(MixtureModel):
         if (not self.compiled_runs or component.structure is None or component.fixed
                 or self.fix_weights or self.weight_concentration is not None):
             return None
-        data = self.data
         K, D = self.n_components, component.n_features
         code = LAYOUT_CODES[component.layout]
         means = np.array(params["means"] - component.center, dtype=np.float64, order="C")

@@ -26,8 +26,11 @@ Newton direction without a pass), and the M-step evaluates ``L`` at trial
 points (with the gradient and Hessian there, for the next direction) by
 further passes over the data, through the engine's own
 :func:`~emkit._engine.em.expectation` (chunks, threads, any data object's
-map-reduce) with a small gating-only model. This needs the data in the
-model, as re-seeding does in :class:`~emkit.models.mixture.MixtureModel`.
+map-reduce) with a small gating-only model. The model holds no data: it
+declares ``m_step_reads_data``, and the engine hands its M-step the data
+object being fitted (``m_step(stats, params, data)``, see
+:class:`~emkit._engine.em.EMModel`), as it hands re-seeding its data in
+:class:`~emkit.models.mixture.MixtureModel`.
 Each Newton step is accepted only if ``Q`` does not fall, halving the step
 until it does (or keeping ``V``): the M-step never lowers ``Q``, so the
 log-likelihood never decreases (generalised EM).
@@ -39,8 +42,7 @@ import math
 
 import numpy as np
 
-from .._engine.data import PickledWithoutData
-from .._engine.em import add_stats, expectation
+from .._engine.em import expectation, responsibility_stats
 from .. import backend
 
 __all__ = ["MixtureOfExpertsModel", "gating_design", "gating_log_proba", "gating_statistics"]
@@ -141,7 +143,7 @@ def gating_statistics(design, log_gate, log_partition, weights, hessian=True):
     return stats
 
 
-class MixtureOfExpertsModel(PickledWithoutData):
+class MixtureOfExpertsModel:
     """A K-expert mixture with softmax gating, as pure functions for the engine.
 
     Parameters
@@ -149,9 +151,6 @@ class MixtureOfExpertsModel(PickledWithoutData):
     component : LinearRegressionComponent (or another regression family)
         The experts; their samples are joint rows ``[X, y]``.
     n_components : int
-    data : SampleData or None
-        The data being fitted (the gating M-step walks its inputs); set
-        before the first M-step.
     input_center : ndarray of shape (D,)
         The centre of the gating design (the inputs' mean).
     gating_steps : int
@@ -166,12 +165,13 @@ class MixtureOfExpertsModel(PickledWithoutData):
     """
 
     parallel_chunks = True
+    # The gating M-step walks the inputs: the engine passes m_step its data.
+    m_step_reads_data = True
 
-    def __init__(self, component, n_components, data, *, input_center, gating_steps=3,
+    def __init__(self, component, n_components, *, input_center, gating_steps=3,
                  gating_alpha=0.0, fix_gating=False):
         self.component = component
         self.n_components = int(n_components)
-        self.data = data
         self.input_center = np.asarray(input_center, dtype=np.float64)
         self.gating_steps = int(gating_steps)
         self.gating_alpha = float(gating_alpha)
@@ -216,12 +216,14 @@ class MixtureOfExpertsModel(PickledWithoutData):
             stats.update(gating_statistics(design, log_gate, log_partition, weights))
         return stats, loglik
 
-    def m_step(self, stats, params):
+    def m_step(self, stats, params, data):
         """Experts by their own M-step; gating by guarded Newton steps on Q(V).
 
-        ``stats`` must come from an E-step at ``params`` (or, with ``params``
-        None, from :meth:`stats_from_responsibilities`): the gating statistics
-        in them are those of ``params``' gating.
+        ``stats`` must come from an E-step over ``data`` at ``params`` (or,
+        with ``params`` None, from :meth:`stats_from_responsibilities` of
+        ``data``): the gating statistics in them are those of ``params``'
+        gating, and every trial gating is evaluated by a pass over ``data``
+        (the engine's data object; :func:`emkit._engine.em.maximize`).
         """
         new_params = self.component.m_step(stats["counts"], stats, params)
         if self.fix_gating and params is not None:
@@ -231,11 +233,11 @@ class MixtureOfExpertsModel(PickledWithoutData):
         K1, P = self.n_components - 1, self.input_center.shape[0] + 1
         if params is None:
             gating = np.zeros((K1, P))
-            current = self._gating_pass(gating, hessian=True)
+            current = self._gating_pass(gating, True, data)
         else:
             gating = self.centered_gating(params)
             current = stats
-        gating = self._newton(gating, stats["gate_resp_sums"], current)
+        gating = self._newton(gating, stats["gate_resp_sums"], current, data)
         new_params["gating_coef"], new_params["gating_intercept"] = \
             self.uncentered_gating(gating)
         return new_params
@@ -247,11 +249,11 @@ class MixtureOfExpertsModel(PickledWithoutData):
     def _objective(self, gating, resp_sums, log_partition):
         return float(np.sum(gating * resp_sums)) - float(log_partition) - self._penalty(gating)
 
-    def _newton(self, gating, resp_sums, current):
+    def _newton(self, gating, resp_sums, current, data):
         """Up to ``gating_steps`` Newton steps on the penalised Q(V), each
         halved until Q does not fall (or dropped): Q never decreases."""
         K1, P = gating.shape
-        total = max(float(getattr(self.data, "total_weight", 1.0)), 1.0)
+        total = max(float(data.total_weight), 1.0)
         penalised = np.zeros((K1, P))
         penalised[:, :-1] = self.gating_alpha
         objective = self._objective(gating, resp_sums, current["gate_log_partition"])
@@ -266,7 +268,7 @@ class MixtureOfExpertsModel(PickledWithoutData):
             length, accepted = 1.0, False
             for _ in range(_MAX_HALVINGS):
                 trial = gating + length * direction.reshape(K1, P)
-                trial_stats = self._gating_pass(trial, hessian=not last)
+                trial_stats = self._gating_pass(trial, not last, data)
                 trial_objective = self._objective(trial, resp_sums,
                                                   trial_stats["gate_log_partition"])
                 if math.isfinite(trial_objective) and trial_objective >= objective:
@@ -278,9 +280,9 @@ class MixtureOfExpertsModel(PickledWithoutData):
             gating, current, objective = trial, trial_stats, trial_objective
         return gating
 
-    def _gating_pass(self, gating, hessian):
-        """``L``, its gradient (and Hessian) at ``gating`` over all the data."""
-        stats, _ = expectation(_GatingPass(self.input_center, hessian), gating, self.data)
+    def _gating_pass(self, gating, hessian, data):
+        """``L``, its gradient (and Hessian) at ``gating`` over all of ``data``."""
+        stats, _ = expectation(_GatingPass(self.input_center, hessian), gating, data)
         return stats
 
     def log_prior(self, params):
@@ -293,7 +295,7 @@ class MixtureOfExpertsModel(PickledWithoutData):
                       + 0.5 * gating[:, :-1].size * math.log(self.gating_alpha / (2.0 * math.pi)))
         return total
 
-    def repair(self, params, stats, rng, data=None):
+    def repair(self, params, stats, rng, data):
         """Regression experts have no collapse test: nothing to re-seed."""
         return params, 0
 
@@ -320,12 +322,14 @@ class MixtureOfExpertsModel(PickledWithoutData):
         return params
 
     # -- helpers for the estimators --------------------------------------------
-    def stats_from_responsibilities(self, resp, data=None):
+    def stats_from_responsibilities(self, resp, data):
         """Summed expert and gating statistics of given responsibilities.
 
         Parameters
         ----------
         resp : ndarray of shape (n_samples, n_components)
+        data : SampleData
+            The joint rows ``[X, y]`` that ``resp`` belongs to.
 
         Returns
         -------
@@ -333,19 +337,12 @@ class MixtureOfExpertsModel(PickledWithoutData):
             What an E-step returns for the experts and ``S``; the gating
             statistics of a starting gating are computed by the M-step.
         """
-        data = self.data if data is None else data
-        stats = None
-        for start in range(0, data.n_samples, data.chunk_size):
-            stop = start + data.chunk_size
-            chunk_resp = np.array(resp[start:stop], dtype=np.float64, copy=True)
-            if data.sample_weight is not None:
-                chunk_resp *= data.sample_weight[start:stop, None]
-            X_chunk = data.X[start:stop]
-            chunk_stats = self.component.stats(chunk_resp, self.component.features(X_chunk))
-            chunk_stats["counts"] = chunk_resp.sum(axis=0)
-            chunk_stats["gate_resp_sums"] = (chunk_resp[:, :-1].T
-                                             @ gating_design(X_chunk, self.input_center))
-            stats = add_stats(stats, chunk_stats)
+        return responsibility_stats(data, resp, self._responsibility_chunk_stats)
+
+    def _responsibility_chunk_stats(self, X_chunk, resp):
+        stats = self.component.stats(resp, self.component.features(X_chunk))
+        stats["counts"] = resp.sum(axis=0)
+        stats["gate_resp_sums"] = resp[:, :-1].T @ gating_design(X_chunk, self.input_center)
         return stats
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
-from .._engine.data import PickledWithoutData
 from .._engine.init import far_point
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
 from .. import backend
@@ -72,8 +71,12 @@ def dirichlet_log_density_rows(probabilities, concentration):
     return float(np.sum(log_norm + xlogy(alpha - 1.0, probabilities).sum(axis=-1)))
 
 
-class HiddenMarkovModel(PickledWithoutData):
+class HiddenMarkovModel:
     """A K-state HMM as pure functions for the EM engine.
+
+    The model holds no data: the engine hands each E-step its chunk of
+    whole sequences and :meth:`repair` the data object being fitted, so a
+    pickled model (a Dask worker's copy) is its settings alone.
 
     Parameters
     ----------
@@ -82,9 +85,6 @@ class HiddenMarkovModel(PickledWithoutData):
         ``log_prior`` (and optionally ``collapsed``/``reseed`` for repair),
         e.g. :class:`~emkit.components.gaussian.GaussianComponent`.
     n_states : int
-    data : SequenceData or DaskSequenceData
-        The data being fitted (its ``reseed_rows`` and ``center`` re-seed
-        collapsed states); not pickled with the model.
     startprob_concentration : ndarray of shape (K,) or None
         Dirichlet prior on the start probabilities (MAP).
     transmat_concentration : ndarray of shape (K, K) or None
@@ -100,11 +100,10 @@ class HiddenMarkovModel(PickledWithoutData):
     occupancies, ``"start"`` (K,), ``"trans"`` (K, K) and the emission's.
     """
 
-    def __init__(self, emission, n_states, data=None, *, startprob_concentration=None,
+    def __init__(self, emission, n_states, *, startprob_concentration=None,
                  transmat_concentration=None, fixed=frozenset()):
         self.emission = emission
         self.n_states = n_states
-        self.data = data
         self.startprob_concentration = startprob_concentration
         self.transmat_concentration = transmat_concentration
         self.fixed = frozenset(fixed)
@@ -205,17 +204,18 @@ class HiddenMarkovModel(PickledWithoutData):
                                                 self.transmat_concentration)
         return total
 
-    def repair(self, params, stats, rng, data=None):
+    def repair(self, params, stats, rng, data):
         """Re-seed the emissions of collapsed states (Gaussian emissions).
 
         A state whose covariance collapsed onto a few points is moved to a
-        sample poorly explained by the current means, with a broad
-        covariance, and made reachable again (its start and incoming
-        transition probabilities raised to at least 1/K).
+        sample poorly explained by the current means (drawn from ``data``,
+        the engine's SequenceData or DaskSequenceData: its ``reseed_rows``
+        and ``center``), with a broad covariance, and made reachable again
+        (its start and incoming transition probabilities raised to at least
+        1/K).
         """
         collapsed_of = getattr(self.emission, "collapsed", None)
-        data = self.data if data is None else data  # the engine passes its data
-        if collapsed_of is None or data is None:
+        if collapsed_of is None:
             return params, 0
         if set(self.emission.param_names) <= set(self.emission.fixed):
             return params, 0

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from .._engine.data import PickledWithoutData
-from .._engine.em import add_stats
+from .._engine.em import responsibility_stats
 from .._engine.init import far_point
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
 from ..components.counts import safe_counts
@@ -21,15 +20,18 @@ from .. import backend
 __all__ = ["MixtureModel", "sample_mixture"]
 
 
-class MixtureModel(PickledWithoutData):
+class MixtureModel:
     """A K-component mixture, as pure functions for the EM engine.
+
+    The model holds no data: whatever reads the data (re-seeding, the
+    statistics of given responsibilities) takes the data object as an
+    argument, so a pickled model (a Dask worker's copy, every iteration) is
+    its few parameters and settings.
 
     Parameters
     ----------
     component : GaussianComponent (or another family with the same methods)
     n_components : int
-    data : SampleData
-        The data being fitted (for re-seeding collapsed components).
     weight_concentration : float or ndarray of shape (K,) or None
         Dirichlet prior on the weights (MAP); None for maximum likelihood.
     fix_weights : bool
@@ -39,11 +41,10 @@ class MixtureModel(PickledWithoutData):
     # The E-step is pure and its kernels release the GIL: chunks run on all cores.
     parallel_chunks = True
 
-    def __init__(self, component, n_components, data, *, weight_concentration=None,
+    def __init__(self, component, n_components, *, weight_concentration=None,
                  fix_weights=False):
         self.component = component
         self.n_components = n_components
-        self.data = data
         self.weight_concentration = weight_concentration
         self.fix_weights = fix_weights
 
@@ -130,7 +131,7 @@ class MixtureModel(PickledWithoutData):
                              else simplex_from_unconstrained(vector[:K], template["weights"]))
         return None if params["weights"] is None else params
 
-    def repair(self, params, stats, rng, data=None):
+    def repair(self, params, stats, rng, data):
         """Re-seed collapsed components on poorly explained samples of ``data``
         (the engine's data object; the model holds none)."""
         collapsed_of = getattr(self.component, "collapsed", None)
@@ -142,8 +143,7 @@ class MixtureModel(PickledWithoutData):
         scale = self.component.data_covariance / max(self.n_components, 1) ** (
             2.0 / self.component.n_features)
         for k in collapsed:
-            seed = far_point(_reseed_rows(self.data if data is None else data),
-                             params["means"], rng)
+            seed = far_point(_reseed_rows(data), params["means"], rng)
             params = self.component.reseed(params, k, seed, scale)
             if not self.fix_weights:
                 weights = np.array(params["weights"], copy=True)
@@ -152,12 +152,14 @@ class MixtureModel(PickledWithoutData):
         return params, int(collapsed.size)
 
     # -- helpers for the estimators --------------------------------------------
-    def stats_from_responsibilities(self, resp, data=None):
+    def stats_from_responsibilities(self, resp, data):
         """Summed statistics of given responsibilities (for an initial M-step).
 
         Parameters
         ----------
         resp : ndarray of shape (n_samples, n_components)
+        data : SampleData
+            The samples ``resp`` belongs to (frequency weights applied).
 
         Returns
         -------
@@ -165,18 +167,14 @@ class MixtureModel(PickledWithoutData):
             The same statistics an E-step returns, with ``resp`` in place of
             the posterior responsibilities.
         """
-        data = self.data if data is None else data
-        stats = None
-        for start in range(0, data.n_samples, data.chunk_size):
-            stop = start + data.chunk_size
-            chunk_resp = resp[start:stop].astype(getattr(self.component, "dtype", np.float64),
-                                                 copy=True)
-            if data.sample_weight is not None:
-                chunk_resp *= data.sample_weight[start:stop, None].astype(chunk_resp.dtype)
-            features = self.component.features(data.X[start:stop])
-            chunk_stats = self.component.stats(chunk_resp, features)
-            chunk_stats["counts"] = chunk_resp.sum(axis=0, dtype=np.float64)
-            stats = add_stats(stats, chunk_stats)
+        return responsibility_stats(data, resp, self._responsibility_chunk_stats,
+                                    dtype=getattr(self.component, "dtype", np.float64))
+
+    def _responsibility_chunk_stats(self, X_chunk, resp):
+        """The component statistics and ``counts`` of one chunk's (weighted)
+        responsibilities ``resp`` (n, K): an E-step's, without the E-step."""
+        stats = self.component.stats(resp, self.component.features(X_chunk))
+        stats["counts"] = resp.sum(axis=0, dtype=np.float64)
         return stats
 
 
