@@ -452,12 +452,7 @@ def plot_mixture_1d(estimator, X, ax=None, *, feature=0, feature_names=None, bin
     'density'
     """
     _require_matplotlib()
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2 or not 0 <= feature < X.shape[1]:
-        raise ValueError(f"X must have shape (n_samples, n_features) and feature must be one "
-                         f"of its columns; got X of shape {X.shape} and feature={feature}.")
+    X = _feature_column(X, feature)
     ax = _new_axes(ax)
     _draw_univariate(ax, X[:, feature], *_univariate_components(estimator, feature),
                      bins=bins, legend=legend, components=components)
@@ -1773,7 +1768,9 @@ def plot_kmeans(model, X, ax=None, *, dims=(0, 1), feature_names=None, s=12, leg
     Parameters
     ----------
     model : fitted emkit.KMeans
-    X : array-like of shape (n_samples, n_features), n_features >= 2
+    X : array-like of shape (n_samples, n_features)
+        With one feature: the clusters' stacked histogram and a line at every
+        centre.
     ax : matplotlib Axes, optional
     dims : pair of int, default=(0, 1)
     feature_names : sequence of str, optional
@@ -1797,6 +1794,9 @@ def plot_kmeans(model, X, ax=None, *, dims=(0, 1), feature_names=None, s=12, leg
     4
     """
     _require_matplotlib()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1 or (X.ndim == 2 and X.shape[1] == 1):
+        return _kmeans_1d(model, X.reshape(-1, 1), _new_axes(ax), feature_names, legend)
     X, dims = _check_samples_2d(X, dims)
     ax = _new_axes(ax)
     centers = np.asarray(model.cluster_centers_, dtype=np.float64)
@@ -1810,6 +1810,25 @@ def plot_kmeans(model, X, ax=None, *, dims=(0, 1), feature_names=None, s=12, leg
                c=[f"C{k % 10}" for k in range(K)], edgecolors="black", linewidths=1.2,
                label="centre", zorder=3)
     _label_dims(ax, dims, feature_names)
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def _kmeans_1d(model, X, ax, feature_names, legend):
+    """One feature: the clusters' stacked histogram, a line at every centre."""
+    centers = np.asarray(model.cluster_centers_, dtype=np.float64)[:, 0]
+    labels = np.asarray(model.predict(X))
+    K = centers.size
+    edges = np.histogram_bin_edges(X[:, 0], bins="auto")
+    ax.hist([X[labels == k, 0] for k in range(K)], bins=edges, stacked=True,
+            color=[f"C{k % 10}" for k in range(K)],
+            label=[f"cluster {k} ({np.sum(labels == k)} points)" for k in range(K)])
+    for k in range(K):
+        ax.axvline(centers[k], color="black", linestyle="--", linewidth=1.2,
+                   label="centre" if k == 0 else None)
+    ax.set_xlabel(_feature_names(feature_names, 1)[0])
+    ax.set_ylabel("count")
     if legend:
         ax.legend(loc="best", fontsize="small")
     return ax
@@ -2153,15 +2172,13 @@ def _kmeans_figures(model, X, *, y, lengths, vocabulary, feature_names):
     K = len(model.cluster_centers_)
     title = f"KMeans: {K} clusters and their centres"
     if D == 1:
-        X = np.column_stack([X[:, 0], np.zeros(X.shape[0])])  # a strip
-        return [_single(title, lambda ax: (plot_kmeans(model, X, ax, feature_names=
-                                                       _feature_names(feature_names, 1)
-                                                       + [""]),
-                                           ax.set_yticks([])), (7.0, 3.0))]
+        return [_single(title, lambda ax: plot_kmeans(model, X, ax,
+                                                      feature_names=feature_names))]
+    # Consecutive pairs cover every feature: (0, 1), (2, 3), ..., and (D-2, D-1) for odd D.
     pairs = [(j, j + 1) for j in range(0, D - 1, 2)]
-    if D % 2:
-        pairs[-1] = (D - 2, D - 1) if D > 2 else pairs[-1]
-    pairs = list(dict.fromkeys(pairs))[:3]
+    if D % 2 and D > 2:
+        pairs.append((D - 2, D - 1))
+    pairs = pairs[:3]
     figure = _model_figure((5.0 * len(pairs) + 0.6, 4.6))
     for i, dims in enumerate(pairs):
         ax = figure.add_subplot(1, len(pairs), i + 1)
@@ -2348,6 +2365,9 @@ def model_figures(model, X, *, y=None, lengths=None, vocabulary=None, feature_na
     import warnings
 
     kwargs = dict(y=y, lengths=lengths, vocabulary=vocabulary, feature_names=feature_names)
+    if hasattr(model, "fit") and getattr(model, "history_", None) is None:
+        raise ValueError(f"model_figures draws fitted estimators; this "
+                         f"{type(model).__name__} is not fitted (call fit first).")
     for classes, make in _figure_makers():
         if isinstance(model, classes):
             figures = list(make(model, X, **kwargs))
