@@ -164,6 +164,11 @@ def online_em_step(model, params, batch, *, rho, total_weight, stats=None, rng=N
         The E-step's objective of the mini-batch at the *old* ``params``
         (unscaled).
     """
+    if getattr(model, "m_step_reads_data", False):
+        # Its M-step reads the samples (the experts' gating Newton steps), and
+        # running statistics are all that stepwise EM keeps of them.
+        raise ValueError("stepwise EM cannot pass the data to an M-step that reads it "
+                         "(m_step_reads_data); fit this model by batch EM.")
     if stats is None and rho != 1.0:
         stats = model.stats_from_params(params, total_weight)
     batch_stats, batch_objective = expectation(model, params, batch, rng=rng)
