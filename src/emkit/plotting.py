@@ -13,7 +13,7 @@ __all__ = ["plot_mixture", "plot_mixture_1d", "plot_mixture_2d", "plot_density_c
            "plot_model_selection", "plot_selection_criteria", "save_model_selection_plot",
            "plot_history", "plot_hmm_states", "plot_transition_matrix", "plot_top_words",
            "plot_topic_prevalence", "plot_em_steps", "plot_regression_mixture",
-           "new_figure", "figure_to_png",
+           "model_figures", "new_figure", "figure_to_png",
            "marginal_covariances", "em_trace_rows"]
 
 _MATPLOTLIB_MISSING = ("plotting needs matplotlib, which is not installed; install it with "
@@ -1314,3 +1314,206 @@ def _draw_em_table(ax, trace):
     table.set_fontsize(8)
     table.scale(1.0, 1.0)
     ax.set_title("The numbers (KL = log-likelihood - ELBO)", fontsize="medium")
+
+
+
+# -- one entry point: the standard figures of any fitted estimator -------------------------
+
+_SINGLE = (7.0, 5.0)  # inches of a one-panel figure
+
+
+def _single(title, draw, size=_SINGLE):
+    """A one-axes Agg figure drawn by ``draw(ax)``, titled ``title`` unless ``draw`` titled it."""
+    figure = _agg_figure(size)
+    ax = figure.add_subplot()
+    draw(ax)
+    if not ax.get_title():
+        ax.set_title(title, fontsize="medium")
+    return title, figure
+
+
+def _as_samples(X):
+    X = np.asarray(X, dtype=np.float64)
+    return X[:, None] if X.ndim == 1 else X
+
+
+def _gaussian_figures(model, X, *, y, lengths, vocabulary, feature_names, contours=True):
+    """1-D histogram, 2-D ellipses (and contours) or the pairs plot; the uncertainty plot."""
+    X = _as_samples(X)
+    D = X.shape[1]
+    K = np.asarray(model.means_).shape[0]
+    if D == 1:
+        out = [_single(f"{K}-component mixture: histogram and component densities",
+                       lambda ax: plot_mixture_1d(model, X, ax, feature_names=feature_names))]
+    elif D == 2:
+        out = [_single(f"{K}-component mixture: 1- and 2-sigma ellipses"
+                       + (" and density contours" if contours else ""),
+                       lambda ax: plot_mixture_2d(model, X, ax, contours=contours,
+                                                  feature_names=feature_names))]
+    else:
+        figure = _agg_figure((2.4 * D, 2.4 * D + 0.4))
+        plot_mixture_pairs(model, X, figure, feature_names=feature_names)
+        title = f"{K}-component mixture: pairs plot with 1- and 2-sigma ellipses"
+        figure.suptitle(title, y=0.995)
+        out = [(title, figure)]
+    if D >= 2:
+        out.append(_single("Classification uncertainty (larger: less certain)",
+                           lambda ax: plot_uncertainty(model, X, ax,
+                                                       feature_names=feature_names)))
+    return out
+
+
+def _hmm_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    X = _as_samples(X)
+    K = len(model.transmat_)
+    return [_single(f"{type(model).__name__}: most probable state at each step",
+                    lambda ax: plot_hmm_states(model, X, lengths, ax,
+                                               feature_names=feature_names), (9.0, 4.5)),
+            _single("Transition probabilities", lambda ax: plot_transition_matrix(model, ax),
+                    (max(4.5, 2.2 + 0.6 * K), max(3.5, 1.4 + 0.6 * K)))]
+
+
+def _lda_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    n_topics, n_words = np.shape(model.components_)
+    if vocabulary is None:
+        vocabulary = (list(feature_names) if feature_names is not None
+                      else [f"word {j}" for j in range(n_words)])
+    ncols = min(4, n_topics)
+    nrows = -(-n_topics // ncols)
+    figure = _agg_figure((3.2 * ncols, 3.2 * nrows + 0.6))
+    plot_top_words(model, vocabulary, figure, n=min(10, n_words), ncols=ncols)
+    title = f"The most probable words of each of the {n_topics} topics"
+    figure.suptitle(title)
+    return [(title, figure),
+            _single("Topic prevalence", lambda ax: plot_topic_prevalence(model, X, ax))]
+
+
+def _regression_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    if y is None:
+        raise ValueError(f"model_figures needs y (the targets) for a {type(model).__name__}; "
+                         f"call model_figures(model, X, y=y).")
+    X = _as_samples(X)
+    name = None if feature_names is None else str(list(feature_names)[0])
+    return [_single(f"{type(model).__name__}: one regression line per component",
+                    lambda ax: plot_regression_mixture(model, X, y, ax, feature_name=name))]
+
+
+def _selection_figures(selection, X, **kwargs):
+    figure = _agg_figure((11.0, 4.4))
+    plot_selection_criteria(selection, figure)
+    best = selection.best_estimator_
+    return ([("BIC and ICL per covariance structure", figure)]
+            + model_figures(best, X, **kwargs))
+
+
+def _history_only(model, X, **kwargs):
+    """Models whose own pictures are still to come: their history is all there is."""
+    return []
+
+
+def _figure_makers():
+    """(classes, function) pairs, the most specific classes first (``isinstance`` decides)."""
+    import emkit
+
+    return [
+        ((emkit.ModelSelection,), _selection_figures),
+        ((emkit.GaussianHMM, emkit.GMMHMM, emkit.CategoricalHMM, emkit.PoissonHMM),
+         _hmm_figures),
+        ((emkit.LatentDirichletAllocation,), _lda_figures),
+        ((emkit.RegressionMixture, emkit.MixtureOfExperts), _regression_figures),
+        ((emkit.GaussianMixture, emkit.BayesianGaussianMixture), _gaussian_figures),
+        ((emkit.StudentTMixture, emkit.FactorAnalysis, emkit.PPCA,
+          emkit.MixtureOfFactorAnalyzers, emkit.KMeans, emkit.PoissonMixture,
+          emkit.BernoulliMixture, emkit.CategoricalMixture), _history_only),
+    ]
+
+
+def model_figures(model, X, *, y=None, lengths=None, vocabulary=None, feature_names=None):
+    """The standard figures of any fitted emkit estimator, each with its title.
+
+    Picks the pictures that fit the model (and, for mixtures, the data's
+    dimension) and always ends with :func:`plot_history` where the model has
+    ``history_``. Every figure is on the Agg canvas and laid out, ready for
+    :func:`figure_to_png`.
+
+    ========================================  ================================================
+    model                                     figures
+    ========================================  ================================================
+    GaussianMixture, BayesianGaussianMixture  histogram (1-D), ellipses and contours (2-D) or
+                                              pairs plot; classification uncertainty
+    GaussianHMM, GMMHMM, CategoricalHMM,      the series coloured by most probable state;
+    PoissonHMM                                the transition matrix
+    LatentDirichletAllocation                 top words of every topic; topic prevalence
+    RegressionMixture, MixtureOfExperts       data coloured by component, one line each
+    ModelSelection                            BIC and ICL curves, then the best model's
+    ========================================  ================================================
+
+    Parameters
+    ----------
+    model : fitted emkit estimator, or an :class:`emkit.selection.ModelSelection`
+    X : array-like of shape (n_samples, n_features)
+        The data it was fitted on (a document-word count matrix for LDA).
+    y : array-like of shape (n_samples,), optional
+        Targets; needed for RegressionMixture and MixtureOfExperts.
+    lengths : array-like of int, optional
+        Sequence lengths, for the HMMs.
+    vocabulary : sequence of str, optional
+        Words (LDA); ``feature_names`` or "word j" by default.
+    feature_names : sequence of str, optional
+
+    Returns
+    -------
+    list of (str, matplotlib.figure.Figure)
+
+    Raises
+    ------
+    ValueError
+        For a regression model without ``y``.
+    TypeError
+        For an object that is neither an emkit estimator with pictures nor one
+        with ``history_``.
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import model_figures
+    >>> X = load_old_faithful().data
+    >>> model = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> [title for title, _ in model_figures(model, X)]  # doctest: +NORMALIZE_WHITESPACE
+    ['2-component mixture: 1- and 2-sigma ellipses and density contours',
+     'Classification uncertainty (larger: less certain)',
+     'The objective per EM iteration']
+    """
+    _require_matplotlib()
+    import warnings
+
+    kwargs = dict(y=y, lengths=lengths, vocabulary=vocabulary, feature_names=feature_names)
+    for classes, make in _figure_makers():
+        if isinstance(model, classes):
+            figures = list(make(model, X, **kwargs))
+            break
+    else:
+        if getattr(model, "history_", None) is None:
+            raise TypeError(f"model_figures draws fitted emkit estimators; got "
+                            f"{type(model).__name__} (no pictures for it, and no history_).")
+        warnings.warn(f"model_figures has no pictures for {type(model).__name__}; only its "
+                      f"objective history is drawn.", UserWarning, stacklevel=2)
+        figures = []
+    if getattr(model, "history_", None) is not None:
+        figure = _agg_figure((7.0, 4.0))
+        plot_history(model, figure.add_subplot())
+        figures.append(("The objective per EM iteration", figure))
+    for _, figure in figures:
+        _lay_out(figure)
+    return figures
+
+
+def _lay_out(figure):
+    """tight_layout, quietly: figures with a figure legend or a table are not "compatible"
+    with it and are laid out as well as it can (their own code placed those)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        figure.tight_layout()
