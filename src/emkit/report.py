@@ -369,10 +369,12 @@ class ComponentSelection:
         ``{"n_components": K}`` of the chosen model.
     best_estimator_ : fitted estimator
         The chosen model (refitted on every document for LDA).
+    fits : list of fitted estimators
+        One per number tried (LDA: fitted on the documents not held out).
     """
 
     def __init__(self, n_components, criterion, rows, columns, best_index, best_estimator,
-                 note):
+                 note, fits=()):
         self.n_components = list(n_components)
         self.criterion = criterion
         self.rows = rows
@@ -381,6 +383,7 @@ class ComponentSelection:
         self.best_params_ = {"n_components": self.n_components[best_index]}
         self.best_estimator_ = best_estimator
         self.note = note
+        self.fits = list(fits)
 
     def __repr__(self):
         return (f"ComponentSelection(criterion={self.criterion!r}, "
@@ -472,8 +475,8 @@ def _select_components(template, data, kind, family, n_components, criterion, ra
         criterion = "none"
     rows, fits = [], []
     if family == "text":
-        columns, train, held_out = _select_topics(template, data, ks, rows, random_state)
-        fits = [None] * len(ks)
+        columns, train, held_out = _select_topics(template, data, ks, rows, fits,
+                                                  random_state)
     else:
         for k in ks:
             model = _fit(template, k, data, kind)
@@ -515,7 +518,9 @@ def _select_components(template, data, kind, family, n_components, criterion, ra
                 f"documents and scored on the other {held_out} "
                 f"({round(100 * _HELD_OUT_SHARE)}%, drawn with random_state); the chosen one "
                 f"is then refitted on all the documents. The training perplexity falls as "
-                f"topics are added, so only held-out documents can choose their number."
+                f"topics are added, so only held-out documents can choose their number. (Words "
+                f"the fitted documents lack weigh on the held-out score, and more so with "
+                f"more topics under the default topic-word prior 1/K.)"
                 if held_out else "")
     else:
         model = fits[best]
@@ -533,7 +538,7 @@ def _select_components(template, data, kind, family, n_components, criterion, ra
                     "not shown: it is defined by a mixture's classification.")
         if kind == "factors":
             note = "BIC and AIC in scikit-learn's convention (lower is better)."
-    return ComponentSelection(ks, criterion, rows, columns, best, model, note)
+    return ComponentSelection(ks, criterion, rows, columns, best, model, note, fits)
 
 
 def _kmeans_row(model, data, random_state):
@@ -549,7 +554,7 @@ def _kmeans_row(model, data, random_state):
     return {"inertia": float(model.inertia_), "silhouette": silhouette}
 
 
-def _select_topics(template, data, ks, rows, random_state):
+def _select_topics(template, data, ks, rows, fits, random_state):
     """Rows of held-out (and training) perplexity per number of topics."""
     held = len(ks) > 1 and data.n >= _MIN_DOCUMENTS_TO_CHOOSE
     if len(ks) > 1 and not held:
@@ -568,6 +573,7 @@ def _select_topics(template, data, ks, rows, random_state):
                      "perplexity": (float(model.perplexity(test_on)) if held else np.nan),
                      "converged": bool(getattr(model, "converged_", True)),
                      "n_iter": int(getattr(model, "n_iter_", 0))})
+        fits.append(model)
     columns = [("bound", "variational bound (fitted documents)"),
                ("train_perplexity", "perplexity (fitted documents)")]
     if held:
@@ -1014,17 +1020,17 @@ def _objective_teaching(model, kind, new_figure):
     gains = np.abs(steps)
     if steps.size and np.any(gains > 0):
         positive = steps > 0
-        right.semilogy(iterations[1:][positive], gains[positive], marker="o", markersize=3,
-                       linestyle="none", color="C2", label="rise")
+        right.semilogy(iterations[1:][positive], gains[positive], marker="o", markersize=5,
+                       linestyle="-", linewidth=0.8, color="C2", label="rise")
         if np.any(~positive & (gains > 0)):
             right.semilogy(iterations[1:][~positive & (gains > 0)],
-                           gains[~positive & (gains > 0)], marker="v", linestyle="none",
+                           gains[~positive & (gains > 0)], marker="v", markersize=7, linestyle="none",
                            color="C3", label="fall")
         right.legend(loc="best", fontsize="small")
     right.set_xlabel("iteration")
     right.set_ylabel(f"|change of the {label}|")
-    right.set_title("How much each iteration changed it (log scale): EM slows as it "
-                    "converges", fontsize="medium")
+    right.set_title("Its change per iteration (log scale): EM slows as it converges",
+                    fontsize="medium")
     parts.append(_image(figure, f"the {label} per iteration"))
     shown = history.size if history.size <= 30 else 15
     rows = [[str(i + 1), _fmt(history[i], 10), "" if i == 0 else _fmt(steps[i - 1], 4)]
