@@ -13,8 +13,12 @@ __all__ = ["plot_mixture", "plot_mixture_1d", "plot_mixture_2d", "plot_density_c
            "plot_model_selection", "plot_selection_criteria", "save_model_selection_plot",
            "plot_history", "plot_hmm_states", "plot_transition_matrix", "plot_top_words",
            "plot_topic_prevalence", "plot_em_steps", "plot_regression_mixture",
+           "plot_scale_weights", "plot_effective_weights", "plot_factor_loadings",
+           "plot_explained_variance", "plot_kmeans", "plot_component_probabilities",
+           "plot_poisson_mixture", "plot_rates", "plot_gating",
            "model_figures", "new_figure", "figure_to_png",
-           "marginal_covariances", "em_trace_rows"]
+           "marginal_covariances", "em_trace_rows", "student_t_scale_weights",
+           "factor_covariances"]
 
 _MATPLOTLIB_MISSING = ("plotting needs matplotlib, which is not installed; install it with "
                        "`pip install matplotlib` (or `pip install emkit[plot]`).")
@@ -79,13 +83,15 @@ def _ellipse_geometry(covariance, n_std):
 
 
 def plot_mixture_2d(estimator, X, ax=None, *, dims=(0, 1), n_std=(1.0, 2.0),
-                    feature_names=None, s=12, legend=True, contours=False):
+                    feature_names=None, s=12, legend=True, contours=False, components=None):
     """Scatter the data coloured by predicted component, with each component's ellipses.
 
     Parameters
     ----------
     estimator : fitted GaussianMixture (or any estimator with ``predict``,
         ``means_``, ``covariances_``, ``covariance_type``)
+        For a StudentTMixture the ellipses are those of the scale matrices
+        and the contours the t mixture's density.
     X : array-like of shape (n_samples, n_features), n_features >= 2
     ax : matplotlib Axes, optional
         Drawn into; a new figure is made with :mod:`matplotlib.pyplot` if None.
@@ -102,6 +108,10 @@ def plot_mixture_2d(estimator, X, ax=None, *, dims=(0, 1), n_std=(1.0, 2.0),
     contours : bool, default=False
         Also draw the mixture's (marginal) density contours, see
         :func:`plot_density_contours`.
+    components : sequence of int, optional
+        Draw only these components (e.g. the occupied ones of a
+        BayesianGaussianMixture); every point is coloured by the most probable
+        of them. All by default.
 
     Returns
     -------
@@ -127,32 +137,57 @@ def plot_mixture_2d(estimator, X, ax=None, *, dims=(0, 1), n_std=(1.0, 2.0),
     K = means.shape[0]
     covariances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
                                            K, dims)
-    labels = np.asarray(estimator.predict(X))
+    drawn = _drawn_components(components, K)
+    labels = _labels_among(estimator, X, drawn, K)
     colors = [f"C{k % 10}" for k in range(K)]
     weights = getattr(estimator, "weights_", None)
 
-    for k in range(K):
+    for k in drawn:
         members = labels == k
         label = f"component {k}"
         if weights is not None:
             label += f" (weight {weights[k]:.2f})"
         ax.scatter(X[members, dims[0]], X[members, dims[1]], s=s, color=colors[k], alpha=0.7,
                    label=label, edgecolors="none")
-    _draw_ellipses(ax, means[:, list(dims)], covariances, n_std)
+    _draw_ellipses(ax, means[:, list(dims)], covariances, n_std, drawn)
     if contours:
         plot_density_contours(estimator, X, ax=ax, dims=dims, feature_names=feature_names)
     _label_dims(ax, dims, feature_names)
     if legend:
-        _ellipse_legend(ax, n_std)
+        _ellipse_legend(ax, n_std, scale=_dofs(estimator) is not None)
     ax.autoscale_view()
     return ax
 
 
-def _draw_ellipses(ax, means, covariances, n_std):
+def _drawn_components(components, K):
+    if components is None:
+        return list(range(K))
+    drawn = [int(k) for k in components]
+    if not drawn or not all(0 <= k < K for k in drawn):
+        raise ValueError(f"components must name some of the {K} components; got "
+                         f"{list(components)}.")
+    return drawn
+
+
+def _labels_among(estimator, X, drawn, K):
+    """The predicted component of every sample, among the ``drawn`` ones only."""
+    if len(drawn) == K:
+        return np.asarray(estimator.predict(X))
+    proba = np.asarray(estimator.predict_proba(X))[:, drawn]
+    return np.asarray(drawn)[proba.argmax(axis=1)]
+
+
+def _dofs(estimator):
+    """The degrees of freedom of a Student-t mixture, None for a Gaussian one."""
+    dofs = getattr(estimator, "dofs_", None)
+    return None if dofs is None else np.asarray(dofs, dtype=np.float64)
+
+
+def _draw_ellipses(ax, means, covariances, n_std, components=None):
     """Each component's ``n_std``-sigma ellipses (solid, then dashed) and a cross at its mean."""
     from matplotlib.patches import Ellipse
 
-    for k in range(means.shape[0]):
+    for k in range(means.shape[0]) if components is None else components:
         color = f"C{k % 10}"
         for i, n in enumerate(n_std):
             width, height, angle = _ellipse_geometry(covariances[k], n)
@@ -162,14 +197,15 @@ def _draw_ellipses(ax, means, covariances, n_std):
         ax.plot(*means[k], marker="x", color="black", markersize=8)
 
 
-def _ellipse_legend(ax, n_std, **kwargs):
-    """The legend of the points plus one entry per ellipse style."""
+def _ellipse_legend(ax, n_std, scale=False, **kwargs):
+    """The legend of the points plus one entry per ellipse style (``scale``: of a t's
+    scale matrix, which is not its covariance)."""
     from matplotlib.lines import Line2D
 
     handles, labels = ax.get_legend_handles_labels()
     for i, n in enumerate(n_std):
         handles.append(Line2D([], [], color="gray", linestyle="-" if i == 0 else "--"))
-        labels.append(f"{n:g}-sigma ellipse")
+        labels.append(f"{n:g}-sigma ellipse" + (" (scale matrix)" if scale else ""))
     ax.legend(handles, labels, loc="best", fontsize="small", **kwargs)
 
 
@@ -203,28 +239,34 @@ def _new_axes(ax):
     return ax
 
 
-def _marginal_density(weights, means, covariances, points):
+def _marginal_density(weights, means, covariances, points, dofs=None):
     """Density at ``points`` (m, d) of the mixture's marginal over the plotted features.
 
-    A Gaussian mixture's marginal over some features is the mixture of the
-    components' marginals, so no integration is needed.
+    A Gaussian (or Student-t) mixture's marginal over some features is the
+    mixture of the components' marginals (a t's marginal is a t with the same
+    degrees of freedom and the sub-matrix of its scale), so no integration is
+    needed.
     """
-    from scipy.stats import multivariate_normal
+    from scipy.stats import multivariate_normal, multivariate_t
 
     density = np.zeros(points.shape[0])
     for k in range(means.shape[0]):
-        density += weights[k] * multivariate_normal(means[k], covariances[k],
-                                                    allow_singular=True).pdf(points)
+        if dofs is None:
+            component = multivariate_normal(means[k], covariances[k], allow_singular=True)
+        else:
+            component = multivariate_t(means[k], covariances[k], df=dofs[k],
+                                       allow_singular=True)
+        density += weights[k] * component.pdf(points)
     return density
 
 
 def plot_density_contours(estimator, X, ax=None, *, dims=(0, 1), feature_names=None,
                           levels=(0.1, 0.25, 0.5, 0.75, 0.9), grid_size=120, scatter=False):
-    """Contours of a Gaussian mixture's density over two features.
+    """Contours of a Gaussian (or Student-t) mixture's density over two features.
 
     Parameters
     ----------
-    estimator : fitted GaussianMixture
+    estimator : fitted GaussianMixture or StudentTMixture
     X : array-like of shape (n_samples, n_features), n_features >= 2
         Sets the plotting range (and is drawn when ``scatter``).
     ax : matplotlib Axes, optional
@@ -266,9 +308,11 @@ def plot_density_contours(estimator, X, ax=None, *, dims=(0, 1), feature_names=N
     gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], grid_size)
     gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], grid_size)
     xx, yy = np.meshgrid(gx, gy)
+    dofs = _dofs(estimator)
     density = _marginal_density(weights, means, covariances,
-                                np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
-    at_data = _marginal_density(weights, means, covariances, X[:, dims])
+                                np.column_stack([xx.ravel(), yy.ravel()]),
+                                dofs).reshape(xx.shape)
+    at_data = _marginal_density(weights, means, covariances, X[:, dims], dofs)
     values = np.unique(np.quantile(at_data, sorted(levels)))
     if scatter:
         ax.scatter(X[:, dims[0]], X[:, dims[1]], s=8, color="0.5", edgecolors="none")
@@ -340,24 +384,32 @@ def plot_uncertainty(estimator, X, ax=None, *, dims=(0, 1), feature_names=None,
 
 
 def _univariate_components(estimator, feature=0):
-    """Weights (K,), means (K,) and standard deviations (K,) of one feature's marginals."""
+    """Weights (K,), means (K,), standard deviations (K,) of one feature's marginals and the
+    degrees of freedom (K,) of a t mixture (None for a Gaussian one; the "sd" is then the
+    scale)."""
     means = np.asarray(estimator.means_, dtype=np.float64)
     K = means.shape[0]
     variances = marginal_covariances(estimator.covariances_, estimator.covariance_type,
                                          K, (feature,))[:, 0, 0]
     return (np.asarray(estimator.weights_, dtype=np.float64), means[:, feature],
-            np.sqrt(variances))
+            np.sqrt(variances), _dofs(estimator))
 
 
-def _draw_univariate(ax, x, weights, means, sds, *, bins="auto", legend=True):
-    from scipy.stats import norm
+def _draw_univariate(ax, x, weights, means, sds, dofs=None, *, bins="auto", legend=True,
+                     components=None):
+    from scipy.stats import norm, t
 
     ax.hist(x, bins=bins, density=True, color="0.85", edgecolor="0.6", label="data")
     grid = np.linspace(x.min() - 0.1 * np.ptp(x), x.max() + 0.1 * np.ptp(x), 400)
     total = np.zeros_like(grid)
     for k in range(means.size):
-        density = weights[k] * norm.pdf(grid, means[k], sds[k])
+        if dofs is None:
+            density = weights[k] * norm.pdf(grid, means[k], sds[k])
+        else:
+            density = weights[k] * t.pdf(grid, dofs[k], means[k], sds[k])
         total += density
+        if components is not None and k not in components:
+            continue
         ax.plot(grid, density, color=f"C{k % 10}", linewidth=1.5,
                 label=f"component {k} (weight {weights[k]:.2f})")
     ax.plot(grid, total, color="black", linewidth=1.5, linestyle="--", label="mixture")
@@ -366,12 +418,12 @@ def _draw_univariate(ax, x, weights, means, sds, *, bins="auto", legend=True):
 
 
 def plot_mixture_1d(estimator, X, ax=None, *, feature=0, feature_names=None, bins="auto",
-                    legend=True):
+                    legend=True, components=None):
     """Histogram of one feature with each component's weighted density and their sum.
 
     Parameters
     ----------
-    estimator : fitted GaussianMixture
+    estimator : fitted GaussianMixture or StudentTMixture (t densities)
     X : array-like of shape (n_samples, n_features)
     ax : matplotlib Axes, optional
     feature : int, default=0
@@ -380,6 +432,9 @@ def plot_mixture_1d(estimator, X, ax=None, *, feature=0, feature_names=None, bin
     bins : int or str, default="auto"
         As in :func:`numpy.histogram`.
     legend : bool, default=True
+    components : sequence of int, optional
+        Draw only these components' curves (the mixture curve is the whole
+        mixture's density).
 
     Returns
     -------
@@ -405,14 +460,14 @@ def plot_mixture_1d(estimator, X, ax=None, *, feature=0, feature_names=None, bin
                          f"of its columns; got X of shape {X.shape} and feature={feature}.")
     ax = _new_axes(ax)
     _draw_univariate(ax, X[:, feature], *_univariate_components(estimator, feature),
-                     bins=bins, legend=legend)
+                     bins=bins, legend=legend, components=components)
     ax.set_xlabel(_feature_names(feature_names, X.shape[1])[feature])
     ax.set_ylabel("density")
     return ax
 
 
 def plot_mixture_pairs(estimator, X, figure=None, *, feature_names=None, n_std=(1.0, 2.0),
-                       s=6):
+                       s=6, components=None):
     """A pairs plot of a mixture with more than two features.
 
     Below and above the diagonal: every pair of features with the points
@@ -422,13 +477,16 @@ def plot_mixture_pairs(estimator, X, figure=None, *, feature_names=None, n_std=(
 
     Parameters
     ----------
-    estimator : fitted GaussianMixture
+    estimator : fitted GaussianMixture or StudentTMixture (t densities,
+        scale-matrix ellipses)
     X : array-like of shape (n_samples, n_features)
     figure : matplotlib Figure, optional
         Drawn into (it should be empty); a new pyplot figure if None.
     feature_names : sequence of str, optional
     n_std : sequence of float, default=(1, 2)
     s : float, default=6
+    components : sequence of int, optional
+        Draw only these components, as in :func:`plot_mixture_2d`.
 
     Returns
     -------
@@ -465,11 +523,11 @@ def plot_mixture_pairs(estimator, X, figure=None, *, feature_names=None, n_std=(
             ax = axes[i, j]
             if i == j:
                 _draw_univariate(ax, X[:, i], *_univariate_components(estimator, i),
-                                 legend=False)
+                                 legend=False, components=components)
                 ax.set_yticks([])
             else:
                 plot_mixture_2d(estimator, X, ax=ax, dims=(j, i), n_std=n_std, s=s,
-                                legend=False)
+                                legend=False, components=components)
                 ax.set_ylim(lo[i] - pad[i], hi[i] + pad[i])
             ax.set_xlim(lo[j] - pad[j], hi[j] + pad[j])
             ax.xaxis.set_major_locator(MaxNLocator(3))
@@ -488,26 +546,32 @@ def plot_mixture_pairs(estimator, X, figure=None, *, feature_names=None, n_std=(
             else:
                 ax.set_ylabel(names[i])
     K = np.asarray(estimator.means_).shape[0]
+    drawn = _drawn_components(components, K)
     weights = getattr(estimator, "weights_", np.full(K, np.nan))
     handles = [Line2D([], [], color=f"C{k % 10}", marker="o", linestyle="-")
-               for k in range(K)]
-    figure.legend(handles, [f"component {k} (weight {weights[k]:.2f})" for k in range(K)],
-                  loc="upper center", ncol=min(K, 4), fontsize="small",
+               for k in drawn]
+    figure.legend(handles, [f"component {k} (weight {weights[k]:.2f})" for k in drawn],
+                  loc="upper center", ncol=min(len(drawn), 4), fontsize="small",
                   bbox_to_anchor=(0.5, 0.965))
     return figure
 
 
-def plot_mixture(estimator, X, figure=None, *, feature_names=None, title=None):
+def plot_mixture(estimator, X, figure=None, *, feature_names=None, title=None,
+                 components=None, contours=True):
     """The picture that fits the data's dimension: histogram (1-D), ellipses and
     density contours (2-D) or a pairs plot (more).
 
     Parameters
     ----------
-    estimator : fitted GaussianMixture
+    estimator : fitted GaussianMixture or StudentTMixture
     X : array-like of shape (n_samples, n_features)
     figure : matplotlib Figure, optional
     feature_names : sequence of str, optional
     title : str, optional
+    components : sequence of int, optional
+        Draw only these components (see :func:`plot_mixture_2d`).
+    contours : bool, default=True
+        Density contours in the 2-D picture.
 
     Returns
     -------
@@ -531,15 +595,17 @@ def plot_mixture(estimator, X, figure=None, *, feature_names=None, title=None):
 
         figure = plt.figure()
     if X.ndim == 2 and X.shape[1] > 2:
-        plot_mixture_pairs(estimator, X, figure, feature_names=feature_names)
+        plot_mixture_pairs(estimator, X, figure, feature_names=feature_names,
+                           components=components)
         if title:
             figure.suptitle(title)
         return figure
     ax = figure.add_subplot()
     if X.ndim == 1 or X.shape[1] == 1:
-        plot_mixture_1d(estimator, X, ax, feature_names=feature_names)
+        plot_mixture_1d(estimator, X, ax, feature_names=feature_names, components=components)
     else:
-        plot_mixture_2d(estimator, X, ax, feature_names=feature_names, contours=True)
+        plot_mixture_2d(estimator, X, ax, feature_names=feature_names, contours=contours,
+                        components=components)
     if title:
         ax.set_title(title)
     return figure
@@ -1317,6 +1383,665 @@ def _draw_em_table(ax, trace):
 
 
 
+
+# -- Student-t and Bayesian mixtures ------------------------------------------------------
+
+def student_t_scale_weights(model, X):
+    """Every sample's expected latent scale weight ``E[u | x]`` under a Student-t mixture.
+
+    Component k gives ``u_k = (nu_k + D) / (nu_k + delta_k)``, ``delta_k``
+    the squared Mahalanobis distance of x to the location under the scale
+    matrix; the expectation weighs them by the responsibilities. A weight
+    below 1 means the sample pulls less on the fit than under a Gaussian:
+    small weights mark outliers.
+
+    Parameters
+    ----------
+    model : fitted emkit.StudentTMixture
+    X : array-like of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np, emkit
+    >>> from emkit.plotting import student_t_scale_weights
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(size=(200, 2)), [[12.0, 12.0]]])
+    >>> model = emkit.StudentTMixture(1, n_init=1, random_state=0).fit(X)
+    >>> u = student_t_scale_weights(model, X)
+    >>> bool(u[-1] < 0.1 < u[:-1].min())  # the far point is weighed down
+    True
+    """
+    dofs = _dofs(model)
+    if dofs is None:
+        raise ValueError(f"model must be a fitted StudentTMixture (with dofs_); got "
+                         f"{type(model).__name__}.")
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    means = np.asarray(model.means_, dtype=np.float64)
+    K, D = means.shape
+    if X.ndim != 2 or X.shape[1] != D:
+        raise ValueError(f"X must have shape (n_samples, {D}); got {X.shape}.")
+    scales = marginal_covariances(model.covariances_, model.covariance_type, K, range(D))
+    resp = np.asarray(model.predict_proba(X))
+    weights = np.zeros(X.shape[0])
+    for k in range(K):
+        factor = np.linalg.cholesky(scales[k])
+        z = np.linalg.solve(factor, (X - means[k]).T)
+        delta = np.einsum("dn,dn->n", z, z)
+        weights += resp[:, k] * (dofs[k] + D) / (dofs[k] + delta)
+    return weights
+
+
+def plot_scale_weights(model, X, ax=None, *, dims=(0, 1), feature_names=None, n_std=(1.0, 2.0)):
+    """A Student-t mixture's outliers: the data coloured by their scale weight ``E[u | x]``.
+
+    Points with a small weight (see :func:`student_t_scale_weights`) are the
+    ones the t mixture discounts; the ellipses are the components' scale
+    matrices (marginal over ``dims``).
+
+    Parameters
+    ----------
+    model : fitted emkit.StudentTMixture
+    X : array-like of shape (n_samples, n_features), n_features >= 2
+    ax : matplotlib Axes, optional
+    dims : pair of int, default=(0, 1)
+    feature_names : sequence of str, optional
+    n_std : sequence of float, default=(1, 2)
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_scale_weights
+    >>> X = load_old_faithful().data
+    >>> model = emkit.StudentTMixture(2, n_init=1, random_state=0).fit(X)
+    >>> ax = plot_scale_weights(model, X, new_figure().add_subplot())
+    >>> len(ax.patches)  # 1- and 2-sigma ellipses of the two scale matrices
+    4
+    """
+    _require_matplotlib()
+    X, dims = _check_samples_2d(X, dims)
+    weights = student_t_scale_weights(model, X)
+    ax = _new_axes(ax)
+    order = np.argsort(-weights)  # the outliers drawn last, on top
+    points = ax.scatter(X[order, dims[0]], X[order, dims[1]], c=weights[order], s=14,
+                        cmap="viridis", edgecolors="none")
+    K = np.asarray(model.means_).shape[0]
+    _draw_ellipses(ax, np.asarray(model.means_, dtype=np.float64)[:, list(dims)],
+                   marginal_covariances(model.covariances_, model.covariance_type, K, dims),
+                   n_std)
+    ax.figure.colorbar(points, ax=ax, label="scale weight E[u | x] (small: outlier)")
+    _label_dims(ax, dims, feature_names)
+    dofs = ", ".join(f"{nu:.3g}" for nu in _dofs(model))
+    ax.set_title(f"Student-t mixture: scale weights (dofs {dofs})", fontsize="medium")
+    _ellipse_legend(ax, n_std, scale=True)
+    ax.autoscale_view()
+    return ax
+
+
+def plot_effective_weights(model, ax=None, *, threshold=0.01):
+    """The mixture weights as bars, the components below ``threshold`` greyed out.
+
+    A BayesianGaussianMixture with more components than the data need
+    empties the unneeded ones; the bars show how many it kept.
+
+    Parameters
+    ----------
+    model : fitted mixture with ``weights_`` of shape (n_components,)
+    ax : matplotlib Axes, optional
+    threshold : float, default=0.01
+        Weights below it count as empty (drawn grey, left out of the count).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_old_faithful
+    >>> from emkit.plotting import new_figure, plot_effective_weights
+    >>> X = load_old_faithful().data
+    >>> model = emkit.BayesianGaussianMixture(n_components=5, n_init=1, random_state=0).fit(X)
+    >>> ax = plot_effective_weights(model, new_figure().add_subplot())
+    >>> len(ax.patches), ax.get_title()
+    (5, '2 of 5 components with weight >= 0.01')
+    """
+    _require_matplotlib()
+    weights = np.asarray(model.weights_, dtype=np.float64)
+    ax = _new_axes(ax)
+    K = weights.size
+    active = weights >= threshold
+    colors = [f"C{k % 10}" if active[k] else "0.75" for k in range(K)]
+    ax.bar(range(K), weights, color=colors, edgecolor="0.3", linewidth=0.5)
+    ax.axhline(threshold, color="0.4", linestyle=":", linewidth=1,
+               label=f"threshold {threshold:g}")
+    for k in range(K):
+        ax.text(k, weights[k], f"{weights[k]:.2f}" if weights[k] >= 0.005 else
+                f"{weights[k]:.0e}", ha="center", va="bottom", fontsize="small")
+    ax.set_xticks(range(K))
+    ax.set_xlabel("component")
+    ax.set_ylabel("weight")
+    ax.set_ylim(0.0, max(1.1 * weights.max(), threshold * 2))
+    ax.set_title(f"{int(active.sum())} of {K} components with weight >= {threshold:g}")
+    ax.legend(loc="upper right", fontsize="small")
+    return ax
+
+
+# -- factor models ------------------------------------------------------------------------
+
+def factor_covariances(model):
+    """The covariances ``W_k W_k^T + Psi_k`` a factor model gives its data, (K, D, D).
+
+    Parameters
+    ----------
+    model : fitted FactorAnalysis, PPCA (K = 1) or MixtureOfFactorAnalyzers
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_features, n_features)
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_iris
+    >>> from emkit.plotting import factor_covariances
+    >>> X = load_iris().data
+    >>> model = emkit.PPCA(1, random_state=0).fit(X)
+    >>> factor_covariances(model).shape
+    (1, 4, 4)
+    """
+    loadings, noise = _factor_arrays(model)
+    return (np.einsum("kdq,keq->kde", loadings, loadings)
+            + noise[:, :, None] * np.eye(loadings.shape[1]))
+
+
+def _factor_arrays(model):
+    """Loadings (K, D, q) and noise variances (K, D) of a (mixture of) factor model(s)."""
+    if hasattr(model, "loadings_"):
+        loadings = np.asarray(model.loadings_, dtype=np.float64)
+        noise = np.asarray(model.noise_variance_, dtype=np.float64)
+        return loadings, np.broadcast_to(noise, loadings.shape[:2]).copy()
+    if hasattr(model, "components_") and hasattr(model, "noise_variance_"):
+        loadings = np.asarray(model.components_, dtype=np.float64).T[None]
+        noise = np.asarray(model.noise_variance_, dtype=np.float64)
+        return loadings, np.broadcast_to(noise, loadings.shape[:2]).copy()
+    raise ValueError(f"model must be a fitted FactorAnalysis, PPCA or MixtureOfFactorAnalyzers; "
+                     f"got {type(model).__name__}.")
+
+
+def _heatmap(ax, matrix, cmap, vmin, vmax, digits=2):
+    """``matrix`` as an image with every value printed (in white on dark cells)."""
+    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    rows, cols = matrix.shape
+    fontsize = "small" if rows * cols <= 60 else "x-small"
+    span = max(vmax - vmin, 1e-300)
+    for i in range(rows):
+        for j in range(cols):
+            value = matrix[i, j]
+            dark = (abs(value - (vmin + vmax) / 2) / span > 0.3 if cmap == "RdBu_r"
+                    else (value - vmin) / span > 0.6)
+            ax.text(j, i, f"{value:.{digits}g}" if abs(value) >= 1e-2 or value == 0
+                    else f"{value:.1e}", ha="center", va="center", fontsize=fontsize,
+                    color="white" if dark else "black")
+    return image
+
+
+def plot_factor_loadings(model, figure=None, *, feature_names=None):
+    """The loadings of a factor model as heatmaps, and its noise variances.
+
+    FactorAnalysis and PPCA: one heatmap (features x factors) and a bar of
+    every feature's noise variance (PPCA's is one shared value). A
+    MixtureOfFactorAnalyzers: one heatmap per component, on one colour scale,
+    and a heatmap of the noise variances (features x components).
+
+    Parameters
+    ----------
+    model : fitted FactorAnalysis, PPCA or MixtureOfFactorAnalyzers
+    figure : matplotlib Figure, optional
+    feature_names : sequence of str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its axes, left to right: the loadings (images with the values of
+        ``components_.T``, or of ``loadings_[k]``), their colorbar, the noise
+        variances (and, for a mixture, their colorbar).
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_iris
+    >>> from emkit.plotting import new_figure, plot_factor_loadings
+    >>> iris = load_iris()
+    >>> model = emkit.FactorAnalysis(2, random_state=0).fit(iris.data)
+    >>> figure = plot_factor_loadings(model, new_figure((9, 4)),
+    ...                               feature_names=iris.feature_names)
+    >>> [ax.get_title() for ax in figure.axes if ax.get_title()]
+    ['Loadings W', 'Noise variances Psi']
+    """
+    _require_matplotlib()
+    loadings, noise = _factor_arrays(model)
+    K, D, q = loadings.shape
+    names = _feature_names(feature_names, D)
+    mixture = hasattr(model, "loadings_")
+    if figure is None:
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure(figsize=(2.2 + 1.3 * q * K + (1.2 * K if mixture else 2.6) + 1.5,
+                                     1.4 + 0.45 * D))
+    # Explicit colorbar columns: a colorbar that steals from several axes does not
+    # survive tight_layout.
+    ratios = [q] * K + [0.12, 0.9 * K if mixture else 1.6] + ([0.12] if mixture else [])
+    axes = figure.subplots(1, len(ratios), gridspec_kw={"width_ratios": ratios})
+    largest = max(float(np.abs(loadings).max()), 1e-12)
+    for k in range(K):
+        ax = axes[k]
+        image = _heatmap(ax, loadings[k], "RdBu_r", -largest, largest)
+        ax.set_xticks(range(q), [str(j) for j in range(q)])
+        ax.set_yticks(range(D), names if k == 0 else [""] * D, fontsize="small")
+        ax.set_xlabel("factor")
+        ax.set_ylabel("feature" if k == 0 else "")
+        ax.set_title(f"W of component {k}" if mixture else "Loadings W", fontsize="medium")
+    # "<colorbar>" is the label matplotlib gives the colorbar axes it makes itself.
+    axes[K].set_label("<colorbar>")
+    figure.colorbar(image, cax=axes[K], label="loading")
+    ax = axes[K + 1]
+    if mixture:
+        image = _heatmap(ax, noise.T, "Purples", 0.0, float(noise.max()))
+        ax.set_xticks(range(K))
+        ax.set_xlabel("component")
+        ax.set_yticks(range(D), [""] * D)
+        ax.set_title("Noise variances Psi", fontsize="medium")
+        axes[K + 2].set_label("<colorbar>")
+        figure.colorbar(image, cax=axes[K + 2], label="noise variance")
+    else:
+        isotropic = np.ndim(model.noise_variance_) == 0
+        ax.barh(range(D), noise[0], color="C4")
+        ax.set_ylim(D - 0.5, -0.5)  # the heatmap's row order
+        ax.set_yticks(range(D), [""] * D)
+        ax.set_xlabel("noise variance")
+        ax.xaxis.set_major_locator(_max_ticks(3))
+        ax.set_title("Noise variance sigma^2 (shared)" if isotropic else "Noise variances Psi",
+                     fontsize="medium")
+    return figure
+
+
+def plot_explained_variance(model, ax=None):
+    """How the variance of a factor model splits: each factor's share and the noise's.
+
+    The shares are the eigenvalues of ``W W^T`` (the variance along the
+    factor space's principal directions, which no rotation of the factors
+    changes) over the model's total variance ``tr(W W^T + Psi)``; the last
+    bar is the noise's share, and the line their running total. For PPCA
+    (maximum likelihood) factor j's share plus ``sigma^2 / tr(S)`` is PCA's
+    explained-variance ratio of component j.
+
+    Parameters
+    ----------
+    model : fitted FactorAnalysis or PPCA
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The bars are the shares (summing to 1).
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_iris
+    >>> from emkit.plotting import new_figure, plot_explained_variance
+    >>> model = emkit.PPCA(2, random_state=0).fit(load_iris().data)
+    >>> ax = plot_explained_variance(model, new_figure().add_subplot())
+    >>> round(float(sum(bar.get_height() for bar in ax.patches)), 6)
+    1.0
+    """
+    _require_matplotlib()
+    loadings, noise = _factor_arrays(model)
+    if loadings.shape[0] != 1:
+        raise ValueError("plot_explained_variance draws FactorAnalysis or PPCA; a mixture's "
+                         "components each have their own (see plot_factor_loadings).")
+    W, psi = loadings[0], noise[0]
+    shared = np.sort(np.clip(np.linalg.eigvalsh(W @ W.T), 0.0, None))[::-1][:W.shape[1]]
+    total = shared.sum() + psi.sum()
+    shares = np.append(shared, psi.sum()) / total
+    ax = _new_axes(ax)
+    q = shared.size
+    labels = [f"factor {j}" for j in range(q)] + ["noise"]
+    ax.bar(range(q + 1), shares, color=[f"C{j % 10}" for j in range(q)] + ["0.7"])
+    ax.plot(range(q + 1), np.cumsum(shares), color="black", marker="o", markersize=4,
+            linewidth=1, label="running total")
+    for j, share in enumerate(shares):
+        # Inside a tall bar, so that the running total's markers do not cover it.
+        inside = share > 0.15
+        ax.text(j, share - 0.02 if inside else share, f"{share:.1%}", ha="center",
+                va="top" if inside else "bottom", fontsize="small",
+                color="white" if inside else "black")
+    ax.set_xticks(range(q + 1), labels)
+    ax.set_ylim(0.0, 1.08)
+    ax.set_xlabel("principal direction of W W^T, then the noise")
+    ax.set_ylabel("share of the total variance")
+    ax.set_title(f"{type(model).__name__}: variance explained per factor", fontsize="medium")
+    ax.legend(loc="center right", fontsize="small")
+    return ax
+
+
+class _GaussianView:
+    """A mixture of factor analysers seen as the Gaussian mixture it is (full covariances
+    W W^T + Psi), for the Gaussian mixture plots."""
+
+    covariance_type = "full"
+
+    def __init__(self, model):
+        self._model = model
+        self.weights_ = np.asarray(model.weights_, dtype=np.float64)
+        self.means_ = np.asarray(model.means_, dtype=np.float64)
+        self.covariances_ = factor_covariances(model)
+
+    def predict(self, X):
+        return self._model.predict(X)
+
+    def predict_proba(self, X):
+        return self._model.predict_proba(X)
+
+
+# -- k-means, discrete mixtures, experts --------------------------------------------------
+
+def plot_kmeans(model, X, ax=None, *, dims=(0, 1), feature_names=None, s=12, legend=True):
+    """The data coloured by cluster, the cluster centres marked.
+
+    Parameters
+    ----------
+    model : fitted emkit.KMeans
+    X : array-like of shape (n_samples, n_features), n_features >= 2
+    ax : matplotlib Axes, optional
+    dims : pair of int, default=(0, 1)
+    feature_names : sequence of str, optional
+    s : float, default=12
+    legend : bool, default=True
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One scatter per cluster (colour ``C{k}``), then the centres.
+
+    Examples
+    --------
+    >>> import emkit
+    >>> from emkit.datasets import load_iris
+    >>> from emkit.plotting import new_figure, plot_kmeans
+    >>> X = load_iris().data
+    >>> model = emkit.KMeans(3, random_state=0).fit(X)
+    >>> ax = plot_kmeans(model, X, new_figure().add_subplot(), dims=(2, 3))
+    >>> len(ax.collections)  # three clusters and the centres
+    4
+    """
+    _require_matplotlib()
+    X, dims = _check_samples_2d(X, dims)
+    ax = _new_axes(ax)
+    centers = np.asarray(model.cluster_centers_, dtype=np.float64)
+    labels = np.asarray(model.predict(X))
+    K = centers.shape[0]
+    for k in range(K):
+        members = labels == k
+        ax.scatter(X[members, dims[0]], X[members, dims[1]], s=s, color=f"C{k % 10}",
+                   alpha=0.7, edgecolors="none", label=f"cluster {k} ({members.sum()} points)")
+    ax.scatter(centers[:, dims[0]], centers[:, dims[1]], s=160, marker="X",
+               c=[f"C{k % 10}" for k in range(K)], edgecolors="black", linewidths=1.2,
+               label="centre", zorder=3)
+    _label_dims(ax, dims, feature_names)
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_component_probabilities(model, ax=None, *, feature_names=None):
+    """Every component's probabilities as a heatmap (rows: components, columns: features).
+
+    BernoulliMixture: ``P(feature = 1)`` per component. CategoricalMixture:
+    one column per (feature, level), features separated by white lines.
+    CategoricalHMM: each state's emission probabilities (columns: symbols).
+
+    Parameters
+    ----------
+    model : fitted BernoulliMixture, CategoricalMixture or CategoricalHMM
+    ax : matplotlib Axes, optional
+    feature_names : sequence of str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Its image holds the matrix drawn.
+
+    Examples
+    --------
+    >>> import numpy as np, emkit
+    >>> from emkit.plotting import new_figure, plot_component_probabilities
+    >>> X = (np.random.default_rng(0).random((200, 5)) < 0.3).astype(float)
+    >>> model = emkit.BernoulliMixture(2, n_init=1, random_state=0).fit(X)
+    >>> ax = plot_component_probabilities(model, new_figure().add_subplot())
+    >>> np.allclose(ax.images[0].get_array(), model.probabilities_)
+    True
+    """
+    _require_matplotlib()
+    ax = _new_axes(ax)
+    if hasattr(model, "emissionprob_"):
+        matrix = np.asarray(model.emissionprob_, dtype=np.float64)
+        rows = [f"state {k}" for k in range(matrix.shape[0])]
+        columns = [str(j) for j in range(matrix.shape[1])]
+        xlabel, title, groups = "symbol", "Emission probabilities of every state", []
+    elif hasattr(model, "n_levels_"):
+        probabilities = np.asarray(model.probabilities_, dtype=np.float64)
+        levels = np.asarray(model.n_levels_)
+        names = _feature_names(feature_names, levels.size)
+        matrix = np.concatenate([probabilities[:, j, :levels[j]] for j in range(levels.size)],
+                                axis=1)
+        columns = [str(level) for j in range(levels.size) for level in range(levels[j])]
+        groups = [(names[j], int(levels[:j].sum()), int(levels[j])) for j in range(levels.size)]
+        xlabel = "level, grouped by feature"
+        title = "P(feature = level) in every component"
+        rows = None
+    elif hasattr(model, "probabilities_"):
+        matrix = np.asarray(model.probabilities_, dtype=np.float64)
+        columns = _feature_names(feature_names, matrix.shape[1])
+        xlabel, title, groups, rows = "feature", "P(feature = 1) in every component", [], None
+    else:
+        raise ValueError(f"model must be a fitted BernoulliMixture, CategoricalMixture or "
+                         f"CategoricalHMM; got {type(model).__name__}.")
+    if rows is None:
+        weights = np.asarray(model.weights_)
+        rows = [f"component {k}\n(weight {weights[k]:.2f})" for k in range(matrix.shape[0])]
+    image = _heatmap(ax, matrix, "Blues", 0.0, 1.0)
+    ax.set_yticks(range(matrix.shape[0]), rows, fontsize="small")
+    long = max(len(c) for c in columns) > 3 or len(columns) > 12
+    ax.set_xticks(range(matrix.shape[1]), columns, fontsize="small",
+                  rotation=45 if long else 0, ha="right" if long else "center")
+    for name, start, size in groups:
+        if start:
+            ax.axvline(start - 0.5, color="white", linewidth=3)
+    if groups:  # the feature names above their columns
+        top = ax.secondary_xaxis("top")
+        top.set_xticks([start + (size - 1) / 2 for _, start, size in groups],
+                       [name for name, _, _ in groups], fontsize="small")
+        top.tick_params(length=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("state" if hasattr(model, "emissionprob_") else "component")
+    ax.set_title(title, fontsize="medium")
+    ax.figure.colorbar(image, ax=ax, label="probability")
+    return ax
+
+
+def _feature_column(X, feature):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or not 0 <= feature < X.shape[1]:
+        raise ValueError(f"X must have shape (n_samples, n_features) and feature must be one "
+                         f"of its columns; got X of shape {X.shape} and feature={feature}.")
+    return X
+
+
+def plot_poisson_mixture(model, X, ax=None, *, feature=0, feature_names=None):
+    """The counts' histogram with every component's weighted pmf and the mixture's.
+
+    For more than one feature the pmfs are the components' marginals of
+    ``feature`` (the features are independent given the component).
+
+    Parameters
+    ----------
+    model : fitted emkit.PoissonMixture
+    X : array-like of shape (n_samples, n_features) of counts
+    ax : matplotlib Axes, optional
+    feature : int, default=0
+    feature_names : sequence of str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The line labelled "mixture" is the mixture pmf at 0, 1, ..., max(X).
+
+    Examples
+    --------
+    >>> import numpy as np, emkit
+    >>> from emkit.plotting import new_figure, plot_poisson_mixture
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.poisson(2, 150), rng.poisson(9, 150)])[:, None]
+    >>> model = emkit.PoissonMixture(2, n_init=1, random_state=0).fit(X)
+    >>> ax = plot_poisson_mixture(model, X, new_figure().add_subplot())
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('feature 0', 'probability')
+    """
+    _require_matplotlib()
+    from scipy.stats import poisson
+
+    X = _feature_column(X, feature)
+    ax = _new_axes(ax)
+    x = X[:, feature]
+    rates = np.asarray(model.rates_, dtype=np.float64)[:, feature]
+    weights = np.asarray(model.weights_, dtype=np.float64)
+    top = int(max(x.max(), 1))
+    counts = np.arange(top + 1)
+    frequency = np.bincount(x.astype(np.intp), minlength=top + 1) / x.size
+    ax.bar(counts, frequency, width=0.9, color="0.85", edgecolor="0.6",
+           label="data (relative frequency)")
+    total = np.zeros(counts.size)
+    for k in range(rates.size):
+        pmf = weights[k] * poisson.pmf(counts, rates[k])
+        total += pmf
+        ax.plot(counts, pmf, color=f"C{k % 10}", marker="o", markersize=3, linewidth=1.2,
+                label=f"component {k} (weight {weights[k]:.2f}, rate {rates[k]:.3g})")
+    ax.plot(counts, total, color="black", linestyle="--", marker="s", markersize=3,
+            linewidth=1.2, label="mixture")
+    ax.xaxis.set_major_locator(_max_ticks(10, integer=True))
+    ax.set_xlabel(_feature_names(feature_names, X.shape[1])[feature])
+    ax.set_ylabel("probability")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_rates(model, ax=None, *, feature_names=None):
+    """Every component's (or HMM state's) Poisson rates as grouped bars, one group per feature.
+
+    Parameters
+    ----------
+    model : fitted PoissonMixture (``rates_``) or PoissonHMM (``lambdas_``)
+    ax : matplotlib Axes, optional
+    feature_names : sequence of str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar container per component, its heights the rates.
+
+    Examples
+    --------
+    >>> import numpy as np, emkit
+    >>> from emkit.plotting import new_figure, plot_rates
+    >>> X = np.random.default_rng(0).poisson([1.0, 6.0], size=(100, 2))
+    >>> model = emkit.PoissonMixture(1, n_init=1).fit(X)
+    >>> ax = plot_rates(model, new_figure().add_subplot())
+    >>> np.allclose([bar.get_height() for bar in ax.containers[0]], model.rates_[0])
+    True
+    """
+    _require_matplotlib()
+    state = hasattr(model, "lambdas_")
+    rates = np.asarray(model.lambdas_ if state else model.rates_, dtype=np.float64)
+    K, D = rates.shape
+    ax = _new_axes(ax)
+    width = 0.8 / K
+    what = "state" if state else "component"
+    for k in range(K):
+        ax.bar(np.arange(D) - 0.4 + width * (k + 0.5), rates[k], width=width,
+               color=f"C{k % 10}", label=f"{what} {k}")
+    ax.set_xticks(range(D), _feature_names(feature_names, D), fontsize="small",
+                  rotation=30 if D > 6 else 0)
+    ax.set_xlabel("feature")
+    ax.set_ylabel("Poisson rate (mean count)")
+    ax.set_title(f"The rates of every {what}", fontsize="medium")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_gating(model, X, ax=None, *, feature=0, feature_name=None):
+    """A mixture of experts' gate: ``P(component k | x)`` along one input.
+
+    Parameters
+    ----------
+    model : fitted emkit.MixtureOfExperts
+    X : array-like of shape (n_samples, n_features)
+        Sets the range; the other inputs are held at their means.
+    ax : matplotlib Axes, optional
+    feature : int, default=0
+    feature_name : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per component; the lines sum to 1 at every x.
+
+    Examples
+    --------
+    >>> import numpy as np, emkit
+    >>> from emkit.plotting import new_figure, plot_gating
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-2, 2, (300, 1))
+    >>> y = np.where(x[:, 0] < 0, -x[:, 0], 2 * x[:, 0]) + 0.1 * rng.normal(size=300)
+    >>> model = emkit.MixtureOfExperts(2, n_init=2, random_state=0).fit(x, y)
+    >>> ax = plot_gating(model, x, new_figure().add_subplot())
+    >>> bool(np.allclose(sum(line.get_ydata() for line in ax.get_lines()), 1.0))
+    True
+    """
+    _require_matplotlib()
+    if not hasattr(model, "gating_coef_"):
+        raise ValueError(f"model must be a fitted MixtureOfExperts; got "
+                         f"{type(model).__name__} without gating_coef_.")
+    X = _feature_column(X, feature)
+    ax = _new_axes(ax)
+    grid = np.linspace(X[:, feature].min(), X[:, feature].max(), 200)
+    inputs = np.repeat(X.mean(axis=0)[None], grid.size, axis=0)
+    inputs[:, feature] = grid
+    gate = np.asarray(model.predict_proba(inputs))
+    for k in range(gate.shape[1]):
+        ax.plot(grid, gate[:, k], color=f"C{k % 10}", linewidth=2, label=f"component {k}")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(feature_name or f"x{feature}")
+    ax.set_ylabel("gate probability P(k | x)")
+    ax.set_title(f"{type(model).__name__}: the gate along {feature_name or f'x{feature}'}",
+                 fontsize="medium")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
 # -- one entry point: the standard figures of any fitted estimator -------------------------
 
 _SINGLE = (7.0, 5.0)  # inches of a one-panel figure
@@ -1337,40 +2062,146 @@ def _as_samples(X):
     return X[:, None] if X.ndim == 1 else X
 
 
-def _gaussian_figures(model, X, *, y, lengths, vocabulary, feature_names, contours=True):
+def _mixture_figures(model, X, feature_names, *, components=None, contours=True, what=None,
+                     ellipses="1- and 2-sigma ellipses"):
     """1-D histogram, 2-D ellipses (and contours) or the pairs plot; the uncertainty plot."""
-    X = _as_samples(X)
     D = X.shape[1]
-    K = np.asarray(model.means_).shape[0]
+    what = what or f"{np.asarray(model.means_).shape[0]}-component mixture"
     if D == 1:
-        out = [_single(f"{K}-component mixture: histogram and component densities",
-                       lambda ax: plot_mixture_1d(model, X, ax, feature_names=feature_names))]
+        out = [_single(f"{what}: histogram and component densities",
+                       lambda ax: plot_mixture_1d(model, X, ax, feature_names=feature_names,
+                                                  components=components))]
     elif D == 2:
-        out = [_single(f"{K}-component mixture: 1- and 2-sigma ellipses"
-                       + (" and density contours" if contours else ""),
+        out = [_single(f"{what}: {ellipses}" + (" and density contours" if contours else ""),
                        lambda ax: plot_mixture_2d(model, X, ax, contours=contours,
-                                                  feature_names=feature_names))]
+                                                  feature_names=feature_names,
+                                                  components=components))]
     else:
         figure = _agg_figure((2.4 * D, 2.4 * D + 0.4))
-        plot_mixture_pairs(model, X, figure, feature_names=feature_names)
-        title = f"{K}-component mixture: pairs plot with 1- and 2-sigma ellipses"
+        plot_mixture_pairs(model, X, figure, feature_names=feature_names,
+                           components=components)
+        title = f"{what}: pairs plot with {ellipses}"
         figure.suptitle(title, y=0.995)
         out = [(title, figure)]
-    if D >= 2:
+    if D >= 2 and components is None:
         out.append(_single("Classification uncertainty (larger: less certain)",
                            lambda ax: plot_uncertainty(model, X, ax,
                                                        feature_names=feature_names)))
     return out
 
 
+def _bayesian_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    """The occupied components only (an emptied one sits at its prior, over nothing), without
+    density contours (the model's density is not the plug-in mixture's); the weights."""
+    X = _as_samples(X)
+    weights = np.asarray(model.weights_)
+    occupied = [k for k in range(weights.size) if weights[k] >= 0.01] or [int(weights.argmax())]
+    out = _mixture_figures(model, X, feature_names, components=occupied, contours=False,
+                           what=f"{len(occupied)} occupied component(s)")
+    out.insert(1, _single("Weights of the components",
+                          lambda ax: plot_effective_weights(model, ax), (6.4, 4.0)))
+    return out
+
+
+def _student_t_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    X = _as_samples(X)
+    out = _mixture_figures(model, X, feature_names, ellipses="scale-matrix ellipses")
+    if X.shape[1] >= 2:
+        out.insert(1, _single("Student-t mixture: scale weights (small: outlier)",
+                              lambda ax: plot_scale_weights(model, X, ax,
+                                                            feature_names=feature_names),
+                              (7.5, 5.0)))
+    return out
+
+
+def _factor_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    X = _as_samples(X)
+    loadings, _ = _factor_arrays(model)
+    K, D, q = loadings.shape
+    figure = _agg_figure((2.2 + 1.3 * q * K + (1.2 * K if K > 1 else 2.6) + 1.5,
+                          1.6 + 0.45 * D))
+    plot_factor_loadings(model, figure, feature_names=feature_names)
+    out = [("Loadings and noise variances", figure)]
+    if K == 1:
+        out.append(_single("Variance explained per factor",
+                           lambda ax: plot_explained_variance(model, ax), (6.4, 4.2)))
+    else:
+        out = _mixture_figures(_GaussianView(model), X, feature_names,
+                               ellipses="ellipses of W W^T + Psi") + out
+    return out
+
+
+def _kmeans_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    X = _as_samples(X)
+    D = X.shape[1]
+    K = len(model.cluster_centers_)
+    title = f"KMeans: {K} clusters and their centres"
+    if D == 1:
+        X = np.column_stack([X[:, 0], np.zeros(X.shape[0])])  # a strip
+        return [_single(title, lambda ax: (plot_kmeans(model, X, ax, feature_names=
+                                                       _feature_names(feature_names, 1)
+                                                       + [""]),
+                                           ax.set_yticks([])), (7.0, 3.0))]
+    pairs = [(j, j + 1) for j in range(0, D - 1, 2)]
+    if D % 2:
+        pairs[-1] = (D - 2, D - 1) if D > 2 else pairs[-1]
+    pairs = list(dict.fromkeys(pairs))[:3]
+    figure = _agg_figure((5.0 * len(pairs) + 0.6, 4.6))
+    for i, dims in enumerate(pairs):
+        ax = figure.add_subplot(1, len(pairs), i + 1)
+        plot_kmeans(model, X, ax, dims=dims, feature_names=feature_names, legend=i == 0)
+    figure.suptitle(title)
+    return [(title, figure)]
+
+
+def _discrete_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    probabilities = np.asarray(model.probabilities_)
+    columns = (int(np.sum(model.n_levels_)) if hasattr(model, "n_levels_")
+               else probabilities.shape[1])
+    K = probabilities.shape[0]
+    size = (max(6.0, 2.6 + 0.55 * columns), max(3.2, 1.6 + 0.7 * K))
+    return [_single("Probabilities of every component",
+                    lambda ax: plot_component_probabilities(model, ax,
+                                                            feature_names=feature_names),
+                    size)]
+
+
+def _poisson_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    X = _as_samples(X)
+    out = [_single("The counts and the fitted mixture's pmf",
+                   lambda ax: plot_poisson_mixture(model, X, ax,
+                                                   feature_names=feature_names))]
+    if X.shape[1] > 1:
+        out.append(_single("Poisson rates of every component",
+                           lambda ax: plot_rates(model, ax, feature_names=feature_names)))
+    return out
+
+
+def _gaussian_figures(model, X, *, y, lengths, vocabulary, feature_names):
+    return _mixture_figures(model, _as_samples(X), feature_names)
+
+
 def _hmm_figures(model, X, *, y, lengths, vocabulary, feature_names):
     X = _as_samples(X)
     K = len(model.transmat_)
-    return [_single(f"{type(model).__name__}: most probable state at each step",
-                    lambda ax: plot_hmm_states(model, X, lengths, ax,
-                                               feature_names=feature_names), (9.0, 4.5)),
-            _single("Transition probabilities", lambda ax: plot_transition_matrix(model, ax),
-                    (max(4.5, 2.2 + 0.6 * K), max(3.5, 1.4 + 0.6 * K)))]
+    out = []
+    if hasattr(model, "emissionprob_"):
+        S = np.shape(model.emissionprob_)[1]
+        out.append(_single("Emission probabilities",
+                           lambda ax: plot_component_probabilities(model, ax),
+                           (max(5.0, 2.6 + 0.55 * S), max(3.0, 1.4 + 0.6 * K))))
+    else:
+        out.append(_single(f"{type(model).__name__}: most probable state at each step",
+                           lambda ax: plot_hmm_states(model, X, lengths, ax,
+                                                      feature_names=feature_names),
+                           (9.0, 4.5)))
+    out.append(_single("Transition probabilities",
+                       lambda ax: plot_transition_matrix(model, ax),
+                       (max(4.5, 2.2 + 0.6 * K), max(3.5, 1.4 + 0.6 * K))))
+    if hasattr(model, "lambdas_") and np.shape(model.lambdas_)[1] > 1:
+        out.append(_single("Poisson rates of every state",
+                           lambda ax: plot_rates(model, ax, feature_names=feature_names)))
+    return out
 
 
 def _lda_figures(model, X, *, y, lengths, vocabulary, feature_names):
@@ -1394,8 +2225,12 @@ def _regression_figures(model, X, *, y, lengths, vocabulary, feature_names):
                          f"call model_figures(model, X, y=y).")
     X = _as_samples(X)
     name = None if feature_names is None else str(list(feature_names)[0])
-    return [_single(f"{type(model).__name__}: one regression line per component",
-                    lambda ax: plot_regression_mixture(model, X, y, ax, feature_name=name))]
+    out = [_single(f"{type(model).__name__}: one regression line per component",
+                   lambda ax: plot_regression_mixture(model, X, y, ax, feature_name=name))]
+    if hasattr(model, "gating_coef_"):
+        out.append(_single("The gate: P(component | x)",
+                           lambda ax: plot_gating(model, X, ax, feature_name=name), (7.0, 4.0)))
+    return out
 
 
 def _selection_figures(selection, X, **kwargs):
@@ -1404,11 +2239,6 @@ def _selection_figures(selection, X, **kwargs):
     best = selection.best_estimator_
     return ([("BIC and ICL per covariance structure", figure)]
             + model_figures(best, X, **kwargs))
-
-
-def _history_only(model, X, **kwargs):
-    """Models whose own pictures are still to come: their history is all there is."""
-    return []
 
 
 def _figure_makers():
@@ -1421,10 +2251,13 @@ def _figure_makers():
          _hmm_figures),
         ((emkit.LatentDirichletAllocation,), _lda_figures),
         ((emkit.RegressionMixture, emkit.MixtureOfExperts), _regression_figures),
-        ((emkit.GaussianMixture, emkit.BayesianGaussianMixture), _gaussian_figures),
-        ((emkit.StudentTMixture, emkit.FactorAnalysis, emkit.PPCA,
-          emkit.MixtureOfFactorAnalyzers, emkit.KMeans, emkit.PoissonMixture,
-          emkit.BernoulliMixture, emkit.CategoricalMixture), _history_only),
+        ((emkit.GaussianMixture,), _gaussian_figures),
+        ((emkit.BayesianGaussianMixture,), _bayesian_figures),
+        ((emkit.StudentTMixture,), _student_t_figures),
+        ((emkit.FactorAnalysis, emkit.PPCA, emkit.MixtureOfFactorAnalyzers), _factor_figures),
+        ((emkit.KMeans,), _kmeans_figures),
+        ((emkit.BernoulliMixture, emkit.CategoricalMixture), _discrete_figures),
+        ((emkit.PoissonMixture,), _poisson_figures),
     ]
 
 
@@ -1436,17 +2269,27 @@ def model_figures(model, X, *, y=None, lengths=None, vocabulary=None, feature_na
     ``history_``. Every figure is on the Agg canvas and laid out, ready for
     :func:`figure_to_png`.
 
-    ========================================  ================================================
-    model                                     figures
-    ========================================  ================================================
-    GaussianMixture, BayesianGaussianMixture  histogram (1-D), ellipses and contours (2-D) or
-                                              pairs plot; classification uncertainty
-    GaussianHMM, GMMHMM, CategoricalHMM,      the series coloured by most probable state;
-    PoissonHMM                                the transition matrix
-    LatentDirichletAllocation                 top words of every topic; topic prevalence
-    RegressionMixture, MixtureOfExperts       data coloured by component, one line each
-    ModelSelection                            BIC and ICL curves, then the best model's
-    ========================================  ================================================
+    ==========================  =================================================================
+    model                       figures
+    ==========================  =================================================================
+    GaussianMixture             histogram (1-D), ellipses and density contours (2-D) or pairs
+                                plot; classification uncertainty
+    StudentTMixture             the same with t densities and scale-matrix ellipses; the scale
+                                weights (outliers)
+    BayesianGaussianMixture     the occupied components' ellipses (no contours); the weights
+    MixtureOfFactorAnalyzers    the Gaussian mixture pictures of ``W W^T + Psi``; the loadings
+    FactorAnalysis, PPCA        the loadings and noise variances; variance explained per factor
+    KMeans                      the data coloured by cluster, centres marked
+    BernoulliMixture,           heatmap of every component's probabilities
+    CategoricalMixture
+    PoissonMixture              the counts' histogram with the fitted pmf; the rates (> 1 feature)
+    RegressionMixture,          the data coloured by component, one line each; the gate
+    MixtureOfExperts            (experts)
+    GaussianHMM, GMMHMM,        the series coloured by most probable state (CategoricalHMM: the
+    PoissonHMM, CategoricalHMM  emission probabilities); the transition matrix
+    LatentDirichletAllocation   top words of every topic; topic prevalence
+    ModelSelection              BIC and ICL curves, then the best model's figures
+    ==========================  =================================================================
 
     Parameters
     ----------
@@ -1514,6 +2357,9 @@ def _lay_out(figure):
     with it and are laid out as well as it can (their own code placed those)."""
     import warnings
 
+    # A figure legend (the pairs plot's, at the top under the suptitle) is not among
+    # what tight_layout makes room for: leave it the top 0.75 inch.
+    top = 1.0 - 0.75 / figure.get_size_inches()[1] if figure.legends else 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        figure.tight_layout()
+        figure.tight_layout(rect=(0.0, 0.0, 1.0, top))
