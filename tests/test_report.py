@@ -418,6 +418,8 @@ def test_report_model_errors(tmp_path, capsys):
         build_report(X, model="regression")
     with pytest.raises(ValueError, match="upper bound"):
         build_report(X, model="bayesian-gaussian", n_components=[2, 3])
+    with pytest.raises(ValueError, match="only max_iter"):
+        build_report(X, model_params={"covariance_type": "diag"})
     with pytest.raises(ValueError, match="add up to"):
         build_report(X, model="gaussian-hmm", lengths=[100, 100])
     # The command line: one line on stderr, exit code 2.

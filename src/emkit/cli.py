@@ -437,12 +437,26 @@ def _add_fit_parser(subparsers):
                         help="Gaussian models: full, tied, diag, spherical or an mclust name "
                              "(EII ... VVV); default full for gaussian and gaussian-hmm, the "
                              "estimator's for the others")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed, for reproducible results (default: 0)")
+    _add_estimator_arguments(parser)
+    _add_text_arguments(parser)
+    parser.add_argument("-o", "--save", metavar="FILE",
+                        help="save the fitted model (emkit's safe .emkit format)")
+    parser.add_argument("--labels", "--output", dest="labels", metavar="FILE",
+                        help="write a CSV with columns label,prob_0,...,prob_{K-1}, one row "
+                             "per input row (regression: prediction first; lda: document "
+                             "first)")
+    _add_progress_arguments(parser)
+    parser.set_defaults(func=run_fit)
+
+
+def _add_estimator_arguments(parser):
+    """The estimators' options and the data's extra columns (``fit`` and ``report``)."""
     parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
                         help="EM restarts; the best is kept (default: the estimator's)")
     parser.add_argument("--max-iter", type=_positive_int, default=None, metavar="N",
                         help="EM iterations (lda: passes) per run (default: the estimator's)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="random seed, for reproducible results (default: 0)")
     parser.add_argument("--missing", choices=("error", "marginalize"), default="error",
                         help="NaN / empty cells: an error (default) or marginalised exactly "
                              "(mixtures)")
@@ -453,15 +467,6 @@ def _add_fit_parser(subparsers):
                         choices=("dirichlet_process", "dirichlet_distribution"),
                         help="bayesian-gaussian: the prior of the weights (default: "
                              "dirichlet_process)")
-    _add_text_arguments(parser)
-    parser.add_argument("-o", "--save", metavar="FILE",
-                        help="save the fitted model (emkit's safe .emkit format)")
-    parser.add_argument("--labels", "--output", dest="labels", metavar="FILE",
-                        help="write a CSV with columns label,prob_0,...,prob_{K-1}, one row "
-                             "per input row (regression: prediction first; lda: document "
-                             "first)")
-    _add_progress_arguments(parser)
-    parser.set_defaults(func=run_fit)
 
 
 def _add_text_arguments(parser):
@@ -1560,19 +1565,7 @@ def _add_report_parser(subparsers):
                         choices=("bic", "icl", "aic", "silhouette", "perplexity"),
                         help="what chooses (default: bic; kmeans: silhouette; lda: "
                              "perplexity of held-out documents); icl: mixtures only")
-    parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
-                        help="EM restarts per fit (default: the estimator's)")
-    parser.add_argument("--max-iter", type=_positive_int, default=None, metavar="N",
-                        help="EM iterations (lda: passes) per fit (default: the estimator's)")
-    parser.add_argument("--missing", choices=("error", "marginalize"), default="error",
-                        help="NaN / empty cells: an error (default) or marginalised exactly "
-                             "(mixtures)")
-    _add_sequence_target_arguments(parser)
-    parser.add_argument("--n-mix", type=_positive_int, default=None, metavar="M",
-                        help="gmm-hmm: Gaussians in every state's emission mixture")
-    parser.add_argument("--weight-prior", default=None,
-                        choices=("dirichlet_process", "dirichlet_distribution"),
-                        help="bayesian-gaussian: the prior of the weights")
+    _add_estimator_arguments(parser)
     _add_text_arguments(parser)
     parser.add_argument("--teaching-iter", type=_positive_int, default=4, metavar="N",
                         help="EM iterations drawn in the teaching view (default: 4)")

@@ -732,6 +732,14 @@ def _generic_parameters(model, data, kind):
     K = _units(model)
     labels = [f"{unit} {k}" for k in range(K)]
     parts = []
+    keep = np.arange(K)
+    if type(model).__name__ == "BayesianGaussianMixture":
+        # The emptied components hold only the prior; the ones in use are the model.
+        keep = np.flatnonzero(np.asarray(model.weights_) > 0.01)
+        if keep.size < K:
+            parts.append(_note(f"The {K - keep.size} component(s) the variational fit "
+                               f"emptied (weight at most 1%) are left out of the tables "
+                               f"below but the first."))
     # One table of everything with one value per component (state).
     columns, values = [], []
     for attribute, heading in _PER_UNIT:
@@ -763,7 +771,8 @@ def _generic_parameters(model, data, kind):
             continue
         if value.ndim == 2 and value.shape == (K, D):
             parts.append(f"<h3>{heading}</h3>")
-            parts.append(_matrix_table(value, labels, names, corner=unit))
+            parts.append(_matrix_table(value[keep], [labels[k] for k in keep], names,
+                                       corner=unit))
         elif value.ndim == 3 and value.shape[0] == K and value.shape[2] == D:  # GMMHMM
             parts.append(f"<h3>{heading} of every {unit}'s mixture</h3>")
             for k in range(K):
@@ -776,7 +785,7 @@ def _generic_parameters(model, data, kind):
         parts.append(_matrix_table(weights, labels,
                                    [f"mixture {m}" for m in range(weights.shape[1])]))
     parts += _probability_tables(model, labels, names, unit)
-    parts += _covariance_tables(model, labels, names, kind)
+    parts += _covariance_tables(model, labels, names, kind, keep)
     loadings = getattr(model, "loadings_", None)
     if isinstance(loadings, np.ndarray) and loadings.ndim == 3:
         parts.append("<h3>Factor loadings</h3>")
@@ -809,7 +818,7 @@ def _probability_tables(model, labels, names, unit):
     return parts
 
 
-def _covariance_tables(model, labels, names, kind):
+def _covariance_tables(model, labels, names, kind, keep):
     covariances = getattr(model, "covariances_", None)
     if not isinstance(covariances, np.ndarray):
         return []
@@ -836,7 +845,7 @@ def _covariance_tables(model, labels, names, kind):
     if full is None:
         parts.append(_note(html.escape(np.array2string(covariances, precision=4))))
         return parts
-    for k in range(K):
+    for k in keep:
         parts.append(f"<p>{labels[k]}</p>")
         parts.append(_matrix_table(full[k], names, names))
     return parts
@@ -1124,7 +1133,13 @@ def build_report(X, *, model="gaussian", n_components=None, y=None, lengths=None
         if criterion not in (None, "bic", "icl"):
             raise ValueError(f"criterion for the Gaussian grid must be 'bic' or 'icl'; got "
                              f"{criterion!r}.")
-        settings = {k: v for k, v in (model_params or {}).items() if k in ("max_iter",)}
+        settings = dict(model_params or {})
+        other = sorted(set(settings) - {"max_iter"})
+        if other:
+            raise ValueError(f"model_params {other} do not apply to model='gaussian', "
+                             f"mclust's grid (only max_iter does); pass "
+                             f"model=emkit.GaussianMixture(...) to fit one structure with "
+                             f"those options.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # failed cells are NA in the table
             selection = select_model(data.X, n_components=n_components,
