@@ -1559,8 +1559,9 @@ def _add_report_parser(subparsers):
                         help="gaussian: 'all' (mclust's 14) or comma-separated names (default: "
                              "EII,VII,EEI,VVI,EEE,VVV; E,V for one column)")
     parser.add_argument("--covariance-type", default=None, metavar="TYPE",
-                        help="the other Gaussian models: full, tied, diag, spherical "
-                             "(default: the estimator's; gaussian-hmm: full)")
+                        help="one structure: full, tied, diag, spherical (gaussian: also an "
+                             "mclust name, the grid's only one); default: the estimator's, "
+                             "full for gaussian-hmm")
     parser.add_argument("--criterion", default=None,
                         choices=("bic", "icl", "aic", "silhouette", "perplexity"),
                         help="what chooses (default: bic; kmeans: silhouette; lda: "
@@ -1651,10 +1652,17 @@ def run_report(args) -> int:
         chosen = f"{best['covariance_type']} with {best['n_components']} component(s)"
     else:
         chosen = f"{best['n_components']} {unit}(s)"
-    how = ("nothing to choose" if result.criterion == "none"
-           else f"chosen by {result.criterion.upper()}")
-    shape = (f"{inputs.n_samples} documents x {inputs.X.shape[1]} words" if kind == "text"
-             else f"{inputs.n_samples} samples x {inputs.X.shape[1]} feature(s)")
+    how = {"none": "nothing to choose", "perplexity": "chosen by held-out perplexity",
+           "silhouette": "chosen by the silhouette"}.get(
+               result.criterion, f"chosen by {result.criterion.upper()}")
+    if kind == "text":
+        shape = f"{inputs.n_samples} documents x {inputs.X.shape[1]} words"
+    elif kind == "hmm":
+        n_sequences = 1 if inputs.lengths is None else len(inputs.lengths)
+        shape = (f"{inputs.n_samples} time steps x {inputs.X.shape[1]} feature(s) in "
+                 f"{n_sequences} sequence(s)")
+    else:
+        shape = f"{inputs.n_samples} samples x {inputs.X.shape[1]} feature(s)"
     print(f"{args.csv}: {shape}; {type(result.best_estimator_).__name__}, {how}: {chosen}.")
     print(f"Report written to {args.output} in {time.perf_counter() - start:.1f} s.")
     return 0
