@@ -435,3 +435,27 @@ def test_gate_is_the_softmax_of_the_gating():
     with pytest.raises(ValueError, match="MixtureOfExperts"):
         x, y = _regression_data()
         plotting.plot_gating(emkit.RegressionMixture(2, n_init=1).fit(x, y), x)
+
+
+def test_kmeans_one_feature_and_three(plot_dir):
+    x = load_old_faithful().data[:, :1]
+    model = emkit.KMeans(2, random_state=0).fit(x)
+    (title, figure), _ = plotting.model_figures(model, x, feature_names=["eruptions"])
+    check_figure(figure, plot_dir / "kmeans_1d.png")
+    ax = figure.axes[0]
+    labels = model.predict(x)
+    # The stacked histogram holds every cluster's points; a line at every centre.
+    heights = np.array([[bar.get_height() for bar in bars] for bars in ax.containers])
+    np.testing.assert_array_equal(heights.sum(axis=1), np.bincount(labels))
+    centres = [line.get_xdata()[0] for line in ax.get_lines()]
+    np.testing.assert_allclose(centres, model.cluster_centers_[:, 0])
+    X3 = load_iris().data[:, :3]
+    model = emkit.KMeans(3, random_state=0).fit(X3)
+    (_, figure), _ = plotting.model_figures(model, X3)
+    assert [(ax.get_xlabel(), ax.get_ylabel()) for ax in figure.axes] == [
+        ("feature 0", "feature 1"), ("feature 1", "feature 2")]
+
+
+def test_model_figures_refuses_an_unfitted_model():
+    with pytest.raises(ValueError, match="not fitted"):
+        plotting.model_figures(emkit.GaussianMixture(2), np.zeros((5, 2)))

@@ -452,12 +452,7 @@ def plot_mixture_1d(estimator, X, ax=None, *, feature=0, feature_names=None, bin
     'density'
     """
     _require_matplotlib()
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2 or not 0 <= feature < X.shape[1]:
-        raise ValueError(f"X must have shape (n_samples, n_features) and feature must be one "
-                         f"of its columns; got X of shape {X.shape} and feature={feature}.")
+    X = _feature_column(X, feature)
     ax = _new_axes(ax)
     _draw_univariate(ax, X[:, feature], *_univariate_components(estimator, feature),
                      bins=bins, legend=legend, components=components)
@@ -550,9 +545,17 @@ def plot_mixture_pairs(estimator, X, figure=None, *, feature_names=None, n_std=(
     weights = getattr(estimator, "weights_", np.full(K, np.nan))
     handles = [Line2D([], [], color=f"C{k % 10}", marker="o", linestyle="-")
                for k in drawn]
-    figure.legend(handles, [f"component {k} (weight {weights[k]:.2f})" for k in drawn],
-                  loc="upper center", ncol=min(len(drawn), 4), fontsize="small",
-                  bbox_to_anchor=(0.5, 0.965))
+    labels = [f"component {k} (weight {weights[k]:.2f})" for k in drawn]
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine):
+        # Constrained layout makes room for an "outside" legend (and only for it); at the
+        # bottom, as one at the top would sit on a suptitle.
+        figure.legend(handles, labels, loc="outside lower center", ncol=min(len(drawn), 4),
+                      fontsize="small")
+    else:
+        figure.legend(handles, labels, loc="upper center", ncol=min(len(drawn), 4),
+                      fontsize="small", bbox_to_anchor=(0.5, 0.965))
     return figure
 
 
@@ -915,7 +918,9 @@ def plot_history(estimator, ax=None, *, title=None):
                 color="C3", label="collapsed component re-seeded")
     ax.xaxis.set_major_locator(_max_ticks(10, integer=True))
     ax.set_xlabel("EM iteration")
-    ax.set_ylabel("objective (log-likelihood or bound)")
+    # KMeans' history is minus its inertia, not a likelihood.
+    ax.set_ylabel("minus the inertia (sum of squared distances)" if hasattr(estimator, "inertia_")
+                  else "objective (log-likelihood or bound)")
     ax.set_title(title or f"{type(estimator).__name__}: {history.size} iteration(s)")
     if repairs.size:
         ax.legend(loc="lower right", fontsize="small")
@@ -1763,7 +1768,9 @@ def plot_kmeans(model, X, ax=None, *, dims=(0, 1), feature_names=None, s=12, leg
     Parameters
     ----------
     model : fitted emkit.KMeans
-    X : array-like of shape (n_samples, n_features), n_features >= 2
+    X : array-like of shape (n_samples, n_features)
+        With one feature: the clusters' stacked histogram and a line at every
+        centre.
     ax : matplotlib Axes, optional
     dims : pair of int, default=(0, 1)
     feature_names : sequence of str, optional
@@ -1787,6 +1794,9 @@ def plot_kmeans(model, X, ax=None, *, dims=(0, 1), feature_names=None, s=12, leg
     4
     """
     _require_matplotlib()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1 or (X.ndim == 2 and X.shape[1] == 1):
+        return _kmeans_1d(model, X.reshape(-1, 1), _new_axes(ax), feature_names, legend)
     X, dims = _check_samples_2d(X, dims)
     ax = _new_axes(ax)
     centers = np.asarray(model.cluster_centers_, dtype=np.float64)
@@ -1800,6 +1810,25 @@ def plot_kmeans(model, X, ax=None, *, dims=(0, 1), feature_names=None, s=12, leg
                c=[f"C{k % 10}" for k in range(K)], edgecolors="black", linewidths=1.2,
                label="centre", zorder=3)
     _label_dims(ax, dims, feature_names)
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def _kmeans_1d(model, X, ax, feature_names, legend):
+    """One feature: the clusters' stacked histogram, a line at every centre."""
+    centers = np.asarray(model.cluster_centers_, dtype=np.float64)[:, 0]
+    labels = np.asarray(model.predict(X))
+    K = centers.size
+    edges = np.histogram_bin_edges(X[:, 0], bins="auto")
+    ax.hist([X[labels == k, 0] for k in range(K)], bins=edges, stacked=True,
+            color=[f"C{k % 10}" for k in range(K)],
+            label=[f"cluster {k} ({np.sum(labels == k)} points)" for k in range(K)])
+    for k in range(K):
+        ax.axvline(centers[k], color="black", linestyle="--", linewidth=1.2,
+                   label="centre" if k == 0 else None)
+    ax.set_xlabel(_feature_names(feature_names, 1)[0])
+    ax.set_ylabel("count")
     if legend:
         ax.legend(loc="best", fontsize="small")
     return ax
@@ -2047,9 +2076,15 @@ def plot_gating(model, X, ax=None, *, feature=0, feature_name=None):
 _SINGLE = (7.0, 5.0)  # inches of a one-panel figure
 
 
+def _model_figure(size):
+    """model_figures' figures: Agg, laid out by matplotlib's constrained layout (which
+    makes room for colorbars, suptitles and figure legends placed "outside")."""
+    return _agg_figure(size, layout="constrained")
+
+
 def _single(title, draw, size=_SINGLE):
     """A one-axes Agg figure drawn by ``draw(ax)``, titled ``title`` unless ``draw`` titled it."""
-    figure = _agg_figure(size)
+    figure = _model_figure(size)
     ax = figure.add_subplot()
     draw(ax)
     if not ax.get_title():
@@ -2077,11 +2112,11 @@ def _mixture_figures(model, X, feature_names, *, components=None, contours=True,
                                                   feature_names=feature_names,
                                                   components=components))]
     else:
-        figure = _agg_figure((2.4 * D, 2.4 * D + 0.4))
+        figure = _model_figure((2.4 * D, 2.4 * D + 0.4))
         plot_mixture_pairs(model, X, figure, feature_names=feature_names,
                            components=components)
         title = f"{what}: pairs plot with {ellipses}"
-        figure.suptitle(title, y=0.995)
+        figure.suptitle(title)
         out = [(title, figure)]
     if D >= 2 and components is None:
         out.append(_single("Classification uncertainty (larger: less certain)",
@@ -2118,7 +2153,7 @@ def _factor_figures(model, X, *, y, lengths, vocabulary, feature_names):
     X = _as_samples(X)
     loadings, _ = _factor_arrays(model)
     K, D, q = loadings.shape
-    figure = _agg_figure((2.2 + 1.3 * q * K + (1.2 * K if K > 1 else 2.6) + 1.5,
+    figure = _model_figure((2.2 + 1.3 * q * K + (1.2 * K if K > 1 else 2.6) + 1.5,
                           1.6 + 0.45 * D))
     plot_factor_loadings(model, figure, feature_names=feature_names)
     out = [("Loadings and noise variances", figure)]
@@ -2137,16 +2172,14 @@ def _kmeans_figures(model, X, *, y, lengths, vocabulary, feature_names):
     K = len(model.cluster_centers_)
     title = f"KMeans: {K} clusters and their centres"
     if D == 1:
-        X = np.column_stack([X[:, 0], np.zeros(X.shape[0])])  # a strip
-        return [_single(title, lambda ax: (plot_kmeans(model, X, ax, feature_names=
-                                                       _feature_names(feature_names, 1)
-                                                       + [""]),
-                                           ax.set_yticks([])), (7.0, 3.0))]
+        return [_single(title, lambda ax: plot_kmeans(model, X, ax,
+                                                      feature_names=feature_names))]
+    # Consecutive pairs cover every feature: (0, 1), (2, 3), ..., and (D-2, D-1) for odd D.
     pairs = [(j, j + 1) for j in range(0, D - 1, 2)]
-    if D % 2:
-        pairs[-1] = (D - 2, D - 1) if D > 2 else pairs[-1]
-    pairs = list(dict.fromkeys(pairs))[:3]
-    figure = _agg_figure((5.0 * len(pairs) + 0.6, 4.6))
+    if D % 2 and D > 2:
+        pairs.append((D - 2, D - 1))
+    pairs = pairs[:3]
+    figure = _model_figure((5.0 * len(pairs) + 0.6, 4.6))
     for i, dims in enumerate(pairs):
         ax = figure.add_subplot(1, len(pairs), i + 1)
         plot_kmeans(model, X, ax, dims=dims, feature_names=feature_names, legend=i == 0)
@@ -2211,7 +2244,7 @@ def _lda_figures(model, X, *, y, lengths, vocabulary, feature_names):
                       else [f"word {j}" for j in range(n_words)])
     ncols = min(4, n_topics)
     nrows = -(-n_topics // ncols)
-    figure = _agg_figure((3.2 * ncols, 3.2 * nrows + 0.6))
+    figure = _model_figure((3.2 * ncols, 3.2 * nrows + 0.6))
     plot_top_words(model, vocabulary, figure, n=min(10, n_words), ncols=ncols)
     title = f"The most probable words of each of the {n_topics} topics"
     figure.suptitle(title)
@@ -2234,7 +2267,7 @@ def _regression_figures(model, X, *, y, lengths, vocabulary, feature_names):
 
 
 def _selection_figures(selection, X, **kwargs):
-    figure = _agg_figure((11.0, 4.4))
+    figure = _model_figure((11.0, 4.4))
     plot_selection_criteria(selection, figure)
     best = selection.best_estimator_
     return ([("BIC and ICL per covariance structure", figure)]
@@ -2266,8 +2299,8 @@ def model_figures(model, X, *, y=None, lengths=None, vocabulary=None, feature_na
 
     Picks the pictures that fit the model (and, for mixtures, the data's
     dimension) and always ends with :func:`plot_history` where the model has
-    ``history_``. Every figure is on the Agg canvas and laid out, ready for
-    :func:`figure_to_png`.
+    ``history_``. Every figure is on the Agg canvas with matplotlib's
+    constrained layout, ready for :func:`figure_to_png`.
 
     ==========================  =================================================================
     model                       figures
@@ -2332,6 +2365,9 @@ def model_figures(model, X, *, y=None, lengths=None, vocabulary=None, feature_na
     import warnings
 
     kwargs = dict(y=y, lengths=lengths, vocabulary=vocabulary, feature_names=feature_names)
+    if hasattr(model, "fit") and getattr(model, "history_", None) is None:
+        raise ValueError(f"model_figures draws fitted estimators; this "
+                         f"{type(model).__name__} is not fitted (call fit first).")
     for classes, make in _figure_makers():
         if isinstance(model, classes):
             figures = list(make(model, X, **kwargs))
@@ -2344,22 +2380,8 @@ def model_figures(model, X, *, y=None, lengths=None, vocabulary=None, feature_na
                       f"objective history is drawn.", UserWarning, stacklevel=2)
         figures = []
     if getattr(model, "history_", None) is not None:
-        figure = _agg_figure((7.0, 4.0))
+        figure = _model_figure((7.0, 4.0))
         plot_history(model, figure.add_subplot())
         figures.append(("The objective per EM iteration", figure))
-    for _, figure in figures:
-        _lay_out(figure)
     return figures
 
-
-def _lay_out(figure):
-    """tight_layout, quietly: figures with a figure legend or a table are not "compatible"
-    with it and are laid out as well as it can (their own code placed those)."""
-    import warnings
-
-    # A figure legend (the pairs plot's, at the top under the suptitle) is not among
-    # what tight_layout makes room for: leave it the top 0.75 inch.
-    top = 1.0 - 0.75 / figure.get_size_inches()[1] if figure.legends else 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        figure.tight_layout(rect=(0.0, 0.0, 1.0, top))
