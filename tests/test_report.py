@@ -319,9 +319,9 @@ def test_lda_report_summarises_the_texts_and_chooses_by_held_out_perplexity(lda_
     assert "scored on the other 79" in text  # a fifth of the 395 documents
     topics = _cells(text, "<h3>Topics:")[1:]
     assert len(topics) == int(best)
-    shares = [float(row[1]) for row in topics]
+    shares = [float(row[2]) for row in topics]
     assert sum(shares) == pytest.approx(1.0, abs=5e-3)
-    assert all(len(row[3].split()) == 10 for row in topics)
+    assert all(len(row[1].split()) == 10 for row in topics)
     assert "Variational EM" in text
     assert {"Topic prevalence", "The objective per EM iteration"} <= set(page.image_alts)
 

@@ -872,13 +872,13 @@ def _topic_parameters(model, data, top_n):
     shares = (shares / shares.sum(axis=1, keepdims=True)).mean(axis=0)
     words = top_words(model, data.names, n=top_n)
     coherence = topic_coherence(model, data.X, top_n=min(top_n, data.X.shape[1]))
-    rows = [[str(k), _fmt(shares[k], 3), _fmt(coherence.per_topic[k], 4), " ".join(words[k])]
+    rows = [[str(k), " ".join(words[k]), _fmt(shares[k], 3), _fmt(coherence.per_topic[k], 4)]
             for k in range(model.n_components)]
     priors = [["document-topic prior (alpha)", _fmt(np.mean(model.doc_topic_prior_))],
               ["topic-word prior (eta)", _fmt(np.mean(model.topic_word_prior_))]]
     return "\n".join([
         "<h3>Topics: their share of the documents' words and their most probable words</h3>",
-        _table(["topic", "share", "UMass coherence", "top words"], rows),
+        _table(["topic", "top words", "share", "UMass coherence"], rows, name_columns=2),
         _note("UMass coherence (Mimno et al. 2011) of the top words over the documents: "
               "higher (closer to 0) is more coherent."),
         "<h3>Priors</h3>", _table(["", "value"], priors, name_columns=2)])
