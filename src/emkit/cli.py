@@ -437,12 +437,26 @@ def _add_fit_parser(subparsers):
                         help="Gaussian models: full, tied, diag, spherical or an mclust name "
                              "(EII ... VVV); default full for gaussian and gaussian-hmm, the "
                              "estimator's for the others")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="random seed, for reproducible results (default: 0)")
+    _add_estimator_arguments(parser)
+    _add_text_arguments(parser)
+    parser.add_argument("-o", "--save", metavar="FILE",
+                        help="save the fitted model (emkit's safe .emkit format)")
+    parser.add_argument("--labels", "--output", dest="labels", metavar="FILE",
+                        help="write a CSV with columns label,prob_0,...,prob_{K-1}, one row "
+                             "per input row (regression: prediction first; lda: document "
+                             "first)")
+    _add_progress_arguments(parser)
+    parser.set_defaults(func=run_fit)
+
+
+def _add_estimator_arguments(parser):
+    """The estimators' options and the data's extra columns (``fit`` and ``report``)."""
     parser.add_argument("--n-init", type=_positive_int, default=None, metavar="N",
                         help="EM restarts; the best is kept (default: the estimator's)")
     parser.add_argument("--max-iter", type=_positive_int, default=None, metavar="N",
                         help="EM iterations (lda: passes) per run (default: the estimator's)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="random seed, for reproducible results (default: 0)")
     parser.add_argument("--missing", choices=("error", "marginalize"), default="error",
                         help="NaN / empty cells: an error (default) or marginalised exactly "
                              "(mixtures)")
@@ -453,6 +467,10 @@ def _add_fit_parser(subparsers):
                         choices=("dirichlet_process", "dirichlet_distribution"),
                         help="bayesian-gaussian: the prior of the weights (default: "
                              "dirichlet_process)")
+
+
+def _add_text_arguments(parser):
+    """The CountVectorizer and LDA options (``fit`` and ``report``)."""
     text = parser.add_argument_group(
         "texts (lda)", "A folder of .txt files (one document each) or a text file with one "
                        "document per line, tokenised by scikit-learn's CountVectorizer. "
@@ -474,14 +492,6 @@ def _add_fit_parser(subparsers):
                            "(default: batch)")
     text.add_argument("--top-words", type=_positive_int, default=10, metavar="N",
                       help="words printed per topic (default: 10)")
-    parser.add_argument("-o", "--save", metavar="FILE",
-                        help="save the fitted model (emkit's safe .emkit format)")
-    parser.add_argument("--labels", "--output", dest="labels", metavar="FILE",
-                        help="write a CSV with columns label,prob_0,...,prob_{K-1}, one row "
-                             "per input row (regression: prediction first; lda: document "
-                             "first)")
-    _add_progress_arguments(parser)
-    parser.set_defaults(func=run_fit)
 
 
 def _build_model(args, n_components):
@@ -584,9 +594,8 @@ def _probabilities(model, kind, inputs):
     return extra, model.predict_proba(*inputs.call_args(kind))
 
 
-def run_fit(args) -> int:
-    """``emkit fit``: fit a model to a data file, choosing K by BIC for a range."""
-    class_name, kind, _ = MODELS[args.model]
+def _check_data_flags(args, kind):
+    """--sequence-column and --target against the model's kind (``fit`` and ``report``)."""
     if args.sequence_column and kind in ("regression", "text"):
         raise CLIError(f"--sequence-column applies to HMMs (and mixtures, which drop the id "
                        f"column), not --model {args.model}")
@@ -595,6 +604,12 @@ def run_fit(args) -> int:
                        f"not --model {args.model}")
     if kind == "regression" and not args.target:
         raise CLIError(f"--model {args.model} needs --target COLUMN, the response column")
+
+
+def run_fit(args) -> int:
+    """``emkit fit``: fit a model to a data file, choosing K by BIC for a range."""
+    class_name, kind, _ = MODELS[args.model]
+    _check_data_flags(args, kind)
     if len(args.n_components) > 1:
         import emkit
 
@@ -1512,27 +1527,47 @@ def run_sample(args) -> int:
 
 # ----------------------------------------------------------------------- report
 def _add_report_parser(subparsers):
+    models = "\n".join(f"  {name:18s} {help_}" for name, (_, _, help_) in MODELS.items())
     parser = subparsers.add_parser(
         "report", help="write a self-contained HTML report (selection, model, plots, EM view)",
-        description="Choose a Gaussian mixture for the numeric columns of a CSV file over a "
-                    "small grid (numbers of components x covariance structures) and write one "
-                    "HTML page, pictures embedded: the data summary, the BIC/ICL selection "
-                    "table, the chosen model's parameters, its plots and the EM teaching "
-                    "view. Needs matplotlib.",
+        formatter_class=_HelpFormatter,
+        description="Fit an emkit model (a Gaussian mixture by default) to a data file for "
+                    "several numbers of components (states, topics, factors), choose one, "
+                    "and write one HTML page, pictures embedded: the data summary, the "
+                    "selection table (BIC/ICL; k-means: silhouette; lda: held-out "
+                    "perplexity; gaussian: over covariance structures too), the chosen "
+                    "model's parameters, its plots and the EM teaching view. Needs "
+                    "matplotlib.\n\nModels (--model):\n" + models,
         epilog="examples:\n  emkit report data.csv -o report.html\n"
-               "  emkit report data.csv -o report.html -k 1:9 --covariance-types all",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_data_arguments(parser)
+               "  emkit report data.csv -o report.html -k 1:9 --covariance-types all\n"
+               "  emkit report counts.csv --model poisson -k 1:4 -o poisson.html\n"
+               "  emkit report series.csv --model gaussian-hmm --sequence-column id "
+               "-o hmm.html\n"
+               "  emkit report xy.csv --model regression --target y -o reg.html\n"
+               "  emkit report texts/ --model lda -k 2:10 --stop-words english -o lda.html")
+    _add_data_arguments(parser, texts=True)
     parser.add_argument("-o", "--output", default="report.html", metavar="FILE",
                         help="the HTML file written (default: report.html)")
+    parser.add_argument("--model", default="gaussian", metavar="NAME",
+                        help="which model (default: gaussian; see above)")
     parser.add_argument("-k", "--n-components", dest="n_components", type=_components_range,
-                        default=list(range(1, 6)), metavar="RANGE",
-                        help="numbers of components to try: '1:5' (default), '2,3,5', '4'")
+                        default=None, metavar="RANGE",
+                        help="numbers of components (states, topics, factors) to try: '1:5', "
+                             "'2,3,5', '4' (default: 1:5 for mixtures, 1:4 for HMMs, "
+                             "2,4,...,10 topics, 10 for bayesian-gaussian)")
     parser.add_argument("--covariance-types", default=None, metavar="NAMES",
-                        help="'all' (mclust's 14) or comma-separated names (default: "
+                        help="gaussian: 'all' (mclust's 14) or comma-separated names (default: "
                              "EII,VII,EEI,VVI,EEE,VVV; E,V for one column)")
-    parser.add_argument("--criterion", choices=("bic", "icl"), default="bic",
-                        help="what chooses the model (default: bic)")
+    parser.add_argument("--covariance-type", default=None, metavar="TYPE",
+                        help="one structure: full, tied, diag, spherical (gaussian: also an "
+                             "mclust name, the grid's only one); default: the estimator's, "
+                             "full for gaussian-hmm")
+    parser.add_argument("--criterion", default=None,
+                        choices=("bic", "icl", "aic", "silhouette", "perplexity"),
+                        help="what chooses (default: bic; kmeans: silhouette; lda: "
+                             "perplexity of held-out documents); icl: mixtures only")
+    _add_estimator_arguments(parser)
+    _add_text_arguments(parser)
     parser.add_argument("--teaching-iter", type=_positive_int, default=4, metavar="N",
                         help="EM iterations drawn in the teaching view (default: 4)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
@@ -1541,10 +1576,30 @@ def _add_report_parser(subparsers):
 
 
 def run_report(args) -> int:
-    """``emkit report``: a self-contained HTML report of a CSV file."""
-    X, names = read_numeric_csv(args.csv, delimiter=args.delimiter, header=args.header)
-    if X.shape[0] < 2:
-        raise CLIError(f"{args.csv}: {X.shape[0]} data row(s); a report needs at least 2.")
+    """``emkit report``: a self-contained HTML report of a data file."""
+    try:
+        args.model = _model_name(args.model)
+    except argparse.ArgumentTypeError as exc:
+        raise CLIError(f"--model: {exc}") from None
+    class_name, kind, _ = MODELS[args.model]
+    _check_data_flags(args, kind)
+    grid = args.model == "gaussian" and args.missing == "error"
+    if args.covariance_types is not None and not grid:
+        raise CLIError("--covariance-types is the Gaussian mixture's grid (--model gaussian "
+                       "without --missing); for --model " + args.model + " give one "
+                       "--covariance-type")
+    if grid and args.n_init is not None:
+        raise CLIError("--n-init does not apply to --model gaussian's grid: every cell starts "
+                       "from mclust's hierarchical clustering (use --missing marginalize or "
+                       "another --model for random restarts)")
+    if grid and args.covariance_type is not None:
+        if args.covariance_types is not None:
+            raise CLIError("give --covariance-types (the grid) or --covariance-type, not both")
+        args.covariance_types = args.covariance_type
+    inputs = _read_fit_inputs(args, kind)
+    if kind != "text" and inputs.n_samples < 2:
+        raise CLIError(f"{args.csv}: {inputs.n_samples} data row(s); a report needs at "
+                       f"least 2.")
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -1552,29 +1607,63 @@ def run_report(args) -> int:
                        "installed; pip install matplotlib") from None
     from .report import write_report
 
-    components = [k for k in args.n_components if k <= X.shape[0]]
-    if not components:
-        raise CLIError(f"{args.csv}: {X.shape[0]} data row(s), fewer than the smallest "
-                       f"number of components asked for ({args.n_components[0]}).")
-    types = args.covariance_types
-    if types is not None and types.strip().lower() != "all":
-        types = [t.strip() for t in types.split(",")]
+    components = args.n_components
+    if components is not None and kind != "text":  # topics may outnumber documents
+        components = [k for k in components if k <= inputs.n_samples]
+        if not components:
+            raise CLIError(f"{args.csv}: {inputs.n_samples} data row(s), fewer than the "
+                           f"smallest number of components asked for "
+                           f"({args.n_components[0]}).")
+    options = {"n_components": components, "criterion": args.criterion,
+               "teaching_iter": args.teaching_iter, "random_state": args.seed,
+               "title": f"emkit report: {Path(args.csv).name}"}
+    if grid:
+        types = args.covariance_types
+        if types is not None and types.strip().lower() != "all":
+            types = [t.strip() for t in types.split(",")]
+        model = "gaussian"
+        options["covariance_types"] = types
+        if args.max_iter is not None:
+            options["model_params"] = {"max_iter": args.max_iter}
+    else:
+        model, _ = _build_model(args, 1)
+        if "verbose" in model.get_params():
+            model.set_params(verbose=0)  # many fits; the page, not a bar, shows them
+    if kind == "text":
+        options.update(vocabulary=inputs.names, top_words=args.top_words)
+    elif kind == "hmm":
+        options.update(lengths=inputs.lengths, feature_names=inputs.names)
+    elif kind == "regression":
+        options.update(y=inputs.y, feature_names=inputs.names, target_name=args.target)
+    else:
+        options.update(feature_names=inputs.names)
     start = time.perf_counter()
     try:
-        result = write_report(X, args.output, feature_names=names, n_components=components,
-                              covariance_types=types, criterion=args.criterion,
-                              teaching_iter=args.teaching_iter, random_state=args.seed,
-                              title=f"emkit report: {Path(args.csv).name}")
+        result = write_report(inputs.X, args.output, model=model, **options)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    except RuntimeError as exc:
-        raise CLIError(f"model selection failed: {exc}", exit_code=1) from None
+    except (RuntimeError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        raise CLIError(f"fitting failed: {exc}", exit_code=1) from None
     except OSError as exc:
         raise CLIError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     best = result.best_params_
-    print(f"{args.csv}: {X.shape[0]} samples x {X.shape[1]} feature(s); chosen by "
-          f"{args.criterion.upper()}: {best['covariance_type']} with {best['n_components']} "
-          f"component(s).")
+    unit = {"hmm": "state", "text": "topic"}.get(kind, "component")
+    if "covariance_type" in best:
+        chosen = f"{best['covariance_type']} with {best['n_components']} component(s)"
+    else:
+        chosen = f"{best['n_components']} {unit}(s)"
+    how = {"none": "nothing to choose", "perplexity": "chosen by held-out perplexity",
+           "silhouette": "chosen by the silhouette"}.get(
+               result.criterion, f"chosen by {result.criterion.upper()}")
+    if kind == "text":
+        shape = f"{inputs.n_samples} documents x {inputs.X.shape[1]} words"
+    elif kind == "hmm":
+        n_sequences = 1 if inputs.lengths is None else len(inputs.lengths)
+        shape = (f"{inputs.n_samples} time steps x {inputs.X.shape[1]} feature(s) in "
+                 f"{n_sequences} sequence(s)")
+    else:
+        shape = f"{inputs.n_samples} samples x {inputs.X.shape[1]} feature(s)"
+    print(f"{args.csv}: {shape}; {type(result.best_estimator_).__name__}, {how}: {chosen}.")
     print(f"Report written to {args.output} in {time.perf_counter() - start:.1f} s.")
     return 0
 
