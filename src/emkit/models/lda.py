@@ -69,6 +69,7 @@ from .. import backend
 
 __all__ = ["DocumentData", "DocumentState", "DocumentStep", "LDAModel", "fit_dirichlet_prior",
            "draw_fresh_starts", "gain_order", "leading_gains", "count_to_replace",
+           "replacement_counts",
            "dirichlet_mean_log_likelihood"]
 
 
@@ -189,6 +190,43 @@ def count_to_replace(ordered_gains, shortfall):
     """
     covered = np.cumsum(ordered_gains)
     return min(int(np.searchsorted(covered, shortfall)) + 1, int(ordered_gains.size))
+
+
+def replacement_counts(block_gains, shortfall):
+    """How many documents each block replaces so that all blocks make one chunk's choice.
+
+    The fewest documents over all blocks, largest gains first (ties in
+    document order, the blocks in order), that cover ``shortfall``: what
+    :meth:`LDAModel.e_step` chooses for the blocks' documents as one chunk.
+
+    Parameters
+    ----------
+    block_gains : list of ndarray
+        Every block's :func:`leading_gains` at ``shortfall``, in block order.
+    shortfall : float
+        Positive: the last committed bound less the new one, over all blocks.
+
+    Returns
+    -------
+    ndarray of int, one count per block
+        Block ``b`` replaces the first ``counts[b]`` of its :func:`gain_order`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gains = [np.array([3.0, 1.0]), np.array([2.0])]
+    >>> replacement_counts(gains, 4.5).tolist()
+    [1, 1]
+    """
+    sizes = [np.size(gains) for gains in block_gains]
+    merged = np.concatenate([np.asarray(gains, dtype=np.float64) for gains in block_gains]
+                            ) if block_gains else np.empty(0)
+    block_of = np.repeat(np.arange(len(block_gains)), sizes)
+    # A stable sort of the blocks' lists (each largest first, in document
+    # order among ties) orders ties by document, as the chunk's own sort does.
+    order = np.argsort(-merged, kind="stable")
+    n_replaced = count_to_replace(merged[order], shortfall)
+    return np.bincount(block_of[order[:n_replaced]], minlength=len(block_gains))
 
 
 @dataclass
@@ -523,6 +561,13 @@ class LDAPlan:
     topic_bound: float
     random_state: object = None
 
+    def __getstate__(self):
+        # The run's random state stays with the run: a plan shipped to a
+        # worker carries the draws it needs (LDAModel.start_states) instead.
+        state = self.__dict__.copy()
+        state["random_state"] = None
+        return state
+
 
 def topic_word_expectations(topic_word):
     """``(E[log beta], exp(E[log beta]))`` of ``Dirichlet(topic_word[k])`` rows, both (K, V).
@@ -574,6 +619,11 @@ class LDAModel:
     # The E-step draws fresh document starts: the engine hands the run's
     # random state to e_step_plan (see emkit._engine.em.plan_e_step).
     random_e_step = True
+
+    # The guard's selection, for data objects that split the documents into
+    # blocks (emkit._engine.dask_documents), which reach it through the model.
+    leading_gains = staticmethod(leading_gains)
+    replacement_counts = staticmethod(replacement_counts)
 
     def __init__(self, topic_word_prior, *, learn_doc_topic_prior=False,
                  max_doc_update_iter=100, mean_change_tol=1e-3, doc_init="random",
