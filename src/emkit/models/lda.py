@@ -482,6 +482,11 @@ def fit_dirichlet_prior(mean_log_theta, initial, *, max_iter=100, tol=1e-12):
     O(K) by the Sherman-Morrison formula. A step is halved until ``alpha``
     stays positive and the likelihood does not fall, which makes the
     iteration monotone: as an M-step it can only raise the variational bound.
+    Near the maximum the likelihood is flat to float precision, so there a
+    step is also taken when it shrinks the gradient (Newton's quadratic
+    convergence then ends at the maximiser to rounding, not wherever the
+    likelihood's rounding first hides the ascent: the result no longer moves
+    by ~1e-9 with the order in which the statistics were summed).
 
     Parameters
     ----------
@@ -512,11 +517,16 @@ def fit_dirichlet_prior(mean_log_theta, initial, *, max_iter=100, tol=1e-12):
         shift = np.sum(gradient / diagonal) / (1.0 / rank_one + np.sum(1.0 / diagonal))
         step = (gradient - shift) / diagonal
         scale = 1.0
+        largest_gradient = np.max(np.abs(gradient))
         for _ in range(60):
             candidate = alpha - scale * step
             if np.all(candidate > 0):
                 candidate_objective = dirichlet_mean_log_likelihood(candidate, mean_log_theta)
                 if candidate_objective >= objective - 1e-15 * abs(objective):
+                    break
+                candidate_gradient = psi(candidate.sum()) - psi(candidate) + mean_log_theta
+                if (candidate_objective >= objective - 1e-12 * abs(objective)
+                        and np.max(np.abs(candidate_gradient)) < largest_gradient):
                     break
             scale *= 0.5
         else:
