@@ -89,11 +89,17 @@ def _part(result):
     return result[3]
 
 
-def _warm_block(payload, result, shortfall):
-    """The block's warm gains; returns ``(documents, step, leading gains)``."""
+def _resumed(payload, result):
+    """``(model, plan, documents, step, args, state)`` of a block's earlier phase."""
     model, plan = payload
     documents, step = result[0], result[1]
     args, state = documents.whole()
+    return model, plan, documents, step, args, state
+
+
+def _warm_block(payload, result, shortfall):
+    """The block's warm gains; returns ``(documents, step, leading gains)``."""
+    model, plan, documents, step, args, state = _resumed(payload, result)
     step = model.with_warm_gains(plan, args, state, step)
     return documents, step, model.leading_gains(step.gain, shortfall)
 
@@ -104,9 +110,7 @@ def _leading(result):
 
 def _replaced_block(payload, result, n_replaced):
     """The block with its ``n_replaced`` largest gains taken (statistics recomputed)."""
-    model, plan = payload
-    documents, step = result[0], result[1]
-    args, state = documents.whole()
+    model, plan, documents, step, args, state = _resumed(payload, result)
     step = model.replace_documents(plan, args, step, int(n_replaced))
     return _finished(model, plan, documents, state, step)
 

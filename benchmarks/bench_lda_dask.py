@@ -1,0 +1,84 @@
+"""Benchmark: LDA batch EM on a dask array (documents on the workers) against in memory.
+
+A corpus drawn from an LDA model (default 20,000 documents, 1,000 words, 10
+topics) is fitted for ``--iter`` passes in memory (the compiled E-step on
+all numba threads of this process) and as a dask array of ``--blocks`` row
+blocks on a ``distributed.LocalCluster`` of ``--workers`` worker processes
+(one thread each; every worker's compiled E-step uses numba's threads).
+Both fits start from the same seed and end at the same bound (printed).
+Seconds per iteration exclude compilation (a warm-up fit of each kind runs
+first) and, for dask, include the first pass that builds the documents on
+the workers spread over the iterations (reported separately too).
+
+Run:  PYTHONPATH=src python benchmarks/bench_lda_dask.py [--docs 20000] [--iter 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def corpus(n_docs, n_words, n_topics, seed=0):
+    rng = np.random.default_rng(seed)
+    topics = rng.dirichlet(np.full(n_words, 0.05), size=n_topics)
+    theta = rng.dirichlet(np.full(n_topics, 0.2), size=n_docs)
+    lengths = rng.poisson(80, n_docs)
+    return sp.csr_matrix(np.array([rng.multinomial(n, p)
+                                   for n, p in zip(lengths, theta @ topics)], dtype=np.float64))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--words", type=int, default=1_000)
+    parser.add_argument("--topics", type=int, default=10)
+    parser.add_argument("--iter", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--blocks", type=int, default=4)
+    args = parser.parse_args()
+
+    import dask.array as da
+    import distributed
+
+    import emkit
+    from emkit import LatentDirichletAllocation
+
+    X = corpus(args.docs, args.words, args.topics)
+    lazy = da.from_array(X, chunks=(-(-args.docs // args.blocks), args.words), asarray=False)
+    os.environ["PYTHONPATH"] = str(Path(emkit.__file__).resolve().parents[1])
+    with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                  processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        kwargs = dict(n_components=args.topics, random_state=0, max_iter=args.iter)
+        # Warm-up: compile the kernels here and on every worker.
+        LatentDirichletAllocation(**{**kwargs, "max_iter": 1}).fit(X[:200])
+        LatentDirichletAllocation(**{**kwargs, "max_iter": 1}).fit(lazy[:400])
+        started = time.perf_counter()
+        eager = LatentDirichletAllocation(**kwargs).fit(X)
+        memory = (time.perf_counter() - started) / args.iter
+        started = time.perf_counter()
+        lazy_fit = LatentDirichletAllocation(**kwargs).fit(lazy)
+        cluster_seconds = (time.perf_counter() - started) / args.iter
+        with distributed.get_task_stream(client) as stream:
+            LatentDirichletAllocation(**{**kwargs, "max_iter": 0}).fit(lazy)
+        first_pass = sum(s["stop"] - s["start"] for r in stream.data for s in r["startstops"]
+                         if str(r["key"]).startswith("emkit-documents") and
+                         s["action"] == "compute")
+    print(f"{args.docs} documents x {args.words} words, {args.topics} topics, {args.iter} "
+          f"iterations; dask: {args.workers} workers x 1 thread, {args.blocks} blocks")
+    print(f"in memory      {memory:8.3f} s/iteration")
+    print(f"dask           {cluster_seconds:8.3f} s/iteration "
+          f"(first pass ~{first_pass:.2f} s of worker time)")
+    print(f"ratio dask / in memory: {cluster_seconds / memory:.2f}")
+    print(f"|delta bound| per document: "
+          f"{abs(lazy_fit.history_[-1] - eager.history_[-1]) / args.docs:.2e}")
+
+
+if __name__ == "__main__":
+    main()
