@@ -41,6 +41,9 @@ def main():
     parser.add_argument("--iter", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--blocks", type=int, default=4)
+    parser.add_argument("--worker-numba-threads", type=int, default=None,
+                        help="NUMBA_NUM_THREADS of the worker processes (default: numba's, "
+                             "all cores each)")
     args = parser.parse_args()
 
     import dask.array as da
@@ -49,9 +52,14 @@ def main():
     import emkit
     from emkit import LatentDirichletAllocation
 
+    import numba  # noqa: F401  (before the workers' environment is set below)
+
     X = corpus(args.docs, args.words, args.topics)
     lazy = da.from_array(X, chunks=(-(-args.docs // args.blocks), args.words), asarray=False)
     os.environ["PYTHONPATH"] = str(Path(emkit.__file__).resolve().parents[1])
+    if args.worker_numba_threads:
+        # Inherited by the worker processes only: this one has imported numba already.
+        os.environ["NUMBA_NUM_THREADS"] = str(args.worker_numba_threads)
     with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
                                   processes=True, dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
@@ -71,7 +79,8 @@ def main():
                          if str(r["key"]).startswith("emkit-documents") and
                          s["action"] == "compute")
     print(f"{args.docs} documents x {args.words} words, {args.topics} topics, {args.iter} "
-          f"iterations; dask: {args.workers} workers x 1 thread, {args.blocks} blocks")
+          f"iterations; dask: {args.workers} workers x 1 thread, {args.blocks} blocks, "
+          f"worker numba threads: {args.worker_numba_threads or 'numba default'}")
     print(f"in memory      {memory:8.3f} s/iteration")
     print(f"dask           {cluster_seconds:8.3f} s/iteration "
           f"(first pass ~{first_pass:.2f} s of worker time)")

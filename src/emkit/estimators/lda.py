@@ -153,6 +153,15 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
     The full list, with scikit-learn's own tests that show each one, is
     ``docs/differences.md``.
 
+    Dask arrays of counts (dense blocks or scipy.sparse blocks) are accepted
+    by every method. With a ``distributed`` client, batch :meth:`fit` keeps
+    the documents and their ``gamma`` on the workers and runs every E-step
+    there, with the in-memory fit's result (same draws, same bound guard);
+    :meth:`transform` returns a dask array, :meth:`score` and
+    :meth:`perplexity` sum on the workers; :meth:`partial_fit` streams the
+    blocks. Online :meth:`fit`, or any fit without a client, computes ``X``
+    on the client first.
+
     Parameters
     ----------
     n_components : int, default=10
