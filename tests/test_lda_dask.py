@@ -90,6 +90,19 @@ def test_the_guards_choice_over_blocks_is_the_one_chunk_choice(shortfall):
     np.testing.assert_array_equal(np.sort(by_blocks), np.sort(chosen))
 
 
+def test_without_a_cluster_a_dask_array_is_fitted_in_memory(counts):
+    # Before the module's cluster starts: dask's own scheduler, no client, so
+    # no worker could keep the documents; X is computed and fitted in memory.
+    from emkit._engine.dask_documents import cluster_client
+
+    assert cluster_client() is None
+    kwargs = dict(n_components=N_TOPICS, random_state=0, max_iter=5)
+    eager = LatentDirichletAllocation(**kwargs).fit(counts)
+    lazy = LatentDirichletAllocation(**kwargs).fit(_sparse_blocks(counts))
+    np.testing.assert_array_equal(lazy.history_, eager.history_)
+    assert lazy.score(_lazy(counts)) == pytest.approx(eager.score(counts), rel=1e-12)
+
+
 # ------------------------------------------------------------------ fits
 FITS = {
     "plain": dict(),
