@@ -256,7 +256,6 @@ NOT_SUPPORTED = {
         "BayesianGaussianMixture": _MATERIALISED,
         "FactorAnalysis": _MATERIALISED, "PPCA": _MATERIALISED,
         "MixtureOfFactorAnalyzers": _MATERIALISED, "KMeans": _MATERIALISED,
-        "LatentDirichletAllocation": _MATERIALISED,
     },
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,6 +16,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._engine.accel import ACCELERATIONS
+from .._engine.dask_data import (check_dask_samples, is_dask_array, map_rows, stream_blocks,
+                                 sum_blocks_of)
+from .._engine.dask_documents import DaskDocumentData, cluster_client
 from .._engine.em import fit_em
 from .._engine.monitor import AbsoluteChangeRule, ConvergenceMonitor
 from .._engine.online import StepwiseEM, stepwise_passes
@@ -39,6 +43,55 @@ def _perplexity(bound, n_tokens):
     if n_tokens <= 0:
         return float("inf")
     return float(np.exp(-bound / n_tokens))
+
+
+def _check_count_values(values, whom):
+    """Word counts must be finite and non-negative (in memory, and on a worker per block)."""
+    if not np.isfinite(values).all():
+        kind = "NaN" if np.isnan(values).any() else "infinity"
+        raise ValueError(
+            f"Input X of {whom} contains {kind}; word counts must be finite. Replace "
+            f"missing counts with 0 (they mean 'word absent') or drop those documents."
+        )
+    if values.size and values.min() < 0:
+        n_negative = int((values < 0).sum())
+        # scikit-learn's wording first, so code matching its message still works.
+        raise ValueError(
+            f"Negative values in data passed to {whom}: input X has {n_negative} "
+            f"negative entr{'y' if n_negative == 1 else 'ies'} (minimum {values.min():g}); "
+            f"LDA needs non-negative word counts. Pass raw term counts (e.g. from "
+            f"CountVectorizer), not centred or standardised values."
+        )
+
+
+def _check_total_count(total, whom, scaled=False):
+    if not total <= _MAX_TOTAL_COUNT:
+        raise ValueError(
+            f"Input X of {whom} has a total word count of {total:.3g}"
+            f"{' (mini-batch counts scaled to the corpus)' if scaled else ''}, too "
+            f"large for the variational bound in float64 (at most {_MAX_TOTAL_COUNT:g}). "
+            f"Pass numbers of word occurrences; if these are weights, scale them down."
+        )
+
+
+def _count_block(block, whom):
+    """One block of a dask X as a validated CSR matrix (on a worker)."""
+    X = block.tocsr() if sp.issparse(block) else sp.csr_matrix(np.asarray(block))
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"Input X of {whom} must contain only numbers (word counts); got "
+                         f"a block of dtype {X.dtype}.")
+    _check_count_values(X.data, whom)
+    return X
+
+
+def _block_documents(block, *, n_topics, n_total_docs, whom):
+    """One block of a dask X as the documents of a cluster fit (on a worker)."""
+    return DocumentData.from_csr(_count_block(block, whom), n_topics,
+                                 n_total_docs=n_total_docs)
+
+
+def _block_tokens(block, whom):
+    return float(_count_block(block, whom).sum(dtype=np.float64))
 
 
 def _progress(iteration, max_iter, perplexity=None, accepted=False):
@@ -99,6 +152,15 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
 
     The full list, with scikit-learn's own tests that show each one, is
     ``docs/differences.md``.
+
+    Dask arrays of counts (dense blocks or scipy.sparse blocks) are accepted
+    by every method. With a ``distributed`` client, batch :meth:`fit` keeps
+    the documents and their ``gamma`` on the workers and runs every E-step
+    there, with the in-memory fit's result (same draws, same bound guard);
+    :meth:`transform` returns a dask array, :meth:`score` and
+    :meth:`perplexity` sum on the workers; :meth:`partial_fit` streams the
+    blocks. Online :meth:`fit`, or any fit without a client, computes ``X``
+    on the client first.
 
     Parameters
     ----------
@@ -329,32 +391,20 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
                     f"model was fitted on; build it with the same vectorizer."
                 ) from error
             raise
-        values = X.data if sp.issparse(X) else X
-        if not np.isfinite(values).all():
-            kind = "NaN" if np.isnan(values).any() else "infinity"
-            raise ValueError(
-                f"Input X of {whom} contains {kind}; word counts must be finite. Replace "
-                f"missing counts with 0 (they mean 'word absent') or drop those documents."
-            )
-        if values.size and values.min() < 0:
-            n_negative = int((values < 0).sum())
-            # scikit-learn's wording first, so code matching its message still works.
-            raise ValueError(
-                f"Negative values in data passed to {whom}: input X has {n_negative} "
-                f"negative entr{'y' if n_negative == 1 else 'ies'} (minimum {values.min():g}); "
-                f"LDA needs non-negative word counts. Pass raw term counts (e.g. from "
-                f"CountVectorizer), not centred or standardised values."
-            )
+        _check_count_values(X.data if sp.issparse(X) else X, whom)
         if not sp.issparse(X):
             X = sp.csr_matrix(X)
-        total = self._largest_total_count(X, scaled_to)
-        if not total <= _MAX_TOTAL_COUNT:
-            raise ValueError(
-                f"Input X of {whom} has a total word count of {total:.3g}"
-                f"{' (mini-batch counts scaled to the corpus)' if scaled_to else ''}, too "
-                f"large for the variational bound in float64 (at most {_MAX_TOTAL_COUNT:g}). "
-                f"Pass numbers of word occurrences; if these are weights, scale them down."
-            )
+        _check_total_count(self._largest_total_count(X, scaled_to), whom, scaled=bool(scaled_to))
+        return X
+
+    def _check_dask_counts(self, X, *, reset, whom):
+        """A dask X's shape and dtype, lazily; its values are checked block by block
+        where the blocks are computed (on the workers)."""
+        X = check_dask_samples(X, name="X", n_features=None if reset else self.n_features_in_,
+                               float_only=False)
+        if reset:
+            self.n_features_in_ = int(X.shape[1])
+            self.__dict__.pop("feature_names_in_", None)
         return X
 
     def _largest_total_count(self, X, scaled_to):
@@ -445,14 +495,26 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_documents, n_words)
-            Word counts; CSR is used as is (never modified).
+        X : {array-like, sparse matrix, dask array} of shape (n_documents, n_words)
+            Word counts; CSR is used as is (never modified). A dask array
+            (blocks of dense counts or of scipy.sparse matrices) fitted in
+            batch mode on a ``distributed`` cluster stays there: every block
+            becomes documents with their ``gamma`` on a worker, every E-step
+            runs on the blocks where they live and only the summed statistics
+            come back (:class:`~emkit._engine.dask_documents.DaskDocumentData`),
+            with the in-memory fit's result. Without a distributed client, or
+            online, a dask X is computed on the client first.
         y : ignored
 
         Returns
         -------
         self : LatentDirichletAllocation
         """
+        if is_dask_array(X):
+            client = cluster_client()
+            if self.learning_method == "batch" and client is not None:
+                return self._fit_dask(X, client)
+            X = X.compute()
         X = self._check_counts(X, reset=True, whom="LatentDirichletAllocation.fit",
                                scaled_to=None if self.learning_method == "batch" else -1)
         if self.learning_method == "online" and self.accelerate != "none":
@@ -468,6 +530,22 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
             else:
                 # Online EM has no monotone objective to guard (see LDAModel).
                 self._fit_online(self._model(guard_bound=False), data, X)
+        return self
+
+    def _fit_dask(self, X, client):
+        """Batch EM on a dask X whose documents stay on the cluster's workers."""
+        whom = "LatentDirichletAllocation.fit"
+        X = self._check_dask_counts(X, reset=True, whom=whom)
+        make_documents = partial(_block_documents, n_topics=self.n_components,
+                                 n_total_docs=int(X.shape[0]), whom=whom)
+        # The first pass: documents built and validated on the workers.
+        data = DaskDocumentData(X, make_documents, client)
+        try:
+            _check_total_count(data.n_tokens, whom)
+            self._init_latent_vars(X.shape[1])
+            self._fit_batch(data, np.float32 if X.dtype == np.float32 else np.float64)
+        finally:
+            data.release()
         return self
 
     def _batch_progress(self, n_tokens):
@@ -573,7 +651,11 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_documents, n_words)
+        X : {array-like, sparse matrix, dask array} of shape (n_documents, n_words)
+            A dask array is streamed to the client block after block, each
+            block a ``partial_fit`` of its own (its last mini-batch may be
+            short): the same as ``partial_fit`` of the computed array when
+            every block holds a multiple of ``batch_size`` documents.
         y : ignored
 
         Returns
@@ -581,6 +663,12 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
         self : LatentDirichletAllocation
         """
         first_time = not hasattr(self, "components_")
+        if is_dask_array(X):
+            X = self._check_dask_counts(X, reset=first_time,
+                                        whom="LatentDirichletAllocation.partial_fit")
+            for block in stream_blocks(X.to_delayed().ravel()):
+                self.partial_fit(block)
+            return self
         X = self._check_counts(X, reset=first_time,
                                whom="LatentDirichletAllocation.partial_fit",
                                scaled_to=float(self.total_samples))
@@ -645,15 +733,24 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_documents, n_words)
+        X : {array-like, sparse matrix, dask array} of shape (n_documents, n_words)
         normalize : bool, default=True
             Return ``E_q[theta]`` (rows sum to 1) rather than ``gamma``.
 
         Returns
         -------
-        ndarray of shape (n_documents, n_components)
-            In X's dtype (float32 for float32 input, as scikit-learn does).
+        ndarray or dask array of shape (n_documents, n_components)
+            In X's dtype (float32 for float32 input, as scikit-learn does);
+            a dask X gives a dask array, computed block by block where the
+            blocks live.
         """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            X = self._check_dask_counts(X, reset=False,
+                                        whom="LatentDirichletAllocation.transform")
+            return map_rows(partial(self.transform, normalize=normalize), X,
+                            n_columns=self.n_components,
+                            dtype=np.float32 if X.dtype == np.float32 else np.float64)
         _, gamma, _, dtype = self._infer(X, "LatentDirichletAllocation.transform")
         if normalize:
             gamma = gamma / gamma.sum(axis=1, keepdims=True)
@@ -664,13 +761,31 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
         return self.fit(X, y).transform(X, normalize=normalize)
 
     def _bound(self, X, whom, sub_sampling=False):
-        data, _, doc_part, _ = self._infer(X, whom)
+        """The bound of ``X`` and its numbers of documents and words."""
+        if is_dask_array(X):
+            check_is_fitted(self)
+            X = self._check_dask_counts(X, reset=False, whom=whom)
+            # Summed on the workers: the documents never come to the client.
+            block_args = [(whom,)] * X.numblocks[0]
+            doc_part = sum_blocks_of(self._doc_bound_of_block, X, block_args)
+            n_docs = int(X.shape[0])
+            tokens = partial(sum_blocks_of, _block_tokens, X, block_args)
+        else:
+            data, _, doc_part, _ = self._infer(X, whom)
+            n_docs = data.n_docs
+            tokens = partial(getattr, data, "n_tokens")
         if sub_sampling:
-            doc_part *= float(self.total_samples) / data.n_docs
-        return doc_part + self._model().log_prior(self._params()), data
+            doc_part *= float(self.total_samples) / n_docs
+        return doc_part + self._model().log_prior(self._params()), n_docs, tokens
+
+    def _doc_bound_of_block(self, block, whom):
+        """The documents' part of the bound of one block of a dask X (on a worker)."""
+        return self._infer(block, whom)[2]
 
     def score(self, X, y=None):
         """Approximate log-likelihood: the variational bound of ``X`` (scikit-learn's).
+
+        A dask ``X`` is scored block by block on the workers and summed there.
 
         ``sum_d E_q[log p(w_d, theta_d, z_d | beta) - log q(theta_d, z_d)]
         + sum_k E_q[log p(beta_k) - log q(beta_k)]`` at the fitted ``lambda``
@@ -678,14 +793,14 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_documents, n_words)
+        X : {array-like, sparse matrix, dask array} of shape (n_documents, n_words)
         y : ignored
 
         Returns
         -------
         float
         """
-        bound, _ = self._bound(X, "LatentDirichletAllocation.score")
+        bound, _, _ = self._bound(X, "LatentDirichletAllocation.score")
         return float(bound)
 
     def perplexity(self, X, sub_sampling=False):
@@ -693,7 +808,7 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_documents, n_words)
+        X : {array-like, sparse matrix, dask array} of shape (n_documents, n_words)
         sub_sampling : bool, default=False
             Scale the documents' part of the bound and the word count by
             ``total_samples / n_documents``.
@@ -702,10 +817,11 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
         -------
         float
         """
-        bound, data = self._bound(X, "LatentDirichletAllocation.perplexity", sub_sampling)
-        n_tokens = data.n_tokens
+        bound, n_docs, tokens = self._bound(X, "LatentDirichletAllocation.perplexity",
+                                            sub_sampling)
+        n_tokens = tokens()
         if sub_sampling:
-            n_tokens *= float(self.total_samples) / data.n_docs
+            n_tokens *= float(self.total_samples) / n_docs
         if n_tokens <= 0:
             raise ValueError("Input X of LatentDirichletAllocation.perplexity has no words "
                              "(all counts are 0); perplexity is per word.")

@@ -67,7 +67,9 @@ from scipy.special import gammaln, polygamma, psi
 from .._engine.em import add_stats
 from .. import backend
 
-__all__ = ["DocumentData", "DocumentState", "LDAModel", "fit_dirichlet_prior",
+__all__ = ["DocumentData", "DocumentState", "DocumentStep", "LDAModel", "fit_dirichlet_prior",
+           "draw_fresh_starts", "gain_order", "leading_gains", "count_to_replace",
+           "replacement_counts",
            "dirichlet_mean_log_likelihood"]
 
 
@@ -113,6 +115,149 @@ def _read_only(array):
     return view
 
 
+def draw_fresh_starts(random_state, n_docs, n_topics):
+    """scikit-learn's fresh document starts: ``Gamma(100, 0.01)`` of shape (n_docs, n_topics).
+
+    Parameters
+    ----------
+    random_state : numpy RandomState, or the tuple of its ``get_state()``
+        A tuple is replayed in a new generator (a block's starts on a worker,
+        see :meth:`LDAModel.start_states`).
+    n_docs, n_topics : int
+
+    Returns
+    -------
+    ndarray of shape (n_docs, n_topics)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.RandomState(0)
+    >>> state = rng.get_state()
+    >>> whole = draw_fresh_starts(rng, 5, 2)
+    >>> first = draw_fresh_starts(state, 3, 2)
+    >>> bool(np.array_equal(first, whole[:3]))
+    True
+    """
+    if isinstance(random_state, tuple):
+        generator = np.random.RandomState()
+        generator.set_state(random_state)
+        random_state = generator
+    return random_state.gamma(100.0, 0.01, (n_docs, n_topics))
+
+
+def gain_order(gain):
+    """Documents with a positive ``gain``, largest first (ties in document order).
+
+    Parameters
+    ----------
+    gain : ndarray of shape (n_docs,)
+
+    Returns
+    -------
+    ndarray of int
+    """
+    n_gaining = int(np.count_nonzero(gain > 0))
+    return np.argsort(-gain, kind="stable")[:n_gaining]
+
+
+def leading_gains(gain, shortfall=np.inf):
+    """The positive gains, largest first, up to the first prefix that covers ``shortfall``.
+
+    A block of documents that covers the shortfall by itself needs to send no
+    more: the documents after that prefix can never be among the fewest that
+    cover it (see :func:`count_to_replace`).
+    """
+    ordered = gain[gain_order(gain)]
+    covered = np.cumsum(ordered)  # increasing: every gain here is positive
+    return ordered[:int(np.searchsorted(covered, shortfall)) + 1]
+
+
+def count_to_replace(ordered_gains, shortfall):
+    """How many of the largest gains cover ``shortfall`` (all of them if they cannot).
+
+    Parameters
+    ----------
+    ordered_gains : ndarray
+        Positive gains, largest first (:func:`leading_gains`, or several
+        blocks' merged in order).
+    shortfall : float
+        Positive.
+
+    Returns
+    -------
+    int
+    """
+    covered = np.cumsum(ordered_gains)
+    return min(int(np.searchsorted(covered, shortfall)) + 1, int(ordered_gains.size))
+
+
+def replacement_counts(block_gains, shortfall):
+    """How many documents each block replaces so that all blocks make one chunk's choice.
+
+    The fewest documents over all blocks, largest gains first (ties in
+    document order, the blocks in order), that cover ``shortfall``: what
+    :meth:`LDAModel.e_step` chooses for the blocks' documents as one chunk.
+
+    Parameters
+    ----------
+    block_gains : list of ndarray
+        Every block's :func:`leading_gains` at ``shortfall``, in block order.
+    shortfall : float
+        Positive: the last committed bound less the new one, over all blocks.
+
+    Returns
+    -------
+    ndarray of int, one count per block
+        Block ``b`` replaces the first ``counts[b]`` of its :func:`gain_order`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gains = [np.array([3.0, 1.0]), np.array([2.0])]
+    >>> replacement_counts(gains, 4.5).tolist()
+    [1, 1]
+    """
+    sizes = [np.size(gains) for gains in block_gains]
+    merged = np.concatenate([np.asarray(gains, dtype=np.float64) for gains in block_gains]
+                            ) if block_gains else np.empty(0)
+    block_of = np.repeat(np.arange(len(block_gains)), sizes)
+    # A stable sort of the blocks' lists (each largest first, in document
+    # order among ties) orders ties by document, as the chunk's own sort does.
+    order = np.argsort(-merged, kind="stable")
+    n_replaced = count_to_replace(merged[order], shortfall)
+    return np.bincount(block_of[order[:n_replaced]], minlength=len(block_gains))
+
+
+@dataclass
+class DocumentStep:
+    """An E-step's result for a chunk of documents, between its phases.
+
+    Attributes
+    ----------
+    gamma : ndarray of shape (n_chunk_docs, K)
+    expected_counts : ndarray of shape (K, V)
+    bounds : ndarray of shape (n_chunk_docs,)
+        Every document's ``D_d`` at ``gamma``.
+    warm_gamma, gain : ndarray or None
+        After :meth:`LDAModel.with_warm_gains`: the warm-started ``gamma`` and
+        what each document gains by it.
+    n_guarded : int
+        Documents replaced by their warm-started result.
+    """
+
+    gamma: np.ndarray
+    expected_counts: np.ndarray
+    bounds: np.ndarray
+    warm_gamma: np.ndarray | None = None
+    gain: np.ndarray | None = None
+    n_guarded: int = 0
+
+    def bound_share(self, plan, state):
+        """The chunk's part of the new bound (its ``D_d`` plus its share of ``T``)."""
+        return self.bounds.sum() + plan.topic_bound / state.n_total_docs * self.bounds.size
+
+
 class DocumentData:
     """A corpus walked in chunks of documents, with every document's committed ``gamma``.
 
@@ -136,6 +281,9 @@ class DocumentData:
     chunk_size : int or None
         Documents per chunk; ``None`` walks all documents in one chunk (the
         kernel is parallel over documents, so bigger chunks use the cores best).
+    n_total_docs : int or None
+        Documents of the whole corpus these are part of (a cluster's block),
+        among which the topic part of the bound is shared; None: ``n_docs``.
 
     Attributes
     ----------
@@ -156,7 +304,7 @@ class DocumentData:
     """
 
     def __init__(self, indptr, indices, counts, n_topics, gamma=None, *, chunk_size=None,
-                 _state=None):
+                 n_total_docs=None, _state=None):
         self.indptr = indptr
         self.indices = indices
         self.counts = counts
@@ -175,6 +323,7 @@ class DocumentData:
             self.has_gamma = np.ones(self.n_docs, dtype=bool)
         if _state is None:
             self.objective_share = np.full(self.n_docs, -np.inf)
+        self.n_total_docs = self.n_docs if n_total_docs is None else int(n_total_docs)
         self.total_weight = float(self.n_docs)
         self.n_tokens = float(counts[indptr[0]:indptr[-1]].sum())
         self.chunk_size = max(1, self.n_docs if chunk_size is None else int(chunk_size))
@@ -184,7 +333,7 @@ class DocumentData:
         self._pending = None
 
     @classmethod
-    def from_csr(cls, X, n_topics, gamma=None, *, chunk_size=None):
+    def from_csr(cls, X, n_topics, gamma=None, *, chunk_size=None, n_total_docs=None):
         """Wrap a CSR matrix (its arrays are converted, never modified).
 
         Parameters
@@ -193,11 +342,29 @@ class DocumentData:
         n_topics : int
         gamma : ndarray of shape (n_docs, n_topics) or None
         chunk_size : int or None
+        n_total_docs : int or None
         """
         indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
         indices = np.ascontiguousarray(X.indices, dtype=np.int64)
         counts = np.ascontiguousarray(X.data, dtype=np.float64)
-        return cls(indptr, indices, counts, n_topics, gamma, chunk_size=chunk_size)
+        return cls(indptr, indices, counts, n_topics, gamma, chunk_size=chunk_size,
+                   n_total_docs=n_total_docs)
+
+    def whole(self):
+        """``((indptr, indices, counts), state)`` of all documents as one chunk (read only)."""
+        state = DocumentState(_read_only(self.gamma), _read_only(self.has_gamma),
+                              _read_only(self.objective_share), n_total_docs=self.n_total_docs)
+        return self._arrays(0, self.n_docs), state
+
+    def committed(self, state):
+        """These documents with ``state`` (an E-step's new one) committed: a new object.
+
+        The CSR arrays are shared; this object is not modified (a cluster
+        keeps a block's committed documents as an immutable result).
+        """
+        return DocumentData(self.indptr, self.indices, self.counts, self.n_topics,
+                            chunk_size=self.chunk_size, n_total_docs=self.n_total_docs,
+                            _state=(state.gamma, state.has_gamma, state.objective_share))
 
     def _arrays(self, start, stop):
         first, last = self.indptr[start], self.indptr[stop]
@@ -218,7 +385,7 @@ class DocumentData:
             state = DocumentState(_read_only(self.gamma[start:stop]),
                                   _read_only(self.has_gamma[start:stop]),
                                   _read_only(self.objective_share[start:stop]),
-                                  n_total_docs=self.n_docs)
+                                  n_total_docs=self.n_total_docs)
             yield (*self._arrays(start, stop), state)
 
     def map_e_step(self, model, plan):
@@ -315,6 +482,11 @@ def fit_dirichlet_prior(mean_log_theta, initial, *, max_iter=100, tol=1e-12):
     O(K) by the Sherman-Morrison formula. A step is halved until ``alpha``
     stays positive and the likelihood does not fall, which makes the
     iteration monotone: as an M-step it can only raise the variational bound.
+    Near the maximum the likelihood is flat to float precision, so there a
+    step is also taken when it shrinks the gradient (Newton's quadratic
+    convergence then ends at the maximiser to rounding, not wherever the
+    likelihood's rounding first hides the ascent: the result no longer moves
+    by ~1e-9 with the order in which the statistics were summed).
 
     Parameters
     ----------
@@ -345,11 +517,16 @@ def fit_dirichlet_prior(mean_log_theta, initial, *, max_iter=100, tol=1e-12):
         shift = np.sum(gradient / diagonal) / (1.0 / rank_one + np.sum(1.0 / diagonal))
         step = (gradient - shift) / diagonal
         scale = 1.0
+        largest_gradient = np.max(np.abs(gradient))
         for _ in range(60):
             candidate = alpha - scale * step
             if np.all(candidate > 0):
                 candidate_objective = dirichlet_mean_log_likelihood(candidate, mean_log_theta)
                 if candidate_objective >= objective - 1e-15 * abs(objective):
+                    break
+                candidate_gradient = psi(candidate.sum()) - psi(candidate) + mean_log_theta
+                if (candidate_objective >= objective - 1e-12 * abs(objective)
+                        and np.max(np.abs(candidate_gradient)) < largest_gradient):
                     break
             scale *= 0.5
         else:
@@ -393,6 +570,13 @@ class LDAPlan:
     doc_topic_prior: np.ndarray
     topic_bound: float
     random_state: object = None
+
+    def __getstate__(self):
+        # The run's random state stays with the run: a plan shipped to a
+        # worker carries the draws it needs (LDAModel.start_states) instead.
+        state = self.__dict__.copy()
+        state["random_state"] = None
+        return state
 
 
 def topic_word_expectations(topic_word):
@@ -445,6 +629,11 @@ class LDAModel:
     # The E-step draws fresh document starts: the engine hands the run's
     # random state to e_step_plan (see emkit._engine.em.plan_e_step).
     random_e_step = True
+
+    # The guard's selection, for data objects that split the documents into
+    # blocks (emkit._engine.dask_documents), which reach it through the model.
+    leading_gains = staticmethod(leading_gains)
+    replacement_counts = staticmethod(replacement_counts)
 
     def __init__(self, topic_word_prior, *, learn_doc_topic_prior=False,
                  max_doc_update_iter=100, mean_change_tol=1e-3, doc_init="random",
@@ -502,7 +691,47 @@ class LDAModel:
         if plan.random_state is None:
             raise ValueError("LDA's E-step draws fresh document starts from the run's random "
                              "state; build the plan with e_step_plan(params, rng=...).")
-        return plan.random_state.gamma(100.0, 0.01, (has_gamma.size, plan.topic_word.shape[0]))
+        return draw_fresh_starts(plan.random_state, has_gamma.size, plan.topic_word.shape[0])
+
+    def start_states(self, plan, block_sizes, all_have_gamma):
+        """The random state at the start of every block's fresh starts, for blocks elsewhere.
+
+        Consecutive draws from one generator continue its stream exactly, so
+        drawing the blocks' starts one after another from these states (on
+        the workers, :func:`draw_fresh_starts`) gives :meth:`draw_starts`'s
+        one ``(n_docs, K)`` draw, block by block; the plan's random state is
+        advanced past them here, as that draw would advance it.
+
+        Parameters
+        ----------
+        plan : LDAPlan
+        block_sizes : sequence of int
+            Documents per block, in order.
+        all_have_gamma : bool
+            Whether every document has a committed ``gamma``.
+
+        Returns
+        -------
+        list of tuple or None
+            ``RandomState.get_state()`` per block; None when every document
+            warm-starts (nothing is drawn).
+        """
+        if self.doc_init == "warm" and all_have_gamma:
+            return None
+        if plan.random_state is None:
+            self.draw_starts(plan, np.zeros(1, dtype=bool))  # raises the named error
+        n_topics = plan.topic_word.shape[0]
+        states = []
+        for size in block_sizes:
+            states.append(plan.random_state.get_state())
+            draw_fresh_starts(plan.random_state, int(size), n_topics)
+        return states
+
+    def block_starts(self, plan, start_state, n_docs):
+        """A block's fresh starts from its :meth:`start_states` entry (None: warm starts)."""
+        if start_state is None:
+            return None
+        return draw_fresh_starts(start_state, n_docs, plan.topic_word.shape[0])
 
     def _coordinate_ascent(self, plan, indptr, indices, counts, gamma_init, *,
                            max_iter=None, compute_sstats=True):
@@ -551,54 +780,77 @@ class LDAModel:
             the data object to commit if the step is accepted.
         """
         args = (indptr, indices, counts)
-        new_gamma, expected_counts = self._coordinate_ascent(
-            plan, *args, self._starting_gamma(state, fresh))
-        bounds = self._doc_bounds(plan, *args, new_gamma)
-        topic_share = plan.topic_bound / state.n_total_docs
-        n_guarded = 0
-        if self.doc_init == "random" and self.guard_bound and state.has_gamma.all():
+        step = self.fresh_step(plan, args, state, fresh)
+        if self.guards(state.has_gamma.all()):
             # This chunk's part of the last committed bound; falling below it
             # would let the bound decrease.
-            shortfall = state.objective_share.sum() - (bounds.sum()
-                                                       + topic_share * bounds.size)
+            shortfall = state.objective_share.sum() - step.bound_share(plan, state)
             if shortfall > 0:
-                new_gamma, bounds, expected_counts, n_guarded = self._restore_bound(
-                    plan, args, state.gamma, new_gamma, bounds, shortfall)
-        new_state = DocumentState(new_gamma, np.ones(new_gamma.shape[0], dtype=bool),
-                                  bounds + topic_share, state.n_total_docs, n_guarded)
-        stats = {"topic_word": expected_counts, "n_docs": np.float64(new_gamma.shape[0])}
-        if self.learn_doc_topic_prior:
-            stats["log_theta_sum"] = backend.ops().dirichlet_expectation_2d(new_gamma).sum(axis=0)
-        return stats, float(bounds.sum()), new_state
+                step = self.with_warm_gains(plan, args, state, step)
+                n_replaced = count_to_replace(leading_gains(step.gain), shortfall)
+                step = self.replace_documents(plan, args, step, n_replaced)
+        return self.step_result(plan, state, step)
 
-    def _restore_bound(self, plan, args, previous_gamma, gamma, bounds, shortfall):
-        """Replace the fewest documents' fresh results by warm-started ones.
+    # -- the E-step's phases (the chunk E-step above; a cluster's blocks) ------
+    def guards(self, all_have_gamma):
+        """Whether the E-step guards the bound: fresh starts, and every document kept a ``gamma``."""
+        return self.doc_init == "random" and self.guard_bound and bool(all_have_gamma)
 
-        After an M-step, warm starts from ``previous_gamma`` together score
-        at least the last recorded bound, so taking the documents that gain
-        most, until the ``shortfall`` is covered, always succeeds. (At an
-        extrapolated SQUAREM point it may not; the engine's safeguard then
-        judges the proposal by its objective.)
+    def fresh_step(self, plan, args, state, fresh):
+        """Coordinate ascent of ``args``' documents from their starts, and their bounds.
+
+        Parameters
+        ----------
+        plan : LDAPlan
+        args : tuple of the chunk's CSR arrays ``(indptr, indices, counts)``
+        state : DocumentState
+        fresh : ndarray of shape (n_chunk_docs, K) or None
 
         Returns
         -------
-        gamma, bounds, expected_counts, n_replaced
+        DocumentStep
         """
-        warm_gamma, _ = self._coordinate_ascent(plan, *args, previous_gamma,
-                                                compute_sstats=False)
-        gain = self._doc_bounds(plan, *args, warm_gamma) - bounds
-        n_gaining = int(np.count_nonzero(gain > 0))
-        order = np.argsort(-gain, kind="stable")[:n_gaining]
-        covered = np.cumsum(gain[order])  # increasing: every gain here is positive
-        n_replaced = min(int(np.searchsorted(covered, shortfall)) + 1, n_gaining)
-        replaced = order[:n_replaced]
-        gamma = gamma.copy()
-        gamma[replaced] = warm_gamma[replaced]
-        bounds = bounds.copy()
-        bounds[replaced] += gain[replaced]
-        # Statistics at the chosen gamma: zero sweeps, just phi(gamma).
+        gamma, expected_counts = self._coordinate_ascent(plan, *args,
+                                                         self._starting_gamma(state, fresh))
+        return DocumentStep(gamma, expected_counts, self._doc_bounds(plan, *args, gamma))
+
+    def with_warm_gains(self, plan, args, state, step):
+        """``step`` with every document's gain from a warm start at its committed ``gamma``.
+
+        After an M-step, warm starts from the committed ``gamma`` together
+        score at least the last recorded bound, so replacing the documents
+        that gain most, until the shortfall is covered, always restores it.
+        (At an extrapolated SQUAREM point it may not; the engine's safeguard
+        then judges the proposal by its objective.)
+        """
+        warm_gamma, _ = self._coordinate_ascent(plan, *args, state.gamma, compute_sstats=False)
+        gain = self._doc_bounds(plan, *args, warm_gamma) - step.bounds
+        return DocumentStep(step.gamma, step.expected_counts, step.bounds, warm_gamma, gain)
+
+    def replace_documents(self, plan, args, step, n_replaced):
+        """``step`` with its ``n_replaced`` largest gains taken (see :func:`gain_order`).
+
+        The statistics are recomputed at the chosen ``gamma`` for every
+        document (zero sweeps: just ``phi(gamma)``), whether any was replaced.
+        """
+        replaced = gain_order(step.gain)[:n_replaced]
+        gamma = step.gamma.copy()
+        gamma[replaced] = step.warm_gamma[replaced]
+        bounds = step.bounds.copy()
+        bounds[replaced] += step.gain[replaced]
         _, expected_counts = self._coordinate_ascent(plan, *args, gamma, max_iter=0)
-        return gamma, bounds, expected_counts, n_replaced
+        return DocumentStep(gamma, expected_counts, bounds, n_guarded=int(replaced.size))
+
+    def step_result(self, plan, state, step):
+        """``(stats, doc_bound, new_state)`` of a finished step (see :meth:`e_step`)."""
+        gamma = step.gamma
+        new_state = DocumentState(gamma, np.ones(gamma.shape[0], dtype=bool),
+                                  step.bounds + plan.topic_bound / state.n_total_docs,
+                                  state.n_total_docs, step.n_guarded)
+        stats = {"topic_word": step.expected_counts, "n_docs": np.float64(gamma.shape[0])}
+        if self.learn_doc_topic_prior:
+            stats["log_theta_sum"] = backend.ops().dirichlet_expectation_2d(gamma).sum(axis=0)
+        return stats, float(step.bounds.sum()), new_state
 
     def m_step(self, stats, params):
         topic_word = self.topic_word_prior + stats["topic_word"]
