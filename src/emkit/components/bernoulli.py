@@ -69,10 +69,8 @@ class BernoulliComponent(IndependentPriorMixin):
     prior : emkit.priors.Beta or None
         Beta(a, b) prior on every probability (MAP), ``a - 1`` prior ones and
         ``b - 1`` prior zeros; None is maximum likelihood.
-    fixed : frozenset of str
-        ``{"probabilities"}`` holds them at their current values.
-    allow_missing : bool
-        NaN entries are missing values, integrated out exactly.
+    fixed, allow_missing
+        As in every family (see :mod:`emkit.components.protocol`).
 
     Notes
     -----

@@ -71,10 +71,9 @@ class CategoricalProductComponent(SimplexRowsMixin):
     concentration : float or None
         Symmetric Dirichlet prior on every component's level probabilities of
         every feature (MAP); ``concentration - 1`` pseudo-counts per level.
-    fixed : frozenset of str
-        ``{"probabilities"}`` holds them at their current values.
-    allow_missing : bool
-        NaN entries are missing levels, integrated out exactly.
+    fixed, allow_missing
+        As in every family (see :mod:`emkit.components.protocol`); a
+        missing entry is a missing level.
 
     Notes
     -----

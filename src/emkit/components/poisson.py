@@ -64,11 +64,9 @@ class PoissonComponent(IndependentPriorMixin):
     n_features : int
     prior : emkit.priors.Gamma or None
         Gamma(shape, rate) prior on every rate (MAP); None is maximum likelihood.
-    fixed : frozenset of str
-        ``{"rates"}`` holds them at their current values.
-    allow_missing : bool
-        NaN entries are missing counts, integrated out exactly: they drop out
-        of the sample's likelihood and of their feature's statistics.
+    fixed, allow_missing
+        As in every family (see :mod:`emkit.components.protocol`); a
+        missing entry is a missing count.
     start_off_zero : bool
         The first M-step (from starting responsibilities, ``params`` None)
         adds half a count in one observation to every cell, so that no start
