@@ -54,6 +54,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._engine.sequences import SequenceData, check_lengths
 from .._validation import check_integer, check_lengths_bounded, check_probability_rows
 from ..estimators import hmm as _core
+from ..estimators._base import store_init_arguments
 
 __all__ = ["GaussianHMM", "GMMHMM", "CategoricalHMM", "PoissonHMM", "ConvergenceMonitor"]
 
@@ -328,23 +329,7 @@ class GaussianHMM(_HmmlearnAdapter, _core.GaussianHMM):
                  covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
                  implementation="log"):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.min_covar = min_covar
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
+        store_init_arguments(self, locals())
         self.monitor_ = ConvergenceMonitor(tol, n_iter, verbose)
 
     prior = None
@@ -384,25 +369,7 @@ class GMMHMM(_HmmlearnAdapter, _core.GMMHMM):
                  covars_prior=None, covars_weight=None, algorithm="viterbi",
                  covariance_type="diag", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="stmcw", init_params="stmcw", implementation="log"):
-        self.n_components = n_components
-        self.n_mix = n_mix
-        self.min_covar = min_covar
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.weights_prior = weights_prior
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
-        self.algorithm = algorithm
-        self.covariance_type = covariance_type
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
+        store_init_arguments(self, locals())
         self.monitor_ = ConvergenceMonitor(tol, n_iter, verbose)
 
     prior = None
@@ -435,19 +402,7 @@ class CategoricalHMM(_HmmlearnAdapter, _core.CategoricalHMM):
                  emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
                  init_params="ste", implementation="log"):
-        self.n_components = n_components
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.emissionprob_prior = emissionprob_prior
-        self.n_features = n_features
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
+        store_init_arguments(self, locals())
         self.monitor_ = ConvergenceMonitor(tol, n_iter, verbose)
 
     def _validate_X(self, X, *, reset):
@@ -477,19 +432,7 @@ class PoissonHMM(_HmmlearnAdapter, _core.PoissonHMM):
                  lambdas_prior=0.0, lambdas_weight=0.0, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="stl",
                  init_params="stl", implementation="log"):
-        self.n_components = n_components
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.lambdas_prior = lambdas_prior
-        self.lambdas_weight = lambdas_weight
-        self.algorithm = algorithm
-        self.random_state = random_state
-        self.n_iter = n_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.params = params
-        self.init_params = init_params
-        self.implementation = implementation
+        store_init_arguments(self, locals())
         self.monitor_ = ConvergenceMonitor(tol, n_iter, verbose)
 
     def _rates_prior(self):

@@ -40,25 +40,10 @@ def check_binary(X, n_features=None, name="X", *, allow_nan=False, nan_hint="",
     ----------
     X : array-like of shape (n_samples, n_features)
         0/1 entries (booleans and integral floats accepted).
-    n_features : int or None
-        The number of features the model was fitted with, if any.
-    name : str
-    allow_nan : bool
-        Keep NaN entries (missing values).
-    nan_hint : str
-        The fix a NaN message names.
-    owner : str
-        The estimator's name, for a wrong number of features.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features), float64
-
-    Raises
-    ------
-    ValueError
-        For values other than 0 and 1, NaN (unless allowed), or a wrong
-        number of features; the message names ``name`` and the fix.
+    n_features, name, allow_nan, nan_hint, owner
+        As in :func:`emkit._validation.check_discrete_samples`, which also
+        gives the result (float64, of shape (n_samples, n_features)) and the
+        errors: for values other than 0 and 1 here.
     """
     return check_discrete_samples(
         X, kind="binary values", name=name, n_features=n_features, maximum=1,
@@ -84,10 +69,8 @@ class BernoulliComponent(IndependentPriorMixin):
     prior : emkit.priors.Beta or None
         Beta(a, b) prior on every probability (MAP), ``a - 1`` prior ones and
         ``b - 1`` prior zeros; None is maximum likelihood.
-    fixed : frozenset of str
-        ``{"probabilities"}`` holds them at their current values.
-    allow_missing : bool
-        NaN entries are missing values, integrated out exactly.
+    fixed, allow_missing
+        As in every family (see :mod:`emkit.components.protocol`).
 
     Notes
     -----

@@ -88,7 +88,7 @@ class CategoricalComponent(SimplexRowsMixin):
         ``concentration - 1`` are pseudo-counts. None (or all ones) is
         maximum likelihood.
     fixed : frozenset of str
-        ``{"probabilities"}`` holds them at their current values.
+        As in every family (see :mod:`emkit.components.protocol`).
 
     Notes
     -----

@@ -38,25 +38,11 @@ def check_levels(X, n_levels=None, name="X", *, n_features=None, allow_nan=False
         Levels ``0, 1, ..., n_levels[d] - 1`` (integral floats accepted).
     n_levels : ndarray of int of shape (n_features,) or None
         Levels of every feature; every entry must be below its feature's.
-    name : str
-    n_features : int or None
-        The number of features the model was fitted with, if any.
-    allow_nan : bool
-        Keep NaN entries (missing levels).
-    nan_hint : str
-        The fix a NaN message names.
-    owner : str
-        The estimator's name, for a wrong number of features.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features), float64
-
-    Raises
-    ------
-    ValueError
-        For non-integer or negative levels, levels outside a feature's range,
-        NaN (unless allowed) or a wrong number of features.
+    name, n_features, allow_nan, nan_hint, owner
+        As in :func:`emkit._validation.check_discrete_samples`, which also
+        gives the result (float64, of shape (n_samples, n_features)) and the
+        errors: for non-integer or negative levels, or levels outside a
+        feature's range, here.
     """
     X = check_discrete_samples(
         X, kind="levels", name=name, n_features=n_features, allow_nan=allow_nan,
@@ -85,10 +71,9 @@ class CategoricalProductComponent(SimplexRowsMixin):
     concentration : float or None
         Symmetric Dirichlet prior on every component's level probabilities of
         every feature (MAP); ``concentration - 1`` pseudo-counts per level.
-    fixed : frozenset of str
-        ``{"probabilities"}`` holds them at their current values.
-    allow_missing : bool
-        NaN entries are missing levels, integrated out exactly.
+    fixed, allow_missing
+        As in every family (see :mod:`emkit.components.protocol`); a
+        missing entry is a missing level.
 
     Notes
     -----

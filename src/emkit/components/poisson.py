@@ -38,25 +38,14 @@ def check_counts(X, n_features=None, name="X", *, allow_nan=False, nan_hint=None
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-    n_features : int or None
-        The number of features the model was fitted with, if any.
-    name : str
-    allow_nan : bool
-        Keep NaN entries (missing counts, for ``missing="marginalize"``).
+        Counts (integral floats accepted).
     nan_hint : str or None
-        The fix a NaN message names (default: the HMMs' advice).
-    owner : str
-        The estimator's name, for a wrong number of features.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features), float64
-
-    Raises
-    ------
-    ValueError
-        For NaN (unless allowed), negative or non-integer counts or a wrong
-        number of features; the message names ``name`` and the fix.
+        The fix a NaN message names (None: the HMMs' advice, as they take
+        no missing counts).
+    n_features, name, allow_nan, owner
+        As in :func:`emkit._validation.check_discrete_samples`, which also
+        gives the result (float64, of shape (n_samples, n_features)) and the
+        errors: for negative or non-integer counts here.
     """
     if nan_hint is None:
         nan_hint = ("Missing observations are supported only by GaussianHMM. Drop those "
@@ -75,11 +64,9 @@ class PoissonComponent(IndependentPriorMixin):
     n_features : int
     prior : emkit.priors.Gamma or None
         Gamma(shape, rate) prior on every rate (MAP); None is maximum likelihood.
-    fixed : frozenset of str
-        ``{"rates"}`` holds them at their current values.
-    allow_missing : bool
-        NaN entries are missing counts, integrated out exactly: they drop out
-        of the sample's likelihood and of their feature's statistics.
+    fixed, allow_missing
+        As in every family (see :mod:`emkit.components.protocol`); a
+        missing entry is a missing count.
     start_off_zero : bool
         The first M-step (from starting responsibilities, ``params`` None)
         adds half a count in one observation to every cell, so that no start

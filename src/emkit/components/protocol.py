@@ -11,6 +11,14 @@ serves both, with restarts, priors, SQUAREM, online EM and Dask for free.
 All methods are pure functions of their arguments: a family holds only its
 hyper-parameters (dimensions, prior, held-fixed names), never data or fitted
 state, so it pickles to Dask workers and threads share it.
+
+Two constructor keywords mean the same in every family that takes them:
+``fixed`` (a frozenset of names from ``param_names``) holds those
+parameters at their current values, the M-step returning them unchanged;
+``allow_missing`` (bool, the families that are products over independent
+features) makes NaN entries missing values, integrated out exactly: they
+drop out of their sample's likelihood and of their feature's statistics
+(see :mod:`emkit.components.observed`).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -9,7 +10,97 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..persistence import SaveMixin
 
-__all__ = ["EMFitMixin", "DegenerateFitWarning"]
+__all__ = ["EMFitMixin", "DegenerateFitWarning", "fill_docstring", "store_init_arguments"]
+
+
+def store_init_arguments(estimator, arguments):
+    """Store every ``__init__`` argument, unchanged, as the attribute of its name.
+
+    scikit-learn's contract for an estimator's ``__init__``: record each
+    parameter as given (``get_params`` reads them back by the signature's
+    names, ``clone`` rebuilds from them; validation waits for ``fit``). Called
+    as the first statement of ``__init__``, as
+    ``store_init_arguments(self, locals())``, when ``locals()`` holds the
+    arguments and nothing else.
+
+    Parameters
+    ----------
+    estimator : object
+        The instance being initialised.
+    arguments : mapping of str to object
+        ``locals()`` of its ``__init__``: ``self`` (and ``__class__``, present
+        when ``__init__`` uses ``super()``) are skipped.
+
+    Examples
+    --------
+    >>> class Model:
+    ...     def __init__(self, n_components=1, *, tol=1e-6):
+    ...         store_init_arguments(self, locals())
+    >>> vars(Model(3))
+    {'n_components': 3, 'tol': 1e-06}
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+def fill_docstring(**blocks):
+    r"""Class decorator: documentation written once, placed in several docstrings.
+
+    Every line of the class docstring that holds only ``{name}`` (indented
+    like the section around it) is replaced by ``blocks[name]``: text with
+    the same indentation, ending in a newline (or a function of the class
+    returning it: text made from class attributes, such as the parameter
+    names a class accepts, cannot drift from them). Other braces are left alone,
+    so the docstring needs no escaping. A block without its placeholder
+    raises ``KeyError`` when the class is defined, so a misspelt placeholder
+    cannot drop documentation silently (decorators may be stacked, each
+    filling its own placeholders).
+
+    Parameters
+    ----------
+    **blocks : str or callable
+        The text of each placeholder, by name, filled in this order; a
+        callable is called with the class, whose ``__doc__`` then has the
+        blocks before it filled.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the class with its ``__doc__`` filled
+        (unchanged under ``python -OO``, which strips docstrings).
+
+    Examples
+    --------
+    >>> @fill_docstring(shared="    tol : float\n        Convergence threshold.\n")
+    ... class Model:
+    ...     "A model.\n\n    Parameters\n    ----------\n    {shared}\n    verbose : int\n"
+    >>> print(Model.__doc__)
+    A model.
+    <BLANKLINE>
+        Parameters
+        ----------
+        tol : float
+            Convergence threshold.
+        verbose : int
+    <BLANKLINE>
+    """
+    def decorate(cls):
+        doc = cls.__doc__
+        if doc is None:
+            return cls
+        for name, text in blocks.items():
+            placeholder = re.compile(r"^( *)\{" + name + r"\}\n", re.MULTILINE)
+            if not placeholder.search(doc):
+                raise KeyError(f"{cls.__name__}'s docstring has no line {{{name}}}.")
+            if callable(text):
+                cls.__doc__ = doc  # with the blocks before this one filled
+                text = text(cls)
+            doc = placeholder.sub(lambda match: text, doc)
+        cls.__doc__ = doc
+        return cls
+
+    return decorate
 
 
 class DegenerateFitWarning(UserWarning):

@@ -23,6 +23,9 @@ component family and how to validate its data:
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
@@ -51,32 +54,106 @@ from .._validation import (
     check_sample_weight,
 )
 from ..models.mixture import MixtureModel, sample_mixture
-from ._base import EMFitMixin
+from ._base import EMFitMixin, fill_docstring
 from ._criteria import LikelihoodCriteriaMixin
 
-__all__ = ["ComponentMixture", "ONLINE_PARAMETERS", "with_online_parameters"]
+__all__ = ["ComponentMixture", "MIXTURE_ATTRIBUTES", "SHARED_PARAMETERS",
+           "mixture_parameters_doc", "with_mixture_parameters"]
 
-# The online hyper-parameters' documentation, shared by every subclass's docstring.
-ONLINE_PARAMETERS = """\
-    learning_offset : float, default=1.0
-        ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
-        (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
-        Cappé & Moulines 2009).
-    learning_decay : float, default=0.75
-        ``kappa`` of the online step size, in ``(0.5, 1]``.
-    batch_size : int, default=5000
-        Samples per mini-batch of ``fit(strategy="online")``.
-    online_passes : int, default=3
-        Stepwise EM passes of ``fit(strategy="online")`` before its batch EM polish.
+# The hyper-parameters the mixtures share, documented once, as numpydoc
+# entries without defaults (those are read from each class's signature).
+# A subclass's docstring line "{mixture_parameters}" becomes the entries of
+# those its __init__ takes (see mixture_parameters_doc); "{init_methods}"
+# and "{param_names}" are the class's own.
+SHARED_PARAMETERS = """\
+n_components : int
+tol : float
+    Convergence threshold on the per-sample objective (see
+    :class:`~emkit._engine.monitor.ConvergenceMonitor`).
+max_iter : int
+n_init : int
+    Restarts; the best run is kept.
+init_params : {init_methods}
+    How the starting responsibilities are found (see
+    :func:`emkit._engine.init.initial_responsibilities`).
+weights_init : array-like of shape (n_components,), optional
+    With every other ``*_init``: one run from them.
+random_state : int, RandomState or None
+weight_concentration : float or None
+    Dirichlet prior on the weights (MAP).
+fixed : tuple of {param_names}
+    Parameters held at their starting values.
+missing : {{"error", "marginalize"}}
+    What a NaN entry means: "error" rejects it; "marginalize" treats it
+    as missing at random and integrates it out exactly (it drops out of
+    its sample's likelihood). Without NaN both give the same fit.
+accelerate : {{"none", "squarem"}}
+    The engine's stepper (see :mod:`emkit._engine.accel`).
+verbose : int
+learning_offset : float
+    ``t0 >= 0`` of the online step size ``rho_t = (t + t0) ** -learning_decay``
+    (:meth:`partial_fit` and ``fit(strategy="online")``; stepwise EM,
+    Cappé & Moulines 2009).
+learning_decay : float
+    ``kappa`` of the online step size, in ``(0.5, 1]``.
+batch_size : int
+    Samples per mini-batch of ``fit(strategy="online")``.
+online_passes : int
+    Stepwise EM passes of ``fit(strategy="online")`` before its batch EM polish.
+"""
+# The fitted attributes every mixture with weights has ("{mixture_attributes}").
+MIXTURE_ATTRIBUTES = """\
+    weights_ : ndarray of shape (n_components,)
+    converged_, n_iter_, n_e_steps_, history_, lower_bound_ : see EMFitMixin
 """
 
 
-def with_online_parameters(cls):
-    """Class decorator: :data:`ONLINE_PARAMETERS` documented after ``verbose``."""
-    marker = "    verbose : int, default=0\n"
-    if cls.__doc__ and marker in cls.__doc__:
-        cls.__doc__ = cls.__doc__.replace(marker, marker + ONLINE_PARAMETERS, 1)
-    return cls
+def _shared_entries():
+    """SHARED_PARAMETERS as {name: (type line, description lines)}."""
+    entries = {}
+    for line in SHARED_PARAMETERS.splitlines():
+        if line.startswith(" "):
+            entries[name][1].append(line)
+        else:
+            name, kind = line.split(" : ")
+            entries[name] = (kind, [])
+    return entries
+
+
+def _default_doc(parameter):
+    default = parameter.default
+    if default is None or default is inspect.Parameter.empty:
+        return ""
+    if isinstance(default, str):
+        return f', default="{default}"'
+    # 1e-06 -> 1e-6, as a person writes it
+    return ", default=" + re.sub(r"e([-+])0(\d)", r"e\1\2", repr(default))
+
+
+def _quoted_set(names):
+    return "{" + ", ".join(f'"{name}"' for name in names) + "}"
+
+
+def mixture_parameters_doc(cls):
+    """The ``{mixture_parameters}`` entries of ``cls``'s docstring: every
+    :data:`SHARED_PARAMETERS` entry of its ``__init__`` that the docstring
+    does not describe itself, in the signature's order, with the signature's
+    default (so the text cannot drift from the code)."""
+    entries = _shared_entries()
+    names = {"init_methods": _quoted_set(cls._init_methods),
+             "param_names": _quoted_set(("weights",) + tuple(cls._component_params))}
+    lines = []
+    for name, parameter in inspect.signature(cls.__init__).parameters.items():
+        if name not in entries or f"\n    {name} :" in cls.__doc__:
+            continue
+        kind, description = entries[name]
+        lines.append(f"    {name} : {kind.format(**names)}{_default_doc(parameter)}")
+        lines.extend("    " + line for line in description)
+    return "\n".join(lines) + "\n"
+
+
+with_mixture_parameters = fill_docstring(mixture_parameters=mixture_parameters_doc,
+                                         mixture_attributes=MIXTURE_ATTRIBUTES)
 
 
 def _online_available(estimator):
@@ -96,27 +173,13 @@ class ComponentMixture(LikelihoodCriteriaMixin, EMFitMixin, DensityMixin, BaseEs
     their ``__init__`` lists the shared hyper-parameters below plus
     ``<name>_init`` for every component parameter.
 
-    Shared parameters
-    -----------------
-    n_components : int
-    tol : float
-        Convergence threshold on the per-sample objective.
-    max_iter, n_init : int
-    init_params : {"k-means++", "kmeans", "random", "random_from_data"}
-    weights_init : array-like of shape (n_components,) or None
-    random_state : int, RandomState or None
-    prior : the family's conjugate prior or None (MAP when given)
-    weight_concentration : float or None
-        Dirichlet prior on the weights (MAP).
-    fixed : tuple of str
-        Parameters held at their starting values ("weights" or the family's).
-    accelerate : {"none", "squarem"}
-    verbose : int
-    learning_offset, learning_decay : float
-        Step size ``rho_t = (t + learning_offset) ** -learning_decay`` of
-        online EM (:meth:`partial_fit`, ``fit(strategy="online")``).
-    batch_size, online_passes : int
-        Mini-batch size and stepwise passes of ``fit(strategy="online")``.
+    The shared hyper-parameters are documented once, in
+    :data:`SHARED_PARAMETERS`; a subclass decorated with
+    :data:`with_mixture_parameters` shows them where its docstring has the
+    line ``{mixture_parameters}`` (and the fitted attributes where it has
+    ``{mixture_attributes}``). Besides those, subclasses take ``prior``
+    (the family's conjugate prior or None, MAP when given) and ``fixed``
+    (parameters held at their starting values: "weights" or the family's).
     """
 
     _component_params: tuple = ()
@@ -476,11 +539,7 @@ class ComponentMixture(LikelihoodCriteriaMixin, EMFitMixin, DensityMixin, BaseEs
         """Mean log-probability per sample (weighted by ``sample_weight``)."""
         if is_dask_array(X):
             return weighted_mean(self.score_samples(X), sample_weight)
-        log_prob = self.score_samples(X)
-        sample_weight = check_sample_weight(sample_weight, log_prob.shape[0])
-        if sample_weight is None:
-            return float(log_prob.mean())
-        return float(sample_weight @ log_prob / sample_weight.sum())
+        return super().score(X, y, sample_weight)
 
     def predict_proba(self, X):
         """Posterior probability of every component, shape (n_samples, n_components).

@@ -35,6 +35,20 @@ class DiscreteMixture(ComponentMixture):
     def _check_values(self, X, n_features, allow_missing, hints):  # pragma: no cover
         raise NotImplementedError
 
+    def _conjugate_prior(self, prior_class, shapes, boundary, advice):
+        """``prior``, checked: None (maximum likelihood) or a ``prior_class``
+        (from :mod:`emkit.priors`) whose ``shapes`` parameters are all >= 1.
+        Below 1 its density is unbounded at ``boundary``, so MAP has no
+        maximum; the error names ``advice``, a prior that works."""
+        prior = self.prior
+        if prior is None or (isinstance(prior, prior_class)
+                             and all(getattr(prior, name) >= 1 for name in shapes)):
+            return prior
+        bounds = " and ".join(f"{name} >= 1" for name in shapes)
+        raise ValueError(f"prior must be an emkit.priors.{prior_class.__name__} with {bounds} "
+                         f"(below 1 its density is unbounded at {boundary}, so MAP has no "
+                         f"maximum); got {prior!r}. {advice}, or None for maximum likelihood.")
+
     @property
     def _allow_missing(self):
         return check_choice(self.missing, "missing", MISSING_OPTIONS) == "marginalize"

@@ -5,13 +5,14 @@ from __future__ import annotations
 from .._validation import check_parameter_array
 from ..components.bernoulli import BernoulliComponent, check_binary
 from ..priors import Beta
-from ._component_mixture import with_online_parameters
+from ._base import store_init_arguments
+from ._component_mixture import with_mixture_parameters
 from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["BernoulliMixture"]
 
 
-@with_online_parameters
+@with_mixture_parameters
 class BernoulliMixture(DiscreteMixture):
     """Finite mixture of multivariate Bernoulli distributions (binary features).
 
@@ -22,37 +23,18 @@ class BernoulliMixture(DiscreteMixture):
 
     Parameters
     ----------
-    n_components : int, default=1
-    tol : float, default=1e-6
-        Convergence threshold on the per-sample objective.
-    max_iter : int, default=1000
-    n_init : int, default=10
-        Restarts; the best run is kept.
-    init_params : {"k-means++", "kmeans", "random", "random_from_data"}, default="k-means++"
-    weights_init : array-like of shape (n_components,), optional
+    {mixture_parameters}
     probabilities_init : array-like of shape (n_components, n_features), optional
-        Both given: one run from them.
-    random_state : int, RandomState or None
+        Starting probabilities.
     prior : emkit.priors.Beta or None
         Beta(a, b) prior on every probability (MAP), with ``a, b >= 1``:
         ``a - 1`` prior ones and ``b - 1`` prior zeros per component and
         feature. Beta(2, 2) keeps every probability off 0 and 1.
-    weight_concentration : float or None
-        Dirichlet prior on the weights (MAP).
-    fixed : tuple of {"weights", "probabilities"}, default=()
-        Parameters held at their starting values.
-    missing : {"error", "marginalize"}, default="error"
-        What a NaN entry means: "error" rejects it; "marginalize" treats it as
-        missing at random and integrates it out exactly (it drops out of its
-        sample's likelihood). Without NaN both give the same fit.
-    accelerate : {"none", "squarem"}, default="none"
-    verbose : int, default=0
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
+    {mixture_attributes}
     probabilities_ : ndarray of shape (n_components, n_features)
-    converged_, n_iter_, n_e_steps_, history_, lower_bound_ : see EMFitMixin
 
     Examples
     --------
@@ -72,32 +54,11 @@ class BernoulliMixture(DiscreteMixture):
                  random_state=None, prior=None, weight_concentration=None, fixed=(),
                  missing="error", accelerate="none", verbose=0,
                  learning_offset=1.0, learning_decay=0.75, batch_size=5000, online_passes=3):
-        self.n_components = n_components
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.probabilities_init = probabilities_init
-        self.random_state = random_state
-        self.prior = prior
-        self.weight_concentration = weight_concentration
-        self.fixed = fixed
-        self.missing = missing
-        self.accelerate = accelerate
-        self.verbose = verbose
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
+        store_init_arguments(self, locals())
 
     def _family(self, n_features, fixed, allow_missing):
-        prior = self.prior
-        if prior is not None and (not isinstance(prior, Beta) or prior.a < 1 or prior.b < 1):
-            raise ValueError(f"prior must be an emkit.priors.Beta with a >= 1 and b >= 1 (below "
-                             f"1 its density is unbounded at 0 or 1, so MAP has no maximum); "
-                             f"got {prior!r}. Use Beta(2, 2) to keep probabilities off 0 and 1, "
-                             f"or None for maximum likelihood.")
+        prior = self._conjugate_prior(Beta, ("a", "b"), "0 or 1",
+                                      "Use Beta(2, 2) to keep probabilities off 0 and 1")
         return BernoulliComponent(n_features, prior=prior, fixed=fixed,
                                   allow_missing=allow_missing)
 

@@ -9,13 +9,14 @@ import numpy as np
 from .._validation import check_integer, check_real
 from ..components.categorical_product import CategoricalProductComponent, check_levels
 from ..components.observed import initial_fill
-from ._component_mixture import with_online_parameters
+from ._base import store_init_arguments
+from ._component_mixture import with_mixture_parameters
 from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["CategoricalMixture"]
 
 
-@with_online_parameters
+@with_mixture_parameters
 class CategoricalMixture(DiscreteMixture):
     """Finite mixture of products of categorical distributions (latent class model).
 
@@ -24,46 +25,30 @@ class CategoricalMixture(DiscreteMixture):
     feature ``d`` at level ``l`` with probability ``probabilities_[k, d, l]``,
     independently across features. EM on the engine shared with every emkit
     model (restarts, partial labels, MAP priors, SQUAREM on log-probabilities,
-    Dask input).
+    Dask input). The starts (``init_params``) measure distances on the
+    one-hot encoding of the levels.
 
     Parameters
     ----------
-    n_components : int, default=1
+    {mixture_parameters}
     n_levels : int, sequence of int of shape (n_features,), or None, default=None
         Levels of every feature (one int: the same for all). None counts them
         from the data at fit (the largest level + 1); pass it when a level may
         be absent from the training data, and for a dask X.
-    tol : float, default=1e-6
-    max_iter : int, default=1000
-    n_init : int, default=10
-    init_params : {"k-means++", "kmeans", "random", "random_from_data"}, default="k-means++"
-        Distances are measured on the one-hot encoding of the levels.
-    weights_init : array-like of shape (n_components,), optional
     probabilities_init : array-like of shape (n_components, n_features, max_levels) or list
         One (n_components, n_levels[d]) array per feature, or the padded
-        array (zeros beyond a feature's levels). Both given: one run from them.
-    random_state : int, RandomState or None
+        array (zeros beyond a feature's levels).
     prior : float or None
         Concentration (>= 1) of a symmetric Dirichlet prior on every
         component's level probabilities of every feature (MAP): ``prior - 1``
         pseudo-counts per level. 2 keeps every probability off 0.
-    weight_concentration : float or None
-        Dirichlet prior on the weights (MAP).
-    fixed : tuple of {"weights", "probabilities"}, default=()
-    missing : {"error", "marginalize"}, default="error"
-        What a NaN entry means: "error" rejects it; "marginalize" treats it as
-        a level missing at random and integrates it out exactly. Without NaN
-        both give the same fit.
-    accelerate : {"none", "squarem"}, default="none"
-    verbose : int, default=0
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
+    {mixture_attributes}
     probabilities_ : ndarray of shape (n_components, n_features, max_levels)
         Zero beyond a feature's levels.
     n_levels_ : ndarray of int of shape (n_features,)
-    converged_, n_iter_, n_e_steps_, history_, lower_bound_ : see EMFitMixin
 
     Examples
     --------
@@ -85,25 +70,7 @@ class CategoricalMixture(DiscreteMixture):
                  random_state=None, prior=None, weight_concentration=None, fixed=(),
                  missing="error", accelerate="none", verbose=0,
                  learning_offset=1.0, learning_decay=0.75, batch_size=5000, online_passes=3):
-        self.n_components = n_components
-        self.n_levels = n_levels
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.probabilities_init = probabilities_init
-        self.random_state = random_state
-        self.prior = prior
-        self.weight_concentration = weight_concentration
-        self.fixed = fixed
-        self.missing = missing
-        self.accelerate = accelerate
-        self.verbose = verbose
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
+        store_init_arguments(self, locals())
 
     # -- levels ---------------------------------------------------------------
     def _given_levels(self, n_features):

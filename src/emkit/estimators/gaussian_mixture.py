@@ -71,7 +71,8 @@ from ..models._small_gaussian_mixture import (
 )
 from ..components.gaussian_missing import MissingGaussianComponent, MissingValues, fill_missing
 from ..models.mixture import MixtureModel, sample_mixture
-from ._base import EMFitMixin
+from ._base import EMFitMixin, store_init_arguments
+from ._criteria import aic_of, bic_of, total_log_prob
 
 __all__ = ["GaussianMixture"]
 
@@ -293,30 +294,7 @@ default="k-means++"
         online_passes=3,
         missing="error",
     ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.prior = prior
-        self.weight_concentration = weight_concentration
-        self.fixed = fixed
-        self.chunk_size = chunk_size
-        self.screen_iter = screen_iter
-        self.accelerate = accelerate
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
-        self.missing = missing
+        store_init_arguments(self, locals())
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, sample_weight=None, *, strategy="batch", labels=None):
@@ -1010,11 +988,8 @@ default="k-means++"
         if is_dask_array(X):
             return weighted_mean(self._dask_rows(self.score_samples, X).astype(np.float64),
                                  sample_weight)
-        log_density, _ = self._log_density(X)
-        sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
-        if sample_weight is None:
-            return float(log_density.mean())
-        return float(sample_weight @ log_density / sample_weight.sum())
+        total, n = total_log_prob(self._log_density(X)[0], sample_weight)
+        return total / n
 
     def predict_proba(self, X):
         """Responsibilities p(k | x), shape (n_samples, n_components), in X's dtype.
@@ -1116,13 +1091,11 @@ default="k-means++"
 
         ``-2 log L + n_parameters * log(n)`` with ``n`` the total sample weight.
         """
-        total_loglik, total_weight = self._total_loglik(X, sample_weight)
-        return -2.0 * total_loglik + self.n_parameters() * np.log(total_weight)
+        return bic_of(*self._total_loglik(X, sample_weight), self.n_parameters())
 
     def aic(self, X, sample_weight=None):
         """Akaike information criterion (lower is better): ``-2 log L + 2 n_parameters``."""
-        total_loglik, _ = self._total_loglik(X, sample_weight)
-        return -2.0 * total_loglik + 2.0 * self.n_parameters()
+        return aic_of(self._total_loglik(X, sample_weight)[0], self.n_parameters())
 
     def _total_loglik(self, X, sample_weight):
         if is_dask_array(X):
@@ -1131,11 +1104,7 @@ default="k-means++"
             total_weight = (float(X.shape[0]) if sample_weight is None
                             else float(np.asarray(np.sum(sample_weight))))
             return mean * total_weight, total_weight
-        log_density, _ = self._log_density(X)
-        sample_weight = check_sample_weight(sample_weight, log_density.shape[0])
-        if sample_weight is None:
-            return float(log_density.sum()), float(log_density.shape[0])
-        return float(sample_weight @ log_density), float(sample_weight.sum())
+        return total_log_prob(self._log_density(X)[0], sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

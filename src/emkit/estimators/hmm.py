@@ -11,6 +11,7 @@ of parameter names, not a letter code.
 
 from __future__ import annotations
 
+import textwrap
 from functools import partial
 from numbers import Integral, Real
 
@@ -61,7 +62,7 @@ from ..components.gaussian_missing import MissingGaussianComponent
 from ..components.poisson import PoissonComponent, check_counts
 from .. import backend
 from ..models.hmm import HiddenMarkovModel, StateMixtureEmission
-from ._base import EMFitMixin
+from ._base import EMFitMixin, fill_docstring, store_init_arguments
 
 __all__ = ["GaussianHMM", "GMMHMM", "CategoricalHMM", "PoissonHMM"]
 
@@ -248,6 +249,65 @@ def _impute_center(X, center):
 # ---------------------------------------------------------------------------
 # the shared base
 # ---------------------------------------------------------------------------
+# The hyper-parameters and attributes every HMM has, documented once for the
+# four classes' docstrings (their ``{hmm_parameters}`` and ``{hmm_attributes}``
+# lines); ``fixed`` lists the class's own parameter names.
+_HMM_PARAMETERS = """\
+    startprob_prior : float or array-like of shape (K,), default=1.0
+        Dirichlet concentration (>= 1) of the start probabilities; 1 is flat.
+    transmat_prior : float or array-like of shape (K, K), default=1.0
+        Dirichlet concentration (>= 1) of every transition row.
+    sticky : float, default=0.0
+        Extra pseudo-counts kappa added to the self-transitions (the diagonal
+        of ``transmat_prior``): favours persistent states.
+    algorithm : {"viterbi", "map"}, default="viterbi"
+        Decoder of ``predict``/``decode``.
+    n_init : int, default=5
+        Restarts; the best run is kept.
+    screen_iter : int or None, default=10
+        Every restart runs this many iterations, the 3 best continue (emEM).
+    max_iter : int, default=1000
+    tol : float, default=1e-6
+        Convergence threshold on the per-step objective (see GaussianMixture).
+    random_state : int, RandomState or None
+    warm_start : bool, default=False
+        Start from the current parameters (a previous fit or ``from_params``).
+    verbose : int, default=0
+    accelerate : {"none", "squarem"}, default="none"
+        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
+        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
+        still never decreasing.
+    learning_offset : float, default=1.0
+        ``t0 >= 0`` of :meth:`partial_fit`'s step size
+        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
+    learning_decay : float, default=0.75
+        ``kappa`` of that step size, in ``(0.5, 1]``.
+    batch_size : int, default=100
+        Whole sequences per batch of ``fit(strategy="online")``.
+    online_passes : int, default=3
+        Stepwise EM passes of ``fit(strategy="online")`` before its
+        Baum-Welch polish.
+"""
+_HMM_ATTRIBUTES = """\
+    startprob_ : ndarray of shape (K,)
+    transmat_ : ndarray of shape (K, K)
+    converged_, n_iter_, history_, lower_bound_, n_repairs_, n_features_in_
+        See :class:`emkit.GaussianMixture`. ``history_`` is the total
+        log-likelihood (log-posterior with priors) after every E-step.
+"""
+
+
+def _hmm_parameters_doc(cls):
+    names = ", ".join(f'"{name}"' for name in _TRANSITION_NAMES + cls._emission_names)
+    held = textwrap.fill(f"Parameters held at their initial values: any of {names}.",
+                         width=79, initial_indent=" " * 8, subsequent_indent=" " * 8)
+    return f"    fixed : tuple of str, default=()\n{held}\n" + _HMM_PARAMETERS
+
+
+_shared_hmm_docs = fill_docstring(hmm_parameters=_hmm_parameters_doc,
+                                  hmm_attributes=_HMM_ATTRIBUTES)
+
+
 class _BaseHMM(EMFitMixin, BaseEstimator):
     """Baum-Welch on the EM engine; subclasses supply the emission family.
 
@@ -655,6 +715,16 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
         self.transmat_ = np.asarray(params["transmat"], dtype=np.float64)
         self._set_emission_params(params)
 
+    @classmethod
+    def _from_transitions(cls, startprob, transmat, n_features_in, **params):
+        """What every ``from_params`` builds before the emission's attributes:
+        ``cls(**params)`` holding validated start and transition
+        probabilities, marked fitted for ``n_features_in`` features."""
+        model = cls(**params)
+        model._set_transitions(startprob, transmat)
+        model.n_features_in_ = n_features_in
+        return model
+
     def _set_transitions(self, startprob, transmat):
         K = self.n_components
         self.startprob_ = check_probability_rows(startprob, (K,), "startprob")
@@ -796,6 +866,17 @@ class _BaseHMM(EMFitMixin, BaseEstimator):
             states[t] = min(state, K - 1)
         return self._sample_emissions(params, states, rng), states
 
+    def _sample_emissions(self, params, states, rng):
+        """Observations along ``states``: each state's drawn by the emission
+        family's ``sample`` (a hook: the Gaussian HMMs draw their own)."""
+        component = self._sampling_emission(params)
+        return _emissions_by_state(states, self.n_components,
+                                   lambda k, n: component.sample(params, k, n, rng))
+
+    def _sampling_emission(self, params):  # pragma: no cover - abstract
+        """The emission family that draws from ``params`` alone."""
+        raise NotImplementedError
+
     # ------------------------------------------------------- model selection
     def _n_parameters(self):
         """Free parameters: start K-1, transitions K(K-1), the emission's; fixed ones excluded."""
@@ -828,6 +909,38 @@ class _OnlineHMMState:
 
     def __init__(self, stepwise, rng, emission, params):
         self.stepwise, self.rng, self.emission, self.params = stepwise, rng, emission, params
+
+
+def _check_ndim(value, name, axes, sizes=None):
+    """``value`` as an array, with a named error unless it has one axis per
+    name in ``axes``; ``sizes`` (the known ones, letters for the others)
+    are quoted in the message."""
+    array = np.asarray(value)
+    if array.ndim != len(axes):
+        expected = f"({', '.join(axes)})"
+        if sizes is not None:
+            expected += f" = ({', '.join(str(size) for size in sizes)})"
+        raise ValueError(f"{name} must have shape {expected}; got {array.shape}.")
+    return array
+
+
+def _emissions_by_state(states, n_components, draw):
+    """Observations along a (non-empty) state path, shape (len(states), n_features).
+
+    ``draw(k, n)`` returns ``n`` emissions of state ``k``, shape (n, n_features);
+    its dtype is the result's. The states are drawn in the order 0..K-1, each
+    once, so that a seeded generator gives the same observations whatever
+    order the path visits them in.
+    """
+    X = None
+    for k in range(n_components):
+        rows = np.flatnonzero(states == k)
+        if rows.size:
+            emissions = draw(k, rows.size)
+            if X is None:
+                X = np.empty((states.size,) + emissions.shape[1:], dtype=emissions.dtype)
+            X[rows] = emissions
+    return X
 
 
 def _canonical_row_order(X):
@@ -876,6 +989,7 @@ def _params_n_features(params):
 # ---------------------------------------------------------------------------
 # Gaussian emissions
 # ---------------------------------------------------------------------------
+@_shared_hmm_docs
 class GaussianHMM(_BaseHMM):
     """Hidden Markov model with Gaussian emissions, fitted by Baum-Welch.
 
@@ -898,53 +1012,15 @@ class GaussianHMM(_BaseHMM):
     prior : None, "default" or NormalInverseWishart, default=None
         Conjugate prior on every state's mean and covariance (MAP); "default"
         uses R mclust's ``defaultPrior``.
-    startprob_prior : float or array-like of shape (K,), default=1.0
-        Dirichlet concentration (>= 1) of the start probabilities; 1 is flat.
-    transmat_prior : float or array-like of shape (K, K), default=1.0
-        Dirichlet concentration (>= 1) of every transition row.
-    sticky : float, default=0.0
-        Extra pseudo-counts kappa added to the self-transitions (the diagonal
-        of ``transmat_prior``): favours persistent states.
-    algorithm : {"viterbi", "map"}, default="viterbi"
-        Decoder of ``predict``/``decode``.
     init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}, \
 default="kmeans"
         How initial state labels of the stacked observations are found (see
         :func:`emkit._engine.init.initial_responsibilities`); the emissions
         start from one M-step on them, the transitions from their counts.
-    n_init : int, default=5
-        Restarts; the best run is kept.
-    screen_iter : int or None, default=10
-        Every restart runs this many iterations, the 3 best continue (emEM).
-    max_iter : int, default=1000
-    tol : float, default=1e-6
-        Convergence threshold on the per-step objective (see GaussianMixture).
-    random_state : int, RandomState or None
-    warm_start : bool, default=False
-        Start from the current parameters (a previous fit or ``from_params``).
-    verbose : int, default=0
-    fixed : tuple of str, default=()
-        Parameters held at their initial values: any of "startprob",
-        "transmat", "means", "covariances".
-    accelerate : {"none", "squarem"}, default="none"
-        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
-        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
-        still never decreasing.
-    learning_offset : float, default=1.0
-        ``t0 >= 0`` of :meth:`partial_fit`'s step size
-        ``rho_t = (t + t0) ** -learning_decay`` (stepwise EM).
-    learning_decay : float, default=0.75
-        ``kappa`` of that step size, in ``(0.5, 1]``.
-    batch_size : int, default=100
-        Whole sequences per batch of ``fit(strategy="online")``.
-    online_passes : int, default=3
-        Stepwise EM passes of ``fit(strategy="online")`` before its
-        Baum-Welch polish.
+    {hmm_parameters}
 
     Attributes
     ----------
-    startprob_ : ndarray of shape (K,)
-    transmat_ : ndarray of shape (K, K)
     means_ : ndarray of shape (K, n_features)
     covariances_ : ndarray
         full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
@@ -955,9 +1031,7 @@ default="kmeans"
         sets ``covariances_``.
     precisions_cholesky_ : ndarray, layout of ``covariances_``
         Derived from ``covariances_`` when read.
-    converged_, n_iter_, history_, lower_bound_, n_repairs_, n_features_in_
-        See :class:`emkit.GaussianMixture`. ``history_`` is the total
-        log-likelihood (log-posterior with priors) after every E-step.
+    {hmm_attributes}
 
     Notes
     -----
@@ -999,28 +1073,7 @@ default="kmeans"
                  accelerate="none",
                  learning_offset=1.0, learning_decay=0.75, batch_size=100,
                  online_passes=3):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.reg_covar = reg_covar
-        self.prior = prior
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.sticky = sticky
-        self.algorithm = algorithm
-        self.init_params = init_params
-        self.n_init = n_init
-        self.screen_iter = screen_iter
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.fixed = fixed
-        self.accelerate = accelerate
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
+        store_init_arguments(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1117,10 +1170,7 @@ default="kmeans"
 
     def _emission_params(self):
         K = self.n_components
-        means = np.asarray(self.means_)
-        if means.ndim != 2:
-            raise ValueError(f"means_ must have shape (n_components, n_features) = ({K}, D); "
-                             f"got {means.shape}.")
+        means = _check_ndim(self.means_, "means_", ("n_components", "n_features"), (K, "D"))
         D = means.shape[1]
         means = check_parameter_array(means, (K, D), "means_")
         covariances = check_covariances(self.covariances_, self.covariance_type, K, D,
@@ -1142,13 +1192,8 @@ default="kmeans"
     def _sample_emissions(self, params, states, rng):
         K, D = params["means"].shape
         covariances = expand_covariances(params["covariances"], self.covariance_type, K, D)
-        X = np.empty((states.size, D))
-        for k in range(K):
-            rows = np.flatnonzero(states == k)
-            if rows.size:
-                X[rows] = rng.multivariate_normal(params["means"][k], covariances[k],
-                                                  rows.size)
-        return X
+        return _emissions_by_state(states, K, lambda k, n: rng.multivariate_normal(
+            params["means"][k], covariances[k], n))
 
     @classmethod
     def from_params(cls, startprob, transmat, means, covariances, covariance_type="diag",
@@ -1158,7 +1203,9 @@ default="kmeans"
         Parameters
         ----------
         startprob : array-like of shape (K,)
+            Probabilities of the first state.
         transmat : array-like of shape (K, K)
+            Transition probabilities, one row per state.
         means : array-like of shape (K, D)
         covariances : array-like
             In emkit's compact layout: full (K, D, D), tied (D, D), diag
@@ -1170,25 +1217,20 @@ default="kmeans"
         -------
         GaussianHMM
             ``score``, ``predict``, ``sample``... work; with ``warm_start=True``,
-            ``fit`` starts from these parameters.
+            ``fit`` starts from these parameters (so for every HMM's ``from_params``).
         """
-        means = np.asarray(means)
-        if means.ndim != 2:
-            raise ValueError(f"means must have shape (n_components, n_features); got "
-                             f"{means.shape}.")
+        means = _check_ndim(means, "means", ("n_components", "n_features"))
         K, D = means.shape
-        if covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got "
-                             f"{covariance_type!r}.")
-        model = cls(n_components=K, covariance_type=covariance_type, **kwargs)
-        model._set_transitions(startprob, transmat)
+        check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
+        model = cls._from_transitions(startprob, transmat, D, n_components=K,
+                                      covariance_type=covariance_type, **kwargs)
         model.means_ = check_parameter_array(means, (K, D), "means")
         model.covariances_ = check_covariances(covariances, covariance_type, K, D,
                                                "covariances")
-        model.n_features_in_ = D
         return model
 
 
+@_shared_hmm_docs
 class GMMHMM(_BaseHMM):
     """Hidden Markov model with a Gaussian mixture per state (hmmlearn's GMMHMM).
 
@@ -1204,26 +1246,17 @@ class GMMHMM(_BaseHMM):
     covariance_type : {"full", "tied", "diag", "spherical"}, default="diag"
         As in hmmlearn: "tied" shares one covariance among the components of
         each state.
-    reg_covar, prior, startprob_prior, transmat_prior, sticky, algorithm, n_init, \
-screen_iter, max_iter, tol, random_state, warm_start, verbose
+    reg_covar, prior
         As in :class:`GaussianHMM`.
     weights_prior : float or array-like of shape (K, M), default=1.0
         Dirichlet concentration (>= 1) of every state's mixture weights.
     init_params : {"kmeans", "k-means++", "random_from_data"}, default="kmeans"
         States from k-means on all observations, then each state's components
         from k-means within its samples.
-    fixed : tuple of str
-        Any of "startprob", "transmat", "weights", "means", "covariances".
-    accelerate : {"none", "squarem"}, default="none"
-        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
-        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
-        still never decreasing.
-    learning_offset, learning_decay, batch_size, online_passes
-        Online EM, as in :class:`GaussianHMM`.
+    {hmm_parameters}
 
     Attributes
     ----------
-    startprob_, transmat_ : as in GaussianHMM
     weights_ : ndarray of shape (K, M)
     means_ : ndarray of shape (K, M, D)
     covariances_ : ndarray
@@ -1232,6 +1265,7 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
     covars_ : ndarray
         The same array as ``covariances_`` (hmmlearn's name); assigning it
         sets ``covariances_``.
+    {hmm_attributes}
 
     Notes
     -----
@@ -1270,30 +1304,7 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
                  screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
                  warm_start=False, verbose=0, fixed=(), accelerate="none",
                  learning_offset=1.0, learning_decay=0.75, batch_size=100, online_passes=3):
-        self.n_components = n_components
-        self.n_mix = n_mix
-        self.covariance_type = covariance_type
-        self.reg_covar = reg_covar
-        self.prior = prior
-        self.weights_prior = weights_prior
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.sticky = sticky
-        self.algorithm = algorithm
-        self.init_params = init_params
-        self.n_init = n_init
-        self.screen_iter = screen_iter
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.fixed = fixed
-        self.accelerate = accelerate
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
+        store_init_arguments(self, locals())
 
     _attribute_names = ("weights_", "means_", "covariances_")
 
@@ -1415,10 +1426,8 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
 
     def _emission_params(self):
         K, M = self.n_components, self.n_mix
-        means = np.asarray(self.means_)
-        if means.ndim != 3:
-            raise ValueError(f"means_ must have shape (n_components, n_mix, n_features) = "
-                             f"({K}, {M}, D); got {means.shape}.")
+        means = _check_ndim(self.means_, "means_", ("n_components", "n_mix", "n_features"),
+                            (K, M, "D"))
         D = means.shape[2]
         means = check_parameter_array(means, (K, M, D), "means_")
         weights = check_probability_rows(self.weights_, (K, M), "weights_")
@@ -1458,50 +1467,41 @@ screen_iter, max_iter, tol, random_state, warm_start, verbose
         else:
             covariances = expand_covariances(params["covariances"], self.covariance_type,
                                              K * M, D).reshape(K, M, D, D)
-        X = np.empty((states.size, D))
-        for k in range(K):
-            rows = np.flatnonzero(states == k)
-            if rows.size == 0:
-                continue
-            mix = rng.choice(M, size=rows.size, p=params["weights"][k])
-            for m in range(M):
-                chosen = rows[mix == m]
-                if chosen.size:
-                    X[chosen] = rng.multivariate_normal(means[k, m], covariances[k, m],
-                                                        chosen.size)
-        return X
+
+        def draw(k, n):
+            # each step's mixture component, then the Gaussians component by component
+            mix = rng.choice(M, size=n, p=params["weights"][k])
+            return _emissions_by_state(mix, M, lambda m, count: rng.multivariate_normal(
+                means[k, m], covariances[k, m], count))
+
+        return _emissions_by_state(states, K, draw)
 
     @classmethod
     def from_params(cls, startprob, transmat, weights, means, covariances,
                     covariance_type="diag", **kwargs):
-        """A ready-to-use model from known parameters (no fitting).
+        """A ready-to-use model from known parameters (no fitting; see
+        :meth:`GaussianHMM.from_params` for ``startprob``, ``transmat``,
+        ``**kwargs`` and what the model can do).
 
         Parameters
         ----------
-        startprob : array-like of shape (K,)
-        transmat : array-like of shape (K, K)
         weights : array-like of shape (K, M)
+            Every state's mixture weights.
         means : array-like of shape (K, M, D)
         covariances : array-like
             hmmlearn's GMMHMM layout: spherical (K, M), diag (K, M, D), full
             (K, M, D, D), tied (K, D, D).
         covariance_type : {"full", "tied", "diag", "spherical"}
         """
-        means = np.asarray(means)
-        if means.ndim != 3:
-            raise ValueError(f"means must have shape (n_components, n_mix, n_features); got "
-                             f"{means.shape}.")
+        means = _check_ndim(means, "means", ("n_components", "n_mix", "n_features"))
         K, M, D = means.shape
-        if covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got "
-                             f"{covariance_type!r}.")
-        model = cls(n_components=K, n_mix=M, covariance_type=covariance_type, **kwargs)
-        model._set_transitions(startprob, transmat)
+        check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
+        model = cls._from_transitions(startprob, transmat, D, n_components=K, n_mix=M,
+                                      covariance_type=covariance_type, **kwargs)
         model.weights_ = check_probability_rows(weights, (K, M), "weights")
         model.means_ = check_parameter_array(means, (K, M, D), "means")
         model.covariances_ = _check_mixture_covariances(covariances, covariance_type, K, M, D,
                                                         "covariances")
-        model.n_features_in_ = D
         return model
 
 
@@ -1524,6 +1524,7 @@ def _kmeans_initial_emission(estimator, component, encoded, data, rng, smoothing
     return smoothing(component.m_step(stats["counts"], stats, None), stats), resp
 
 
+@_shared_hmm_docs
 class CategoricalHMM(_BaseHMM):
     """Hidden Markov model with categorical (discrete symbol) emissions.
 
@@ -1535,28 +1536,18 @@ class CategoricalHMM(_BaseHMM):
     emissionprob_prior : float, array-like of shape (K, S) or (S,), or \
 emkit.priors.Dirichlet, default=1.0
         Dirichlet concentration (>= 1) of every state's emission probabilities.
-    startprob_prior, transmat_prior, sticky, algorithm, n_init, screen_iter, max_iter, \
-tol, random_state, warm_start, verbose
-        As in :class:`GaussianHMM`.
     init_params : {"kmeans", "random"}, default="kmeans"
         "kmeans": states from k-means on one-hot symbols (falls back to
         "random" when there are fewer distinct symbols than states);
         "random": hmmlearn's random emission rows.
-    fixed : tuple of str
-        Any of "startprob", "transmat", "emissionprob".
-    accelerate : {"none", "squarem"}, default="none"
-        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
-        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
-        still never decreasing.
-    learning_offset, learning_decay, batch_size, online_passes
-        Online EM, as in :class:`GaussianHMM`.
+    {hmm_parameters}
 
     Attributes
     ----------
-    startprob_, transmat_ : as in GaussianHMM
     emissionprob_ : ndarray of shape (K, S)
     n_features_ : int
         The number of symbols S.
+    {hmm_attributes}
 
     Notes
     -----
@@ -1594,27 +1585,7 @@ tol, random_state, warm_start, verbose
                  accelerate="none",
                  learning_offset=1.0, learning_decay=0.75, batch_size=100,
                  online_passes=3):
-        self.n_components = n_components
-        self.n_features = n_features
-        self.emissionprob_prior = emissionprob_prior
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.sticky = sticky
-        self.algorithm = algorithm
-        self.init_params = init_params
-        self.n_init = n_init
-        self.screen_iter = screen_iter
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.fixed = fixed
-        self.accelerate = accelerate
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
+        store_init_arguments(self, locals())
 
     _attribute_names = ("emissionprob_",)
     # emissionprob_ and its statistics are (K, S) float64 arrays: beyond this
@@ -1707,10 +1678,8 @@ tol, random_state, warm_start, verbose
 
     def _emission_params(self):
         K = self.n_components
-        emissionprob = np.asarray(self.emissionprob_)
-        if emissionprob.ndim != 2:
-            raise ValueError(f"emissionprob_ must have shape (n_components, n_features) = "
-                             f"({K}, S); got {emissionprob.shape}.")
+        emissionprob = _check_ndim(self.emissionprob_, "emissionprob_",
+                                   ("n_components", "n_features"), (K, "S"))
         return {"probabilities": check_probability_rows(
             emissionprob, (K, emissionprob.shape[1]), "emissionprob_")}
 
@@ -1724,39 +1693,27 @@ tol, random_state, warm_start, verbose
     def _row_bytes(self, X):
         return super()._row_bytes(X) + 8
 
-    def _sample_emissions(self, params, states, rng):
-        probabilities = params["probabilities"]
-        X = np.empty((states.size, 1), dtype=np.int64)
-        for k in range(self.n_components):
-            rows = np.flatnonzero(states == k)
-            if rows.size:
-                X[rows, 0] = rng.choice(probabilities.shape[1], size=rows.size,
-                                        p=probabilities[k])
-        return X
+    def _sampling_emission(self, params):
+        return CategoricalComponent(params["probabilities"].shape[1])
 
     @classmethod
     def from_params(cls, startprob, transmat, emissionprob, **kwargs):
         """A ready-to-use model from known parameters (no fitting).
 
-        Parameters
-        ----------
-        startprob : array-like of shape (K,)
-        transmat : array-like of shape (K, K)
-        emissionprob : array-like of shape (K, S)
+        ``emissionprob``, of shape (K, S), holds every state's probabilities
+        of the S symbols (``n_features`` defaults to S); ``startprob``,
+        ``transmat`` and ``**kwargs`` are as in :meth:`GaussianHMM.from_params`.
         """
-        emissionprob = np.asarray(emissionprob)
-        if emissionprob.ndim != 2:
-            raise ValueError("emissionprob must have shape (n_components, n_features).")
+        emissionprob = _check_ndim(emissionprob, "emissionprob", ("n_components", "n_features"))
         K, S = emissionprob.shape
         kwargs.setdefault("n_features", S)
-        model = cls(n_components=K, **kwargs)
-        model._set_transitions(startprob, transmat)
+        model = cls._from_transitions(startprob, transmat, 1, n_components=K, **kwargs)
         model.emissionprob_ = check_probability_rows(emissionprob, (K, S), "emissionprob")
         model.n_features_ = S
-        model.n_features_in_ = 1
         return model
 
 
+@_shared_hmm_docs
 class PoissonHMM(_BaseHMM):
     """Hidden Markov model with independent Poisson emissions per feature.
 
@@ -1765,25 +1722,15 @@ class PoissonHMM(_BaseHMM):
     n_components : int, default=1
     lambdas_prior : emkit.priors.Gamma or None, default=None
         Gamma(shape >= 1, rate) prior on every rate (MAP).
-    startprob_prior, transmat_prior, sticky, algorithm, n_init, screen_iter, max_iter, \
-tol, random_state, warm_start, verbose
-        As in :class:`GaussianHMM`.
     init_params : {"kmeans", "random"}, default="kmeans"
         "kmeans": states from k-means on log(1 + counts); "random": hmmlearn's
         Gamma draws around the data's mean.
-    fixed : tuple of str
-        Any of "startprob", "transmat", "lambdas".
-    accelerate : {"none", "squarem"}, default="none"
-        The engine's stepper: "squarem" extrapolates Baum-Welch (SQUAREM,
-        see :mod:`emkit._engine.accel`) for far fewer E-steps, the objective
-        still never decreasing.
-    learning_offset, learning_decay, batch_size, online_passes
-        Online EM, as in :class:`GaussianHMM`.
+    {hmm_parameters}
 
     Attributes
     ----------
-    startprob_, transmat_ : as in GaussianHMM
     lambdas_ : ndarray of shape (K, n_features)
+    {hmm_attributes}
 
     Examples
     --------
@@ -1813,26 +1760,7 @@ tol, random_state, warm_start, verbose
                  n_init=5, screen_iter=10, max_iter=1000, tol=1e-6, random_state=None,
                  warm_start=False, verbose=0, fixed=(), accelerate="none",
                  learning_offset=1.0, learning_decay=0.75, batch_size=100, online_passes=3):
-        self.n_components = n_components
-        self.lambdas_prior = lambdas_prior
-        self.startprob_prior = startprob_prior
-        self.transmat_prior = transmat_prior
-        self.sticky = sticky
-        self.algorithm = algorithm
-        self.init_params = init_params
-        self.n_init = n_init
-        self.screen_iter = screen_iter
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.fixed = fixed
-        self.accelerate = accelerate
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
+        store_init_arguments(self, locals())
 
     _attribute_names = ("lambdas_",)
 
@@ -1890,10 +1818,7 @@ tol, random_state, warm_start, verbose
 
     def _emission_params(self):
         K = self.n_components
-        lambdas = np.asarray(self.lambdas_)
-        if lambdas.ndim != 2:
-            raise ValueError(f"lambdas_ must have shape (n_components, n_features) = ({K}, D); "
-                             f"got {lambdas.shape}.")
+        lambdas = _check_ndim(self.lambdas_, "lambdas_", ("n_components", "n_features"), (K, "D"))
         lambdas = check_parameter_array(lambdas, (K, lambdas.shape[1]), "lambdas_")
         if (lambdas < 0).any():
             raise ValueError("lambdas_ must be non-negative (they are Poisson rates).")
@@ -1905,35 +1830,22 @@ tol, random_state, warm_start, verbose
     def _n_emission_parameters(self, fixed):
         return 0 if "lambdas" in fixed else self.lambdas_.size
 
-    def _sample_emissions(self, params, states, rng):
-        rates = params["rates"]
-        X = np.empty((states.size, rates.shape[1]), dtype=np.int64)
-        for k in range(self.n_components):
-            rows = np.flatnonzero(states == k)
-            if rows.size:
-                X[rows] = rng.poisson(rates[k], size=(rows.size, X.shape[1]))
-        return X
+    def _sampling_emission(self, params):
+        return PoissonComponent(params["rates"].shape[1])
 
     @classmethod
     def from_params(cls, startprob, transmat, lambdas, **kwargs):
         """A ready-to-use model from known parameters (no fitting).
 
-        Parameters
-        ----------
-        startprob : array-like of shape (K,)
-        transmat : array-like of shape (K, K)
-        lambdas : array-like of shape (K, n_features)
+        Every state's Poisson rates are a row of ``lambdas``, shape
+        (K, n_features), non-negative; the other arguments are those of
+        :meth:`GaussianHMM.from_params`.
         """
-        lambdas = np.asarray(lambdas)
-        if lambdas.ndim != 2:
-            raise ValueError(f"lambdas must have shape (n_components, n_features); got "
-                             f"{lambdas.shape}.")
+        lambdas = _check_ndim(lambdas, "lambdas", ("n_components", "n_features"))
         K, D = lambdas.shape
-        model = cls(n_components=K, **kwargs)
-        model._set_transitions(startprob, transmat)
+        model = cls._from_transitions(startprob, transmat, D, n_components=K, **kwargs)
         lambdas = check_parameter_array(lambdas, (K, D), "lambdas")
         if (lambdas < 0).any():
             raise ValueError("lambdas must be non-negative.")
         model.lambdas_ = lambdas
-        model.n_features_in_ = D
         return model

@@ -5,13 +5,14 @@ from __future__ import annotations
 from .._validation import check_parameter_array
 from ..components.poisson import PoissonComponent, check_counts
 from ..priors import Gamma
-from ._component_mixture import with_online_parameters
+from ._base import store_init_arguments
+from ._component_mixture import with_mixture_parameters
 from ._discrete_mixture import DiscreteMixture
 
 __all__ = ["PoissonMixture"]
 
 
-@with_online_parameters
+@with_mixture_parameters
 class PoissonMixture(DiscreteMixture):
     """Finite mixture of Poisson distributions (independent counts per feature).
 
@@ -21,38 +22,17 @@ class PoissonMixture(DiscreteMixture):
 
     Parameters
     ----------
-    n_components : int, default=1
-    tol : float, default=1e-6
-        Convergence threshold on the per-sample log-likelihood (see
-        :class:`~emkit._engine.monitor.ConvergenceMonitor`).
-    max_iter : int, default=1000
-    n_init : int, default=10
-        Restarts; the best run is kept.
-    init_params : {"k-means++", "kmeans", "random", "random_from_data"}, default="k-means++"
-    weights_init : array-like of shape (n_components,), optional
+    {mixture_parameters}
     rates_init : array-like of shape (n_components, n_features), optional
-        Both given: one run from them.
-    random_state : int, RandomState or None
+        Starting rates (positive).
     prior : emkit.priors.Gamma or None
         Gamma(shape, rate) prior on every rate (MAP), with ``shape >= 1``:
         ``shape - 1`` prior events in ``rate`` units of prior exposure.
-    weight_concentration : float or None
-        Dirichlet prior on the weights (MAP).
-    fixed : tuple of {"weights", "rates"}, default=()
-        Parameters held at their starting values.
-    missing : {"error", "marginalize"}, default="error"
-        What a NaN entry means: "error" rejects it; "marginalize" treats it as
-        a count missing at random and integrates it out exactly (it drops out
-        of its sample's likelihood). Without NaN both give the same fit.
-    accelerate : {"none", "squarem"}, default="none"
-        The engine's stepper (see :mod:`emkit._engine.accel`).
-    verbose : int, default=0
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
+    {mixture_attributes}
     rates_ : ndarray of shape (n_components, n_features)
-    converged_, n_iter_, n_e_steps_, history_, lower_bound_ : see EMFitMixin
 
     Examples
     --------
@@ -73,34 +53,12 @@ class PoissonMixture(DiscreteMixture):
                  random_state=None, prior=None, weight_concentration=None, fixed=(),
                  missing="error", accelerate="none", verbose=0,
                  learning_offset=1.0, learning_decay=0.75, batch_size=5000, online_passes=3):
-        self.n_components = n_components
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.rates_init = rates_init
-        self.random_state = random_state
-        self.prior = prior
-        self.weight_concentration = weight_concentration
-        self.fixed = fixed
-        self.missing = missing
-        self.accelerate = accelerate
-        self.verbose = verbose
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
+        store_init_arguments(self, locals())
 
     _component_params = ("rates",)
 
     def _family(self, n_features, fixed, allow_missing):
-        prior = self.prior
-        if prior is not None and (not isinstance(prior, Gamma) or prior.shape < 1):
-            raise ValueError(f"prior must be an emkit.priors.Gamma with shape >= 1 (below 1 "
-                             f"its density is unbounded at 0, so MAP has no maximum); got "
-                             f"{prior!r}. Use e.g. Gamma(2, 1), or None for maximum "
-                             f"likelihood.")
+        prior = self._conjugate_prior(Gamma, ("shape",), "0", "Use e.g. Gamma(2, 1)")
         return PoissonComponent(n_features, prior=prior, fixed=fixed,
                                 allow_missing=allow_missing, start_off_zero=True)
 

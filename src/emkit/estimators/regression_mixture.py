@@ -51,8 +51,9 @@ from .._validation import (
 )
 from ..components.linear_regression import LinearRegressionComponent, NormalInverseGamma
 from ..models.experts import MixtureOfExpertsModel
-from ._base import DegenerateFitWarning
-from ._component_mixture import ComponentMixture, with_online_parameters
+from ._base import DegenerateFitWarning, fill_docstring, store_init_arguments
+from ._criteria import aic_of, bic_of, total_log_prob
+from ._component_mixture import ComponentMixture, MIXTURE_ATTRIBUTES, mixture_parameters_doc
 
 __all__ = ["RegressionMixture", "MixtureOfExperts"]
 
@@ -220,11 +221,8 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
 
         Not the R^2 of ``RegressorMixin``: see the module docstring.
         """
-        log_prob = self.score_samples(X, y)
-        sample_weight = check_sample_weight(sample_weight, log_prob.shape[0])
-        if sample_weight is None:
-            return float(log_prob.mean())
-        return float(sample_weight @ log_prob / sample_weight.sum())
+        total, n = self._total_log_prob(X, y, sample_weight)
+        return total / n
 
     def sample(self, X, random_state=None):
         """Draw one response for every row of ``X``.
@@ -256,20 +254,14 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
 
     def bic(self, X, y, sample_weight=None):
         """Bayesian information criterion from ``log p(y | x)`` (lower is better)."""
-        total, n = self._total_log_prob(X, y, sample_weight)
-        return -2.0 * total + self.n_parameters() * np.log(n)
+        return bic_of(*self._total_log_prob(X, y, sample_weight), self.n_parameters())
 
     def aic(self, X, y, sample_weight=None):
         """Akaike information criterion from ``log p(y | x)`` (lower is better)."""
-        total, _ = self._total_log_prob(X, y, sample_weight)
-        return -2.0 * total + 2.0 * self.n_parameters()
+        return aic_of(self._total_log_prob(X, y, sample_weight)[0], self.n_parameters())
 
     def _total_log_prob(self, X, y, sample_weight):
-        log_prob = self.score_samples(X, y)
-        weights = check_sample_weight(sample_weight, log_prob.shape[0])
-        if weights is None:
-            return float(log_prob.sum()), float(log_prob.shape[0])
-        return float(weights @ log_prob), float(weights.sum())
+        return total_log_prob(self.score_samples(X, y), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -282,14 +274,9 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         return tags
 
 
-_SHARED_PARAMETERS = """
-    n_components : int, default=1
-    tol : float, default=1e-6
-        Convergence threshold on the per-sample log-likelihood (see
-        :class:`~emkit._engine.monitor.ConvergenceMonitor`).
-    max_iter : int, default=1000
-    n_init : int, default=10
-        Restarts; the best run is kept.
+# What the two regression mixtures' docstrings share beyond every mixture's
+# parameters (their "{regression_parameters}" line).
+_REGRESSION_PARAMETERS = """\
     init_params : {"mixed", "k-means++", "kmeans", "random", "random_from_data", \
 "hierarchical"}, default="mixed"
         Responsibilities of the standardised joint rows ``[X, y]`` to start
@@ -302,7 +289,6 @@ _SHARED_PARAMETERS = """
         3/8 to 5/8 of single starts.
     coef_init : array-like of shape (n_components, n_features), optional
     intercept_init, noise_variance_init : array-like of shape (n_components,), optional
-    random_state : int, RandomState or None
     reg_variance : float, default=1e-6
         Lower bound of every noise variance, relative to the variance of
         ``y`` (the M-step maximises over variances above it, so EM stays
@@ -314,36 +300,34 @@ _SHARED_PARAMETERS = """
         see :class:`~emkit.components.linear_regression.NormalInverseGamma`):
         ridge on the slopes, an inverse-gamma variance whose ``scale`` keeps
         components from collapsing onto a few samples.
-    accelerate : {"none", "squarem"}, default="none"
-    verbose : int, default=0
 """
+# The regression block first: the shared entries skip what it documents
+# (init_params). The experts have no weights_.
+_experts_docs = fill_docstring(regression_parameters=_REGRESSION_PARAMETERS,
+                               mixture_parameters=mixture_parameters_doc)
 
 
+@fill_docstring(mixture_attributes=MIXTURE_ATTRIBUTES)
+@_experts_docs
 class RegressionMixture(_ConditionalMixture):
     """Mixture of linear regressions: ``y | x ~ sum_k pi_k N(x^T beta_k + b_k, sigma_k^2)``.
 
     EM with weighted least squares per component in the M-step and a noise
     variance per component (DeSarbo & Cron 1988; R flexmix's ``FLXMRglm``
     and mixtools' ``regmixEM``), on the engine shared with every emkit model.
+    ``history_`` holds the total conditional log-likelihood after every E-step.
 
     Parameters
     ----------
-    {shared}
-    weights_init : array-like of shape (n_components,), optional
-        All four ``*_init`` given: one run from them.
-    weight_concentration : float or None
-        Dirichlet prior on the weights (MAP).
-    fixed : tuple of {{"weights", "coef", "intercept", "noise_variance"}}, default=()
-        Parameters held at their starting values.
+    {mixture_parameters}
+    {regression_parameters}
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
     coef_ : ndarray of shape (n_components, n_features)
     intercept_ : ndarray of shape (n_components,)
     noise_variance_ : ndarray of shape (n_components,)
-    converged_, n_iter_, n_e_steps_, history_, lower_bound_ : see EMFitMixin
-        ``history_`` is the total conditional log-likelihood after every E-step.
+    {mixture_attributes}
 
     Examples
     --------
@@ -364,26 +348,7 @@ class RegressionMixture(_ConditionalMixture):
                  reg_variance=1e-6, prior=None, weight_concentration=None, fixed=(),
                  accelerate="none", verbose=0, learning_offset=1.0, learning_decay=0.75,
                  batch_size=5000, online_passes=3):
-        self.n_components = n_components
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.coef_init = coef_init
-        self.intercept_init = intercept_init
-        self.noise_variance_init = noise_variance_init
-        self.random_state = random_state
-        self.reg_variance = reg_variance
-        self.prior = prior
-        self.weight_concentration = weight_concentration
-        self.fixed = fixed
-        self.accelerate = accelerate
-        self.verbose = verbose
-        self.learning_offset = learning_offset
-        self.learning_decay = learning_decay
-        self.batch_size = batch_size
-        self.online_passes = online_passes
+        store_init_arguments(self, locals())
 
     def fit(self, X, y, sample_weight=None, *, strategy="batch", labels=None):
         """Estimate the mixture of regressions by EM.
@@ -436,12 +401,10 @@ class RegressionMixture(_ConditionalMixture):
             return np.broadcast_to(np.log(self.weights_), (X.shape[0], self.n_components))
 
 
-RegressionMixture.__doc__ = RegressionMixture.__doc__.format(shared=_SHARED_PARAMETERS.strip())
-with_online_parameters(RegressionMixture)
-
 _GATING = ("gating_coef", "gating_intercept")
 
 
+@_experts_docs
 class MixtureOfExperts(_ConditionalMixture):
     """Mixture of linear experts with softmax gating on the inputs.
 
@@ -454,7 +417,8 @@ class MixtureOfExperts(_ConditionalMixture):
 
     Parameters
     ----------
-    {shared}
+    {mixture_parameters}
+    {regression_parameters}
     gating_coef_init : array-like of shape (n_components, n_features), optional
     gating_intercept_init : array-like of shape (n_components,), optional
         All five ``*_init`` given: one run from them. Only differences to the
@@ -468,8 +432,8 @@ class MixtureOfExperts(_ConditionalMixture):
         maximum likelihood. Regimes that the inputs separate perfectly drive
         the maximum-likelihood slopes to infinity (slowly: the likelihood
         converges); a small alpha keeps them finite.
-    fixed : tuple of {{"gating_coef", "gating_intercept", "coef", "intercept", \
-"noise_variance"}}, default=()
+    fixed : tuple of {"gating_coef", "gating_intercept", "coef", "intercept", \
+"noise_variance"}, default=()
         Parameters held at their starting values (the two gating arrays together).
 
     Attributes
@@ -498,24 +462,7 @@ class MixtureOfExperts(_ConditionalMixture):
                  noise_variance_init=None, random_state=None, reg_variance=1e-6,
                  prior=None, gating_steps=3, gating_alpha=0.0, fixed=(), accelerate="none",
                  verbose=0):
-        self.n_components = n_components
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.gating_coef_init = gating_coef_init
-        self.gating_intercept_init = gating_intercept_init
-        self.coef_init = coef_init
-        self.intercept_init = intercept_init
-        self.noise_variance_init = noise_variance_init
-        self.random_state = random_state
-        self.reg_variance = reg_variance
-        self.prior = prior
-        self.gating_steps = gating_steps
-        self.gating_alpha = gating_alpha
-        self.fixed = fixed
-        self.accelerate = accelerate
-        self.verbose = verbose
+        store_init_arguments(self, locals())
 
     _online_unsupported = ("its gating M-step takes Newton steps on the data themselves, not "
                            "on summed statistics, which stepwise EM blends.")
@@ -525,19 +472,9 @@ class MixtureOfExperts(_ConditionalMixture):
         return _GATING + tuple(self._component_params)
 
     def fit(self, X, y, sample_weight=None):
-        """Estimate the mixture of experts by generalised EM.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-            Frequency weights.
-
-        Returns
-        -------
-        self
-        """
+        """Estimate the mixture of experts by generalised EM; ``X``, ``y``,
+        ``sample_weight`` and the result are as in :meth:`RegressionMixture.fit`
+        (batch EM only, without partial labels)."""
         check_integer(self.gating_steps, "gating_steps", minimum=1)
         check_real(self.gating_alpha, "gating_alpha", minimum=0.0)
         held_gating = set(self.fixed) & set(_GATING)
@@ -615,5 +552,3 @@ class MixtureOfExperts(_ConditionalMixture):
         model.converged_, model.n_iter_ = True, 0
         return model
 
-
-MixtureOfExperts.__doc__ = MixtureOfExperts.__doc__.format(shared=_SHARED_PARAMETERS.strip())

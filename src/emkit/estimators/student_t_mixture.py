@@ -23,7 +23,8 @@ from ..components._structured import (
 )
 from ..components.gaussian_ops import COVARIANCE_TYPES, feature_scales, precision_cholesky
 from ..components.student_t import DEFAULT_DOF, MAX_DOF, MIN_DOF, StudentTComponent
-from ._component_mixture import ComponentMixture
+from ._base import store_init_arguments
+from ._component_mixture import ComponentMixture, with_mixture_parameters
 
 __all__ = ["StudentTMixture"]
 
@@ -56,6 +57,7 @@ class _DataSummary:
                    SampleData(data.sample, data.sample_weight_sample))
 
 
+@with_mixture_parameters
 class StudentTMixture(ComponentMixture):
     """Finite mixture of multivariate Student-t distributions, fitted by ECM.
 
@@ -72,7 +74,7 @@ class StudentTMixture(ComponentMixture):
 
     Parameters
     ----------
-    n_components : int, default=1
+    {mixture_parameters}
     covariance_type : str, default="full"
         Structure of the scatter matrices ``Sigma_k``: "full", "tied",
         "diag", "spherical", or one of mclust's 14 names (EII ... VVV, E/V for
@@ -80,13 +82,6 @@ class StudentTMixture(ComponentMixture):
     reg_covar : float, default=1e-6
         Penalty on every scatter matrix relative to the features' local
         variances (see :class:`~emkit.components.gaussian.GaussianComponent`).
-    tol : float, default=1e-6
-        Convergence threshold on the per-sample log-likelihood.
-    max_iter : int, default=1000
-    n_init : int, default=10
-        Restarts; the best run is kept.
-    init_params : {"k-means++", "kmeans", "random", "random_from_data"}, default="k-means++"
-    weights_init : array-like of shape (n_components,), optional
     means_init : array-like of shape (n_components, n_features), optional
     covariances_init : array-like, optional
         Scatter matrices in the layout of ``covariance_type`` (full (K, D, D),
@@ -94,10 +89,6 @@ class StudentTMixture(ComponentMixture):
     dof_init : float or array-like of shape (n_components,), optional
         Starting (or, with ``fixed=("dofs",)``, held) degrees of freedom, in
         ``[1e-2, 1e4]``; default 4.
-    random_state : int, RandomState or None
-    weight_concentration : float or None
-        Dirichlet prior on the weights (MAP).
-    fixed : tuple of {"weights", "means", "covariances", "dofs"}, default=()
     accelerate : {"none", "squarem"}, default="squarem"
         SQUAREM in means, Cholesky factors (log-diagonal) and log-dofs (for
         mclust structures in means and log-dofs, the scatter matrices taken
@@ -108,11 +99,9 @@ class StudentTMixture(ComponentMixture):
         SQUAREM needs under a hundred (Old Faithful, two components: 1000
         iterations unconverged vs 78). SQUAREM never ends below plain ECM's
         objective; "none" gives the plain ECM path.
-    verbose : int, default=0
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
         Locations.
     covariances_ : ndarray
@@ -121,7 +110,7 @@ class StudentTMixture(ComponentMixture):
     precisions_cholesky_ : ndarray
         Cholesky factors of their inverses (GaussianMixture's layout).
     dofs_ : ndarray of shape (n_components,)
-    converged_, n_iter_, n_e_steps_, history_, lower_bound_ : see EMFitMixin
+    {mixture_attributes}
 
     Notes
     -----
@@ -151,22 +140,7 @@ class StudentTMixture(ComponentMixture):
                  max_iter=1000, n_init=10, init_params="k-means++", weights_init=None,
                  means_init=None, covariances_init=None, dof_init=None, random_state=None,
                  weight_concentration=None, fixed=(), accelerate="squarem", verbose=0):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.reg_covar = reg_covar
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.covariances_init = covariances_init
-        self.dof_init = dof_init
-        self.random_state = random_state
-        self.weight_concentration = weight_concentration
-        self.fixed = fixed
-        self.accelerate = accelerate
-        self.verbose = verbose
+        store_init_arguments(self, locals())
 
     _component_params = ("means", "covariances", "dofs")
 
