@@ -7,14 +7,8 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._engine.dask_data import (
-    DaskSampleData,
-    check_dask_samples,
-    check_finite_block,
-    is_dask_array,
-    map_rows,
-    weighted_mean,
-)
+from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finite_block,
+                                 is_dask_array, map_rows, weighted_mean)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities

@@ -12,14 +12,8 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from .._engine.dask_data import (
-    DaskSampleData,
-    check_dask_samples,
-    check_finite_block,
-    is_dask_array,
-    map_rows,
-    weighted_total,
-)
+from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finite_block,
+                                 is_dask_array, map_rows, weighted_total)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities, start_for_labels
