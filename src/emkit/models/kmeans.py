@@ -37,6 +37,14 @@ def nearest_centers(X, centers, center=None):
     Returns
     -------
     ndarray of shape (n,), intp
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.models.kmeans import nearest_centers
+    >>> X = np.array([[10.0, 0.0], [12.0, 0.0], [19.0, 0.0]])
+    >>> nearest_centers(X, np.array([[-3.0, 0.0], [5.0, 0.0]]), center=np.array([13.0, 0.0]))
+    array([0, 0, 1])
     """
     return assign_and_accumulate(_in_model_coordinates(X, center),
                                  np.ascontiguousarray(centers, dtype=np.float64))[0]
