@@ -44,7 +44,7 @@ from .sequences import SequenceData
 __all__ = ["is_dask_array", "check_dask_samples", "DaskBlockData", "DaskSampleData",
            "DaskSequenceData", "sequence_block_lengths", "sequence_blocks", "dask_row_weights",
            "stream_blocks", "map_blocks_of", "sum_blocks_of", "map_rows", "weighted_mean",
-           "SAMPLE_ROWS"]
+           "weighted_total", "check_finite_block", "SAMPLE_ROWS"]
 
 # Rows gathered to the client for initialisation and feature scales: the
 # number feature_scales measures spacings on, so that its scales are the
@@ -153,6 +153,15 @@ def check_dask_samples(X, *, name="X", n_features=None, min_samples=1,
     return X
 
 
+def check_finite_block(block):
+    """Validate one block of a dask X as an in-memory X is (on the workers):
+    the same named ValueError for NaN or infinity (see
+    :func:`~emkit._validation.validate_samples`)."""
+    from .._validation import validate_samples
+
+    validate_samples(None, block, reset=False)
+
+
 def _check_weight_block(weights):
     """First problem of a block of sample weights, or None."""
     if not np.isfinite(weights).all():
@@ -162,12 +171,20 @@ def _check_weight_block(weights):
     return None
 
 
-def _block_summary(block, weights, rows, check_block):
+def _located(message, index, first_row, n_rows):
+    """A block's error message, saying which rows of the whole array it is about
+    (the block's own checks count its rows from zero)."""
+    return (f"{message} (In block {index} of the dask array: its rows {first_row} to "
+            f"{first_row + n_rows - 1}; row numbers above count from row {first_row}.)")
+
+
+def _block_summary(block, weights, rows, check_block, index=0, first_row=0):
     """One block's weight, mean, scatter, magnitudes, sampled rows and first error.
 
     ``rows`` is the slice of the block's rows that goes into the client's
     sample (strided rows of independent samples, leading whole sequences of
-    a block of sequences)."""
+    a block of sequences); ``index`` and ``first_row`` place the block in
+    the whole array (for the error message)."""
     block = np.asarray(block)
     n, D = block.shape
     summary = {"weight": 0.0, "mean": np.zeros(D), "scatter": np.zeros((D, D)),
@@ -176,7 +193,7 @@ def _block_summary(block, weights, rows, check_block):
         try:
             check_block(block)
         except ValueError as error:
-            summary["error"] = str(error)
+            summary["error"] = _located(error, index, first_row, n)
             return summary
     if weights is not None:
         weights = np.asarray(weights, dtype=np.float64)
@@ -300,18 +317,21 @@ class DaskBlockData:
         self._block_data = block_data
         self.n_blocks = len(self._block_args)
 
-    def _summarise(self, blocks, weights, row_slices, check_block):
+    def _summarise(self, blocks, weights, row_slices, check_block, block_rows):
         """One pass over ``blocks`` (and their ``weights``, None entries for
         none): the combined summary; a block's validation error is raised
         here, on the client. ``row_slices[i]`` selects the rows of block
-        ``i`` that go into the sample."""
+        ``i`` that go into the sample; ``block_rows[i]`` is its row count."""
         from dask import delayed
 
         token = _token()
+        first_rows = np.concatenate([[0], np.cumsum(block_rows)[:-1]]).astype(int).tolist()
         summaries = [
-            delayed(_block_summary, pure=False)(block, block_weights, rows, check_block,
+            delayed(_block_summary, pure=False)(block, block_weights, rows, check_block, i,
+                                                first_row,
                                                 dask_key_name=f"emkit-summary-{token}-{i}")
-            for i, (block, block_weights, rows) in enumerate(zip(blocks, weights, row_slices))
+            for i, (block, block_weights, rows, first_row)
+            in enumerate(zip(blocks, weights, row_slices, first_rows))
         ]
         summary = _compute(_tree_reduce(summaries, _combine_all(_combine_summaries),
                                         "emkit-summary-sum"))
@@ -350,6 +370,57 @@ class DaskBlockData:
         ]
         stats, loglik = _compute(_tree_reduce(results, _add_results, "emkit-e-step-sum"))
         return stats, float(loglik)
+
+
+    def reduce_chunks(self, function, combine):
+        """``function(*chunk)`` on every chunk of every block, combined on the workers.
+
+        What a model needs from the data besides its E-step (a k-means
+        re-seed's farthest samples, say), without gathering them: every block
+        combines its chunks' results where it lives, then the blocks' results
+        are combined in a tree there, and only the final one comes back.
+
+        Parameters
+        ----------
+        function : callable
+            ``function(X_chunk, weight_chunk_or_None) -> result``; picklable.
+        combine : callable
+            ``combine(a, b) -> result``, associative; picklable.
+
+        Returns
+        -------
+        The combined result (None when the data have no chunk).
+        """
+        from dask import delayed
+
+        token = _token()
+        payload = delayed((function, combine, self._block_data), pure=False, traverse=False,
+                          name=f"emkit-reduce-plan-{token}")
+        results = [
+            delayed(_block_reduce, pure=False)(payload, *args,
+                                               dask_key_name=f"emkit-reduce-{token}-{i}")
+            for i, args in enumerate(self._block_args)
+        ]
+        return _compute(_tree_reduce(results, partial(_combine_present, combine),
+                                     "emkit-reduce-sum"))
+
+
+def _combine_present(combine, *results):
+    """``combine`` over the results that are not None (empty blocks give None)."""
+    present = [result for result in results if result is not None]
+    if not present:
+        return None
+    total = present[0]
+    for result in present[1:]:
+        total = combine(total, result)
+    return total
+
+
+def _block_reduce(payload, *block):
+    """``function`` over one block's chunks, combined (on the worker)."""
+    function, combine, block_data = payload
+    return _combine_present(combine, *(function(*chunk)
+                                       for chunk in block_data(*block).chunks()))
 
 
 class DaskSampleData(DaskBlockData):
@@ -414,7 +485,7 @@ class DaskSampleData(DaskBlockData):
         stride = max(1, -(-self.n_samples // sample_rows))
         offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
         strided = [slice(int((-offset) % stride), None, stride) for offset in offsets]
-        summary = self._summarise(blocks, weight_blocks, strided, check_block)
+        summary = self._summarise(blocks, weight_blocks, strided, check_block, X.chunks[0])
         if summary["weight"] <= 0:
             raise ValueError("sample_weight sums to zero; at least one sample needs a positive "
                              "weight.")
@@ -722,7 +793,8 @@ class DaskSequenceData(DaskBlockData):
                 row_slices.append(slice(0, int(taken.sum())))
             else:
                 row_slices.append(slice(0, 0))
-        summary = self._summarise(blocks, [None] * len(blocks), row_slices, check_block)
+        summary = self._summarise(blocks, [None] * len(blocks), row_slices, check_block,
+                                  X.chunks[0])
         self.center = summary["mean"]
         self.covariance = summary["scatter"] / self.total_weight
         self.max_abs = summary["max_abs"]
@@ -765,11 +837,65 @@ def map_rows(function, X, *, n_columns=None, dtype=np.float64):
     dask.array.Array of shape (n_samples,) or (n_samples, n_columns)
     """
     name = f"emkit-{getattr(function, '__name__', 'rows')}-{_token()}"
+    function = _LocatedRows(function)
     if n_columns is None:
         return X.map_blocks(function, drop_axis=1, dtype=dtype, name=name,
                             meta=np.empty((0,), dtype=dtype))
     return X.map_blocks(function, chunks=(X.chunks[0], (n_columns,)), dtype=dtype, name=name,
                         meta=np.empty((0, 0), dtype=dtype))
+
+
+class _LocatedRows:
+    """``function`` of one row block whose ValueError (a NaN in the block, say)
+    says where the block sits in the whole array."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, block, block_info=None):
+        try:
+            return self.function(block)
+        except ValueError as error:
+            if not block_info:
+                raise
+            info = block_info[0]
+            start, stop = info["array-location"][0]
+            raise ValueError(_located(error, info["chunk-location"][0], start,
+                                      stop - start)) from error
+
+
+def weighted_total(values, sample_weight=None):
+    """Sum of a dask array of per-row values, weighted by frequency weights,
+    and the total weight, computed on the workers.
+
+    Parameters
+    ----------
+    values : dask.array.Array of shape (n_samples,)
+    sample_weight : dask.array.Array or array-like of shape (n_samples,), or None
+
+    Returns
+    -------
+    total : float
+        ``sum_n w_n v_n``.
+    weight : float
+        ``sum_n w_n`` (``n_samples`` when unweighted).
+    """
+    import dask.array as da
+
+    values = values.astype(np.float64)
+    if sample_weight is None:
+        return float(_compute(values.sum())), float(values.shape[0])
+    if not is_dask_array(sample_weight):
+        from .._validation import check_sample_weight
+
+        sample_weight = da.from_array(check_sample_weight(sample_weight, values.shape[0]),
+                                      chunks=values.chunks)
+    elif sample_weight.shape != values.shape:
+        raise ValueError(f"sample_weight must have shape {values.shape}, one weight per "
+                         f"sample; got shape {sample_weight.shape}.")
+    weights = sample_weight.astype(np.float64).rechunk(values.chunks)
+    total, weight = _compute(da.stack([(weights * values).sum(), weights.sum()]))
+    return float(total), float(weight)
 
 
 def weighted_mean(values, sample_weight=None):
@@ -786,16 +912,5 @@ def weighted_mean(values, sample_weight=None):
     """
     if sample_weight is None:
         return float(_compute(values.mean()))
-    import dask.array as da
-
-    if not is_dask_array(sample_weight):
-        from .._validation import check_sample_weight
-
-        sample_weight = da.from_array(check_sample_weight(sample_weight, values.shape[0]),
-                                      chunks=values.chunks)
-    elif sample_weight.shape != values.shape:
-        raise ValueError(f"sample_weight must have shape {values.shape}, one weight per "
-                         f"sample; got shape {sample_weight.shape}.")
-    weights = sample_weight.astype(np.float64).rechunk(values.chunks)
-    total, weight = _compute(da.stack([(weights * values).sum(), weights.sum()]))
-    return float(total / weight)
+    total, weight = weighted_total(values, sample_weight)
+    return total / weight

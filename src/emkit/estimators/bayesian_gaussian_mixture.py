@@ -7,6 +7,8 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finite_block,
+                                 is_dask_array, map_rows, weighted_mean)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
@@ -187,16 +189,16 @@ default="dirichlet_process"
         check_integer(self.verbose, "verbose", minimum=0, allow_bool=True)
         check_integer(self.verbose_interval, "verbose_interval", minimum=1)
 
-    def _resolved_prior(self, X):
-        """The prior's hyper-parameters, scikit-learn's defaults filled in from X."""
-        K, D = self.n_components, X.shape[1]
-        X64 = np.asarray(X, dtype=np.float64)
+    def _resolved_prior(self, moments):
+        """The prior's hyper-parameters, scikit-learn's defaults filled in from
+        the data's :class:`_Moments`."""
+        K, D = self.n_components, moments.n_features
         concentration = (1.0 / K if self.weight_concentration_prior is None
                          else float(self.weight_concentration_prior))
         mean_precision = (1.0 if self.mean_precision_prior is None
                           else float(self.mean_precision_prior))
         if self.mean_prior is None:
-            mean = X64.mean(axis=0)
+            mean = moments.mean()
         else:
             mean = check_parameter_array(self.mean_prior, (D,), "mean_prior", label="means")
         if self.degrees_of_freedom_prior is None:
@@ -210,25 +212,25 @@ default="dirichlet_process"
                     f"The parameter 'degrees_of_freedom_prior' should be greater than {D - 1}, "
                     f"but got {degrees_of_freedom:.3f}. A Wishart prior needs more than "
                     f"n_features - 1 = {D - 1} degrees of freedom; None uses n_features.")
-        covariance = self._covariance_prior(X64, D)
+        covariance = self._covariance_prior(moments, D)
         return VariationalPrior(self.weight_concentration_prior_type, concentration,
                                 mean_precision, mean, degrees_of_freedom, covariance)
 
-    def _covariance_prior(self, X, D):
+    def _covariance_prior(self, moments, D):
         covariance_type = self.covariance_type
         if self.covariance_prior is None:
-            if X.shape[0] < 2:
+            if moments.n_samples < 2:
                 raise ValueError(
                     "X has 1 sample; the default covariance_prior is the data's covariance, "
                     "which needs at least 2 samples. Pass more samples or a covariance_prior.")
             if covariance_type in ("full", "tied"):
-                value = np.atleast_2d(np.cov(X.T))
+                value = moments.covariance()
                 spread = np.sqrt(np.diag(value))
                 # Judged on the correlation matrix, so features on any scales pass.
                 singular = bool((spread <= 0).any()) or np.linalg.eigvalsh(
                     value / np.outer(spread, spread))[0] <= 1e-12
             else:
-                variances = np.var(X, axis=0, ddof=1)
+                variances = moments.variances()
                 value = variances if covariance_type == "diag" else float(variances.mean())
                 singular = bool(np.any(np.asarray(value) <= 0))
             if singular:
@@ -252,7 +254,11 @@ default="dirichlet_process"
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is fitted where its blocks live: every E-step runs
+            on the workers and only the summed statistics come back; the
+            default priors come from the pass's mean and covariance, the
+            starts from its bounded sample of rows (all of them up to 20,000).
         y : ignored
 
         Returns
@@ -261,22 +267,34 @@ default="dirichlet_process"
         """
         self._validate_hyperparameters()
         warm = self.warm_start and hasattr(self, "converged_")
-        X = validate_samples(self, X, reset=not warm, min_samples=self.n_components)
-        prior = self._resolved_prior(X)
-        data = self._sample_data(X)
+        if is_dask_array(X):
+            X = check_dask_samples(X, n_features=None if not warm else self.n_features_in_,
+                                   min_samples=self.n_components)
+            if not warm:
+                self.n_features_in_ = X.shape[1]
+                self.__dict__.pop("feature_names_in_", None)
+            data = DaskSampleData(X, None, check_block=check_finite_block,
+                                  row_bytes=self._row_bytes(X.dtype, X.shape[1]))
+            moments = _Moments.of_summary(data)
+            init_data = SampleData(data.sample)
+        else:
+            X = validate_samples(self, X, reset=not warm, min_samples=self.n_components)
+            moments = _Moments.of_samples(X)
+            data = init_data = self._sample_data(X)
+        prior = self._resolved_prior(moments)
         model = self._build_model(data, prior)
         rng = check_random_state(self.random_state)
         if warm:
             starts = [self._fitted_params()]
         else:
-            starts = self._initializations(X, data, model, rng)
+            starts = self._initializations(init_data, data.total_weight, model, rng)
         # scikit-learn's tol is on the change of the total bound; the engine's
         # on the per-sample objective.
         result = fit_em(model, data, starts, max_iter=self.max_iter,
                         tol=self.tol / data.total_weight, random_state=rng,
                         verbose=self.verbose)
         self._store_prior(prior)
-        self._set_params(model, result.params, X.dtype)
+        self._set_params(model, result.params, data.dtype)
         self._store_fit_result(result, data.total_weight)
         self.lower_bound_offset_ = model.sklearn_offset(data.total_weight)
         self.lower_bounds_ = self.history_ - self.lower_bound_offset_
@@ -287,11 +305,13 @@ default="dirichlet_process"
         """Fit, then the most probable component of every sample, shape (n_samples,)."""
         return self.fit(X, y).predict(X)
 
+    def _row_bytes(self, dtype, D):
+        """Bytes of E-step temporaries per sample (for the chunk size)."""
+        return np.dtype(dtype).itemsize * (feature_width(kernel_of(self.covariance_type), D)
+                                           + 3 * self.n_components)
+
     def _sample_data(self, X):
-        D = X.shape[1]
-        row_bytes = X.itemsize * (feature_width(kernel_of(self.covariance_type), D)
-                                  + 3 * self.n_components)
-        return SampleData(X, None, row_bytes=row_bytes)
+        return SampleData(X, None, row_bytes=self._row_bytes(X.dtype, X.shape[1]))
 
     def _component(self, center, dtype):
         D = center.shape[0]
@@ -302,13 +322,24 @@ default="dirichlet_process"
         return BayesianMixtureModel(self._component(data.center, data.dtype), self.n_components,
                                     prior, reg_covar=self.reg_covar)
 
-    def _initializations(self, X, data, model, rng):
+    def _initializations(self, init_data, total_weight, model, rng):
         """One start per restart, made lazily (the engine runs each before the
-        next is drawn, so the random draws are scikit-learn's)."""
+        next is drawn, so the random draws are scikit-learn's).
+
+        ``init_data`` holds the rows the starts are drawn on: all of them in
+        memory, a dask array's sample otherwise, whose statistics are scaled
+        to the ``total_weight`` of the data (so that the first update weighs
+        the prior against all the samples, as in memory).
+        """
         moments_model = MixtureModel(model.component, self.n_components)
+        scale = total_weight / init_data.total_weight
         for _ in range(self.n_init):
-            resp = initial_responsibilities(X, self.n_components, self.init_params, rng)
-            yield model.m_step(moments_model.stats_from_responsibilities(resp, data))
+            resp = initial_responsibilities(init_data.X, self.n_components, self.init_params,
+                                            rng)
+            stats = moments_model.stats_from_responsibilities(resp, init_data)
+            if scale != 1.0:
+                stats = {name: value * scale for name, value in stats.items()}
+            yield model.m_step(stats)
 
     # -------------------------------------------------------------- parameters
     def _store_prior(self, prior):
@@ -370,22 +401,42 @@ default="dirichlet_process"
         log_prob, shift, _ = model.weighted_log_prob(model.e_step_plan(self._fitted_params()), X)
         return np.asarray(log_prob, dtype=np.float64) + shift
 
+    def _dask_rows(self, method, X, n_columns=None, dtype=np.float64):
+        """``method`` on every block of a dask ``X``: a lazy dask array."""
+        check_is_fitted(self)
+        X = check_dask_samples(X, n_features=self.n_features_in_)
+        return map_rows(method, X, n_columns=n_columns, dtype=dtype)
+
     def score_samples(self, X):
         """``log sum_k exp(E[log pi_k] + E[log p(x | k)])`` of every sample, shape
-        (n_samples,): scikit-learn's ``score_samples`` for this model."""
+        (n_samples,): scikit-learn's ``score_samples`` for this model.
+
+        A dask array gives a dask array (computed where its blocks live).
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.score_samples, X)
         return logsumexp(self._estimate_weighted_log_prob(X), axis=1)
 
     def score(self, X, y=None):
-        """Mean of :meth:`score_samples`."""
+        """Mean of :meth:`score_samples` (on the workers for a dask ``X``)."""
+        if is_dask_array(X):
+            return weighted_mean(self.score_samples(X))
         return float(self.score_samples(X).mean())
 
     def predict_proba(self, X):
-        """Responsibilities q(z = k | x), shape (n_samples, n_components)."""
+        """Responsibilities q(z = k | x), shape (n_samples, n_components).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict_proba, X, n_columns=self.n_components)
         joint = self._estimate_weighted_log_prob(X)
         return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
 
     def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,)."""
+        """Most probable component of every sample, shape (n_samples,) (a dask array for one)."""
+        if is_dask_array(X):
+            return self._dask_rows(self.predict, X, dtype=np.intp)
         return self._estimate_weighted_log_prob(X).argmax(axis=1)
 
     def sample(self, n_samples=1, random_state=None):
@@ -413,3 +464,28 @@ default="dirichlet_process"
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+class _Moments:
+    """The data's mean and (ddof=1) covariance or variances, for the default
+    priors: measured from in-memory samples when asked (a covariance costs a
+    pass), or read off a dask array's summary pass."""
+
+    def __init__(self, n_samples, n_features, mean, covariance, variances):
+        self.n_samples, self.n_features = n_samples, n_features
+        self.mean, self.covariance, self.variances = mean, covariance, variances
+
+    @classmethod
+    def of_samples(cls, X):
+        X64 = np.asarray(X, dtype=np.float64)
+        return cls(X.shape[0], X.shape[1], lambda: X64.mean(axis=0),
+                   lambda: np.atleast_2d(np.cov(X64.T)),
+                   lambda: np.var(X64, axis=0, ddof=1))
+
+    @classmethod
+    def of_summary(cls, data):
+        n = data.n_samples
+        # The summary's covariance divides by n; the default prior's by n - 1.
+        unbiased = data.covariance * (n / max(n - 1, 1))
+        return cls(n, data.n_features, lambda: data.center.copy(), lambda: unbiased,
+                   lambda: np.diag(unbiased).copy())

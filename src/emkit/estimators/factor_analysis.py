@@ -7,6 +7,8 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.accel import ACCELERATIONS
+from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finite_block,
+                                 is_dask_array, map_rows, weighted_total)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._validation import (
@@ -104,9 +106,14 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is fitted where its blocks live: one pass on the
+            workers measures its weighted mean and scatter (from which every
+            E-step of ``e_step="scatter"`` is evaluated, with no more passes),
+            or, with ``e_step="samples"``, every E-step maps over its blocks
+            there and only the summed statistics come back.
         y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
             Frequency weights.
 
         Returns
@@ -124,14 +131,27 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if not fixed <= set(self._param_names):
             raise InvalidParameterError(
                 f"fixed may only name {self._param_names}; got {sorted(fixed)}.")
-        X = validate_samples(self, X, reset=True, min_samples=2, min_samples_reason=(
-            "a covariance needs at least two samples; pass more samples"))
+        reason = "a covariance needs at least two samples; pass more samples"
+        if is_dask_array(X):
+            X = check_dask_samples(X, min_samples=2, min_samples_reason=reason)
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            X = validate_samples(self, X, reset=True, min_samples=2,
+                                 min_samples_reason=reason)
         n, D = X.shape
         q = check_n_factors(self.n_components, D)
-        sample_weight = check_sample_weight(sample_weight, n)
-        data = SampleData(X, sample_weight, chunk_size=self.chunk_size,
-                          row_bytes=8 * (3 * D + 2 * q))
-        variances = weighted_scatter(X, sample_weight, data.center)
+        row_bytes = 8 * (3 * D + 2 * q)
+        if is_dask_array(X):
+            # The one pass over the blocks measures the weighted scatter too.
+            data = DaskSampleData(X, sample_weight, check_block=check_finite_block,
+                                  chunk_size=self.chunk_size, row_bytes=row_bytes)
+            variances = data.covariance
+        else:
+            sample_weight = check_sample_weight(sample_weight, n)
+            data = SampleData(X, sample_weight, chunk_size=self.chunk_size,
+                              row_bytes=row_bytes)
+            variances = weighted_scatter(X, sample_weight, data.center)
         if self.e_step == "scatter" or (self.e_step == "auto" and D <= _SCATTER_MAX_FEATURES):
             data = ScatterData(variances * data.total_weight, data.center, data.total_weight,
                                n, X.dtype)
@@ -236,13 +256,35 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X = validate_samples(self, X, reset=False)
         return np.asarray(X, dtype=np.float64) - self.mean_
 
+    def _dask_rows(self, method, X, n_columns=None):
+        """``method`` on every block of a dask ``X``: a lazy dask array."""
+        check_is_fitted(self)
+        X = check_dask_samples(X, n_features=self.n_features_in_)
+        return map_rows(method, X, n_columns=n_columns)
+
+    def _total_log_prob(self, X, sample_weight):
+        if is_dask_array(X):
+            return weighted_total(self.score_samples(X), sample_weight)
+        return super()._total_log_prob(X, sample_weight)
+
     def transform(self, X):
-        """Posterior means of the latent factors ``E[z | x]``, shape (n_samples, n_components)."""
+        """Posterior means of the latent factors ``E[z | x]``, shape (n_samples, n_components).
+
+        A dask array gives a dask array (computed where its blocks live).
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.transform, X, n_columns=self.n_components_)
         plan = self._plan()
         return low_rank_posterior(self._centered(X), plan)[0]
 
     def score_samples(self, X):
-        """Marginal log-likelihood ``log N(x; mu, W W^T + Psi)`` of every sample, (n_samples,)."""
+        """Marginal log-likelihood ``log N(x; mu, W W^T + Psi)`` of every sample, (n_samples,).
+
+        A dask array gives a dask array; ``score``, ``bic`` and ``aic`` of
+        one are summed on the workers.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.score_samples, X)
         plan = self._plan()
         return low_rank_posterior(self._centered(X), plan)[1]
 

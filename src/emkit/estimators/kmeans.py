@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, \
     TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finite_block,
+                                 is_dask_array, map_rows, weighted_total)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._validation import (
@@ -20,7 +24,7 @@ from .._validation import (
     validate_samples,
 )
 from ..kernels.kmeans import assign_and_accumulate
-from ..models.kmeans import KMeansModel
+from ..models.kmeans import KMeansModel, nearest_centers
 
 __all__ = ["KMeans"]
 
@@ -54,10 +58,15 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     random_state : int, RandomState or None
     verbose : int, default=0
 
+    A dask array is clustered where its blocks live: every Lloyd step runs
+    on the workers and only the per-cluster sums come back; the seeds are
+    drawn from a bounded sample of its rows (all of them up to 20,000).
+
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
     labels_ : ndarray of shape (n_samples,)
+        A (lazy) dask array when a dask array was fitted.
     inertia_ : float
         Sum of (weighted) squared distances of the samples to their centres.
     n_iter_ : int
@@ -89,9 +98,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is fitted where its blocks live.
         y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
 
         Returns
         -------
@@ -104,31 +114,51 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         given = not isinstance(self.init, str)
         if not given:
             check_choice(self.init, "init", KMEANS_INITS)
-        X = validate_samples(self, X, reset=True, min_samples=K, min_samples_reason=(
-            f"n_samples must be >= n_clusters={K}; pass more samples or lower n_clusters"))
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        # One centred float64 copy (scikit-learn's copy_x=True): accurate
-        # distance products far from the origin, nothing to subtract per iteration.
-        mean = (np.mean(X, axis=0, dtype=np.float64) if sample_weight is None
-                else sample_weight @ np.asarray(X, dtype=np.float64) / sample_weight.sum())
-        centered = np.asarray(X, dtype=np.float64) - mean
-        data = SampleData(centered, sample_weight, center=np.zeros(X.shape[1]))
+        reason = f"n_samples must be >= n_clusters={K}; pass more samples or lower n_clusters"
+        if is_dask_array(X):
+            X = check_dask_samples(X, min_samples=K, min_samples_reason=reason)
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+            data = DaskSampleData(X, sample_weight, check_block=check_finite_block)
+            # The blocks stay where they are; the model centres every chunk on
+            # the data's mean, and the seeds come from the centred sample.
+            mean = data.center
+            seed_rows = data.sample.astype(np.float64) - mean
+            seed_weights = data.sample_weight_sample
+            model = KMeansModel(K, center=mean)
+        else:
+            X = validate_samples(self, X, reset=True, min_samples=K,
+                                 min_samples_reason=reason)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            # One centred float64 copy (scikit-learn's copy_x=True): accurate
+            # distance products far from the origin, nothing to subtract per iteration.
+            mean = (np.mean(X, axis=0, dtype=np.float64) if sample_weight is None
+                    else sample_weight @ np.asarray(X, dtype=np.float64) / sample_weight.sum())
+            seed_rows = np.asarray(X, dtype=np.float64) - mean
+            seed_weights = sample_weight
+            data = SampleData(seed_rows, sample_weight, center=np.zeros(X.shape[1]))
+            model = KMeansModel(K)
         rng = check_random_state(self.random_state)
         if given:
             start = check_parameter_array(self.init, (K, X.shape[1]), "init")
             starts = [{"centers": start - mean}]
         else:
-            starts = (self._seed(centered, K, sample_weight, rng) for _ in range(n_init))
-        result = fit_em(KMeansModel(K, data), data, starts, max_iter=self.max_iter,
+            starts = (self._seed(seed_rows, K, seed_weights, rng) for _ in range(n_init))
+        result = fit_em(model, data, starts, max_iter=self.max_iter,
                         tol=self.tol, random_state=rng, verbose=self.verbose,
                         stopping="relative", max_repairs=max(10, self.max_iter))
-        self.cluster_centers_ = result.params["centers"] + mean
+        centers = np.ascontiguousarray(result.params["centers"])
+        self.cluster_centers_ = centers + mean
         self.history_ = np.asarray(result.history, dtype=np.float64)
         self.inertia_ = float(-self.history_[-1])
         self.n_iter_ = int(result.n_iter)
         self.converged_ = bool(result.converged)
-        self.labels_ = assign_and_accumulate(
-            centered, np.ascontiguousarray(result.params["centers"]))[0]
+        if is_dask_array(X):
+            # Assigned as the fit assigned them (centred), block by block.
+            self.labels_ = map_rows(partial(nearest_centers, centers=centers, center=mean), X,
+                                    dtype=np.intp)
+        else:
+            self.labels_ = nearest_centers(seed_rows, centers)
         return self
 
     def _seed(self, X, K, sample_weight, rng):
@@ -175,8 +205,19 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         check_is_fitted(self, "cluster_centers_")
         return validate_samples(self, X, reset=False)
 
+    def _dask_rows(self, method, X, n_columns=None, dtype=np.float64):
+        """``method`` on every block of a dask ``X``: a lazy dask array."""
+        check_is_fitted(self, "cluster_centers_")
+        X = check_dask_samples(X, n_features=self.n_features_in_)
+        return map_rows(method, X, n_columns=n_columns, dtype=dtype)
+
     def predict(self, X):
-        """Index of the nearest centre of every sample, shape (n_samples,)."""
+        """Index of the nearest centre of every sample, shape (n_samples,).
+
+        A dask array gives a dask array (computed where its blocks live).
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict, X, dtype=np.intp)
         return self._assign(self._validated(X))[0]
 
     def predict_proba(self, X):
@@ -185,14 +226,23 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Returns
         -------
         ndarray of shape (n_samples, n_clusters)
+            A dask array for a dask ``X``.
         """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict_proba, X,
+                                   n_columns=self.cluster_centers_.shape[0])
         labels = self.predict(X)
         resp = np.zeros((labels.shape[0], self.cluster_centers_.shape[0]))
         resp[np.arange(labels.shape[0]), labels] = 1.0
         return resp
 
     def transform(self, X):
-        """Euclidean distance to every centre, shape (n_samples, n_clusters)."""
+        """Euclidean distance to every centre, shape (n_samples, n_clusters).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.transform, X, n_columns=self.cluster_centers_.shape[0])
         X = np.asarray(self._validated(X), dtype=np.float64)
         centers = self.cluster_centers_
         offset = centers.mean(axis=0)
@@ -202,11 +252,19 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         return np.sqrt(np.maximum(squared, 0.0))
 
     def score_samples(self, X):
-        """Minus the squared distance of every sample to its nearest centre, (n_samples,)."""
+        """Minus the squared distance of every sample to its nearest centre, (n_samples,).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.score_samples, X)
         return -self._assign(self._validated(X))[1]
 
     def score(self, X, y=None, sample_weight=None):
-        """Minus the inertia of ``X`` (scikit-learn's ``KMeans.score``)."""
+        """Minus the inertia of ``X`` (scikit-learn's ``KMeans.score``); a dask
+        ``X`` (and ``sample_weight``) is summed on the workers."""
+        if is_dask_array(X):
+            return weighted_total(self.score_samples(X), sample_weight)[0]
         X = self._validated(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         distances = self._assign(X)[1]

@@ -12,6 +12,8 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finite_block,
+                                 is_dask_array, map_rows, weighted_total)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities, start_for_labels
@@ -121,13 +123,16 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is fitted where its blocks live: every E-step runs
+            on the workers and only the summed statistics come back.
         y : ignored
             Present for scikit-learn's API; partial labels go in ``labels``.
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
         labels : array-like of int of shape (n_samples,), optional
             Partial labels (semi-supervised EM): the component of a labelled
             sample, -1 for the rest; labelled samples keep their component.
+            In-memory X only.
 
         Returns
         -------
@@ -142,19 +147,37 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         fixed = frozenset(self.fixed)
         if not fixed <= set(_PARAMS):
             raise InvalidParameterError(f"fixed may only name {_PARAMS}; got {sorted(fixed)}.")
-        X = validate_samples(self, X, reset=True, min_samples=max(K, 2))
-        q = check_n_factors(self.n_factors, X.shape[1], "n_factors")
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        labels = check_partial_labels(labels, X.shape[0], K)
-        data = SampleData(X, sample_weight, labels=labels)
-        floor = noise_floor(np.diag(weighted_scatter(X, sample_weight, data.center)))
+        if is_dask_array(X):
+            if labels is not None:
+                raise ValueError("labels are not supported with a dask X; fit in memory or "
+                                 "drop labels.")
+            X = check_dask_samples(X, min_samples=max(K, 2))
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            X = validate_samples(self, X, reset=True, min_samples=max(K, 2))
+        D = X.shape[1]
+        q = check_n_factors(self.n_factors, D, "n_factors")
+        if is_dask_array(X):
+            # E-steps run on the blocks; the starting partitions are drawn on
+            # the pass's bounded sample of rows (all of them up to 20,000).
+            data = DaskSampleData(X, sample_weight, check_block=check_finite_block)
+            variances = np.diag(data.covariance)
+            X_local, weight_local = data.sample, data.sample_weight_sample
+        else:
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            labels = check_partial_labels(labels, X.shape[0], K)
+            data = SampleData(X, sample_weight, labels=labels)
+            variances = np.diag(weighted_scatter(X, sample_weight, data.center))
+            X_local, weight_local = X, sample_weight
+        floor = noise_floor(variances)
         model = MixtureOfFactorsModel(
             K, q, floor, data.center, common_noise=self.uniqueness == "common",
             fixed=frozenset("noise" if name == "noise_variance" else name for name in fixed))
         rng = check_random_state(self.random_state)
         starts = (model.stats_from_responsibilities(start_for_labels(
-            initial_responsibilities(X, K, self.init_params, rng, sample_weight), labels),
-            X, sample_weight) for _ in range(self.n_init))
+            initial_responsibilities(X_local, K, self.init_params, rng, weight_local), labels),
+            X_local, weight_local) for _ in range(self.n_init))
         result = fit_em(model, data, starts, max_iter=self.max_iter, tol=self.tol,
                         random_state=rng, verbose=self.verbose,
                         stopping=FullCycleRule(self.tol))
@@ -212,21 +235,46 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
                                  for mean, plan in zip(self.means_, plans)])
         return joint + log_weights, X, plans
 
+    def _dask_rows(self, method, X, n_columns=None, dtype=np.float64):
+        """``method`` on every block of a dask ``X``: a lazy dask array."""
+        check_is_fitted(self)
+        X = check_dask_samples(X, n_features=self.n_features_in_)
+        return map_rows(method, X, n_columns=n_columns, dtype=dtype)
+
+    def _total_log_prob(self, X, sample_weight):
+        if is_dask_array(X):
+            return weighted_total(self.score_samples(X), sample_weight)
+        return super()._total_log_prob(X, sample_weight)
+
     def score_samples(self, X):
-        """Log-density of every sample, shape (n_samples,)."""
+        """Log-density of every sample, shape (n_samples,) (a dask array for one)."""
+        if is_dask_array(X):
+            return self._dask_rows(self.score_samples, X)
         return logsumexp(self._joint_log_prob(X)[0], axis=1)
 
     def predict_proba(self, X):
-        """Posterior probability of every component, shape (n_samples, n_components)."""
+        """Posterior probability of every component, shape (n_samples, n_components).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict_proba, X, n_columns=self.weights_.shape[0])
         joint = self._joint_log_prob(X)[0]
         return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
 
     def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,)."""
+        """Most probable component of every sample, shape (n_samples,) (a dask array for one)."""
+        if is_dask_array(X):
+            return self._dask_rows(self.predict, X, dtype=np.intp)
         return self._joint_log_prob(X)[0].argmax(axis=1)
 
     def transform(self, X):
-        """Posterior mean of the factors, ``sum_k p(k | x) E[z | x, k]``, (n_samples, n_factors)."""
+        """Posterior mean of the factors, ``sum_k p(k | x) E[z | x, k]``, (n_samples, n_factors).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.transform, X, n_columns=self.loadings_.shape[2])
         joint, X, plans = self._joint_log_prob(X)
         resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
         return sum(resp[:, k:k + 1] * low_rank_posterior(X - mean, plan)[0]
