@@ -345,8 +345,8 @@ class DaskBlockData:
         Parameters
         ----------
         model : EMModel
-            Must pickle small (mixtures and HMMs drop their data reference
-            when pickled).
+            Must pickle small (models hold no data; see
+            :class:`emkit._engine.em.EMModel`).
         plan : object
             The model's ``e_step_plan`` of this iteration.
 
