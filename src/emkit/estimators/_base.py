@@ -8,9 +8,11 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from .._validation import InvalidParameterError
 from ..persistence import SaveMixin
 
-__all__ = ["EMFitMixin", "DegenerateFitWarning", "fill_docstring", "store_init_arguments"]
+__all__ = ["EMFitMixin", "DegenerateFitWarning", "fill_docstring", "parameter_of_rank",
+           "store_init_arguments"]
 
 
 def store_init_arguments(estimator, arguments):
@@ -42,6 +44,48 @@ def store_init_arguments(estimator, arguments):
     for name, value in arguments.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
+
+
+def parameter_of_rank(value, name, axes):
+    """``value`` as a float64 array with one axis per name in ``axes``.
+
+    The first check of a ``from_params`` argument whose shape gives the
+    model's sizes (they are read off it, so :func:`check_parameter_array`
+    cannot be told them yet).
+
+    Parameters
+    ----------
+    value : array-like
+    name : str
+        The argument's name, first in the message.
+    axes : tuple of str
+        The names of its axes, quoted in the message.
+
+    Returns
+    -------
+    ndarray of shape of ``value``, float64
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``value`` has another number of axes.
+
+    Examples
+    --------
+    >>> parameter_of_rank([[0, 1]], "centers", ("n_clusters", "n_features")).shape
+    (1, 2)
+    >>> parameter_of_rank([0, 1], "centers", ("n_clusters", "n_features"))
+    Traceback (most recent call last):
+    ...
+    emkit._validation.InvalidParameterError: centers must be 2-D, of shape (n_clusters, \
+n_features); got shape (2,).
+    """
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != len(axes):
+        raise InvalidParameterError(
+            f"{name} must be {len(axes)}-D, of shape ({', '.join(axes)}); got shape "
+            f"{array.shape}.")
+    return array
 
 
 def fill_docstring(**blocks):

@@ -44,15 +44,9 @@ from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, start_for_labels, initial_responsibilities
 from .._engine import online as stepwise_em
-from .._validation import (
-    check_choice,
-    check_integer,
-    check_parameter_array,
-    check_partial_labels,
-    check_random_state,
-    check_real,
-    check_sample_weight,
-)
+from .._validation import (check_choice, check_integer, check_parameter_array,
+                           check_partial_labels, check_random_state, check_real,
+                           check_sample_weight)
 from ..models.mixture import MixtureModel, sample_mixture
 from ._base import EMFitMixin, fill_docstring
 from ._criteria import LikelihoodCriteriaMixin

@@ -12,22 +12,14 @@ from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finit
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities
-from .._validation import (
-    InvalidParameterError,
-    check_bool,
-    check_choice,
-    check_covariance_parameter,
-    check_integer,
-    check_parameter_array,
-    check_random_state,
-    check_real,
-    validate_samples,
-)
+from .._validation import (InvalidParameterError, check_bool, check_choice,
+                           check_covariance_parameter, check_integer, check_parameter_array,
+                           check_random_state, check_real, validate_samples)
 from ..components.gaussian import GaussianComponent
 from ..components.gaussian_ops import COVARIANCE_TYPES, feature_width, kernel_of
 from ..models.bayesian_mixture import WEIGHT_PRIOR_TYPES, BayesianMixtureModel, VariationalPrior
 from ..models.mixture import MixtureModel, sample_mixture
-from ._base import EMFitMixin
+from ._base import EMFitMixin, store_init_arguments
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -149,23 +141,7 @@ default="dirichlet_process"
         verbose=0,
         verbose_interval=10,
     ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weight_concentration_prior_type = weight_concentration_prior_type
-        self.weight_concentration_prior = weight_concentration_prior
-        self.mean_precision_prior = mean_precision_prior
-        self.mean_prior = mean_prior
-        self.degrees_of_freedom_prior = degrees_of_freedom_prior
-        self.covariance_prior = covariance_prior
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
+        store_init_arguments(self, locals())
 
     # ------------------------------------------------------------------ checks
     def _validate_hyperparameters(self):

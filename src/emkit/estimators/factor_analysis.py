@@ -11,16 +11,9 @@ from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finit
                                  is_dask_array, map_rows, weighted_total)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._validation import (
-    InvalidParameterError,
-    check_choice,
-    check_integer,
-    check_parameter_array,
-    check_random_state,
-    check_real,
-    check_sample_weight,
-    validate_samples,
-)
+from .._validation import (InvalidParameterError, check_choice, check_integer,
+                           check_parameter_array, check_random_state, check_real,
+                           check_sample_weight, validate_samples)
 from ..models.factor import (
     FactorModel,
     ScatterData,
@@ -30,7 +23,7 @@ from ..models.factor import (
     low_rank_posterior,
     noise_floor,
 )
-from ._base import EMFitMixin
+from ._base import EMFitMixin, parameter_of_rank, store_init_arguments
 from ._criteria import LikelihoodCriteriaMixin
 
 __all__ = ["FactorAnalysis", "PPCA", "check_n_factors"]
@@ -86,19 +79,7 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                  init_params="pca", components_init=None, noise_variance_init=None,
                  random_state=None, fixed=(), accelerate="squarem", e_step="auto",
                  chunk_size=None, verbose=0):
-        self.n_components = n_components
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.components_init = components_init
-        self.noise_variance_init = noise_variance_init
-        self.random_state = random_state
-        self.fixed = fixed
-        self.accelerate = accelerate
-        self.e_step = e_step
-        self.chunk_size = chunk_size
-        self.verbose = verbose
+        store_init_arguments(self, locals())
 
     # -- fit ------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -231,11 +212,8 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         estimator
             Fitted: ``transform``, ``score_samples`` and ``sample`` work.
         """
-        components = np.asarray(components, dtype=np.float64)
-        if components.ndim != 2:
-            raise InvalidParameterError(
-                f"components must be 2-D, of shape (n_components, n_features); got shape "
-                f"{components.shape}.")
+        components = parameter_of_rank(components, "components",
+                                       ("n_components", "n_features"))
         q, D = components.shape
         check_n_factors(q, D, "components.shape[0]")
         model = cls(q, **kwargs)

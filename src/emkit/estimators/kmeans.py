@@ -13,18 +13,12 @@ from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finit
                                  is_dask_array, map_rows, weighted_total)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._validation import (
-    InvalidParameterError,
-    check_choice,
-    check_integer,
-    check_parameter_array,
-    check_random_state,
-    check_real,
-    check_sample_weight,
-    validate_samples,
-)
+from .._validation import (check_choice, check_integer, check_parameter_array,
+                           check_random_state, check_real, check_sample_weight,
+                           validate_samples)
 from ..kernels.kmeans import assign_and_accumulate
 from ..models.kmeans import KMeansModel, nearest_centers
+from ._base import parameter_of_rank, store_init_arguments
 
 __all__ = ["KMeans"]
 
@@ -85,13 +79,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init=10, max_iter=300, tol=1e-6,
                  random_state=None, verbose=0):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
+        store_init_arguments(self, locals())
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` by Lloyd's algorithm from ``n_init`` seedings.
@@ -182,11 +170,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         cluster_centers : array-like of shape (n_clusters, n_features)
         **kwargs : constructor parameters
         """
-        centers = np.asarray(cluster_centers, dtype=np.float64)
-        if centers.ndim != 2:
-            raise InvalidParameterError(
-                f"cluster_centers must be 2-D, of shape (n_clusters, n_features); got shape "
-                f"{centers.shape}.")
+        centers = parameter_of_rank(cluster_centers, "cluster_centers",
+                                    ("n_clusters", "n_features"))
         model = cls(centers.shape[0], **kwargs)
         model.cluster_centers_ = check_parameter_array(centers, centers.shape, "cluster_centers")
         model.n_features_in_ = centers.shape[1]

@@ -25,6 +25,7 @@ from .._engine.online import StepwiseEM, stepwise_passes
 from ..persistence import SaveMixin
 from .._validation import reject_complex
 from ..models.lda import DocumentData, LDAModel, topic_word_expectations
+from ._base import store_init_arguments
 
 __all__ = ["LatentDirichletAllocation"]
 
@@ -333,26 +334,7 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
         verbose=0,
         random_state=None,
     ):
-        self.n_components = n_components
-        self.doc_topic_prior = doc_topic_prior
-        self.topic_word_prior = topic_word_prior
-        self.learning_method = learning_method
-        self.learn_doc_topic_prior = learn_doc_topic_prior
-        self.learning_decay = learning_decay
-        self.learning_offset = learning_offset
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.evaluate_every = evaluate_every
-        self.total_samples = total_samples
-        self.perp_tol = perp_tol
-        self.mean_change_tol = mean_change_tol
-        self.max_doc_update_iter = max_doc_update_iter
-        self.tol = tol
-        self.doc_init = doc_init
-        self.accelerate = accelerate
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.random_state = random_state
+        store_init_arguments(self, locals())
 
     # ------------------------------------------------------------ validation
     def _check_counts(self, X, *, reset, whom, scaled_to=None):

@@ -17,17 +17,9 @@ from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finit
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import INIT_METHODS, initial_responsibilities, start_for_labels
-from .._validation import (
-    InvalidParameterError,
-    check_choice,
-    check_integer,
-    check_parameter_array,
-    check_partial_labels,
-    check_random_state,
-    check_real,
-    check_sample_weight,
-    validate_samples,
-)
+from .._validation import (InvalidParameterError, check_choice, check_integer,
+                           check_parameter_array, check_partial_labels, check_random_state,
+                           check_real, check_sample_weight, validate_samples)
 from ..models.factor import (
     FullCycleRule,
     MixtureOfFactorsModel,
@@ -36,7 +28,7 @@ from ..models.factor import (
     low_rank_posterior,
     noise_floor,
 )
-from ._base import EMFitMixin
+from ._base import EMFitMixin, parameter_of_rank, store_init_arguments
 from ._criteria import LikelihoodCriteriaMixin
 from .factor_analysis import check_n_factors, weighted_scatter
 
@@ -107,16 +99,7 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def __init__(self, n_components=1, *, n_factors=1, uniqueness="per_component", tol=1e-6,
                  max_iter=2000, n_init=5, init_params="k-means++", random_state=None,
                  fixed=(), verbose=0):
-        self.n_components = n_components
-        self.n_factors = n_factors
-        self.uniqueness = uniqueness
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.random_state = random_state
-        self.fixed = fixed
-        self.verbose = verbose
+        store_init_arguments(self, locals())
 
     def fit(self, X, y=None, sample_weight=None, *, labels=None):
         """Estimate the mixture by AECM.
@@ -203,11 +186,8 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         noise_variance : array-like of shape (n_components, n_features)
         **kwargs : constructor parameters
         """
-        loadings = np.asarray(loadings, dtype=np.float64)
-        if loadings.ndim != 3:
-            raise InvalidParameterError(
-                f"loadings must have shape (n_components, n_features, n_factors); got shape "
-                f"{loadings.shape}.")
+        loadings = parameter_of_rank(loadings, "loadings",
+                                     ("n_components", "n_features", "n_factors"))
         K, D, q = loadings.shape
         check_n_factors(q, D, "loadings.shape[2]")
         model = cls(K, n_factors=q, **kwargs)
