@@ -6,13 +6,17 @@ import re
 import warnings
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
 
-from .._validation import InvalidParameterError
+from .._engine.dask_data import is_dask_array
+from .._validation import InvalidParameterError, check_integer, check_random_state
+from ..models.mixture import sample_mixture
 from ..persistence import SaveMixin
 
-__all__ = ["EMFitMixin", "DegenerateFitWarning", "fill_docstring", "parameter_of_rank",
-           "store_init_arguments"]
+__all__ = ["EMFitMixin", "DegenerateFitWarning", "MixtureInferenceMixin", "fill_docstring",
+           "parameter_of_rank", "sampling_start", "store_init_arguments"]
 
 
 def store_init_arguments(estimator, arguments):
@@ -88,6 +92,33 @@ n_features); got shape (2,).
     return array
 
 
+def sampling_start(estimator, n_samples, random_state):
+    """What every ``sample(n_samples, random_state)`` checks first.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    n_samples : int
+        At least 1.
+    random_state : int, RandomState or None
+        None: the estimator's own ``random_state``.
+
+    Returns
+    -------
+    n_samples : int
+    rng : numpy RandomState
+
+    Raises
+    ------
+    NotFittedError
+        Before ``fit``.
+    """
+    check_is_fitted(estimator)
+    n_samples = check_integer(n_samples, "n_samples", minimum=1)
+    rng = check_random_state(estimator.random_state if random_state is None else random_state)
+    return n_samples, rng
+
+
 def fill_docstring(**blocks):
     r"""Class decorator: documentation written once, placed in several docstrings.
 
@@ -145,6 +176,66 @@ def fill_docstring(**blocks):
         return cls
 
     return decorate
+
+
+class MixtureInferenceMixin:
+    """``score_samples``, ``predict_proba`` and ``predict`` of a fitted mixture.
+
+    Written once from two hooks: ``_joint_log_prob(X)``, the per-component
+    log-joint of in-memory ``X`` (``log pi_k + log p(x | k)``, or its
+    variational expectation), shape (n_samples, n_components), after
+    validating ``X``; and ``_dask_rows(method, X, n_columns, dtype)``, which
+    maps ``method`` over the blocks of a dask ``X``. ``weights_`` gives the
+    number of components. ``sample`` draws from ``weights_`` and the
+    component family ``_sampling_component()`` at ``_fitted_params()``.
+    """
+
+    def score_samples(self, X):
+        """``log sum_k exp(joint_k)`` of every sample, shape (n_samples,).
+
+        The log-density (for a variational mixture, scikit-learn's
+        ``score_samples``: the sum over its expectations). A dask array gives
+        a dask array (computed where its blocks live).
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.score_samples, X)
+        return logsumexp(self._joint_log_prob(X), axis=1)
+
+    def predict_proba(self, X):
+        """Posterior probability of every component, shape (n_samples, n_components).
+
+        A dask array gives a dask array.
+        """
+        if is_dask_array(X):
+            return self._dask_rows(self.predict_proba, X, n_columns=self.weights_.shape[0])
+        joint = self._joint_log_prob(X)
+        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Most probable component of every sample, shape (n_samples,) (a dask array for one)."""
+        if is_dask_array(X):
+            return self._dask_rows(self.predict, X, dtype=np.intp)
+        return self._joint_log_prob(X).argmax(axis=1)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState or None
+            Defaults to the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            The component of every sample, sorted (as scikit-learn does).
+        """
+        n_samples, rng = sampling_start(self, n_samples, random_state)
+        X, labels = sample_mixture(self.weights_, self._sampling_component(),
+                                   self._fitted_params(), n_samples, rng)
+        return X.astype(np.float64), labels
 
 
 class DegenerateFitWarning(UserWarning):

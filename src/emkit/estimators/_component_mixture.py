@@ -27,7 +27,6 @@ import inspect
 import re
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -47,8 +46,8 @@ from .._engine import online as stepwise_em
 from .._validation import (check_choice, check_integer, check_parameter_array,
                            check_partial_labels, check_random_state, check_real,
                            check_sample_weight)
-from ..models.mixture import MixtureModel, sample_mixture
-from ._base import EMFitMixin, fill_docstring
+from ..models.mixture import MixtureModel
+from ._base import EMFitMixin, MixtureInferenceMixin, fill_docstring
 from ._criteria import LikelihoodCriteriaMixin
 
 __all__ = ["ComponentMixture", "MIXTURE_ATTRIBUTES", "SHARED_PARAMETERS",
@@ -159,7 +158,8 @@ def _online_available(estimator):
     return True
 
 
-class ComponentMixture(LikelihoodCriteriaMixin, EMFitMixin, DensityMixin, BaseEstimator):
+class ComponentMixture(MixtureInferenceMixin, LikelihoodCriteriaMixin, EMFitMixin, DensityMixin,
+                       BaseEstimator):
     """Base of the finite-mixture estimators over a component family.
 
     Subclasses set ``_component_params`` and implement ``_make_component``,
@@ -523,50 +523,14 @@ class ComponentMixture(LikelihoodCriteriaMixin, EMFitMixin, DensityMixin, BaseEs
         X = self._validate_dask(X, reset=False)
         return map_rows(method, X, n_columns=n_columns, dtype=dtype)
 
-    def score_samples(self, X):
-        """Log-probability of every sample, shape (n_samples,) (a dask array for one)."""
-        if is_dask_array(X):
-            return self._dask_rows(self.score_samples, X)
-        return logsumexp(self._joint_log_prob(X), axis=1)
-
     def score(self, X, y=None, sample_weight=None):
         """Mean log-probability per sample (weighted by ``sample_weight``)."""
         if is_dask_array(X):
             return weighted_mean(self.score_samples(X), sample_weight)
         return super().score(X, y, sample_weight)
 
-    def predict_proba(self, X):
-        """Posterior probability of every component, shape (n_samples, n_components).
-
-        A dask array gives a dask array.
-        """
-        if is_dask_array(X):
-            return self._dask_rows(self.predict_proba, X, n_columns=self.n_components)
-        joint = self._joint_log_prob(X)
-        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-
-    def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,) (a dask array for one)."""
-        if is_dask_array(X):
-            return self._dask_rows(self.predict, X, dtype=np.intp)
-        return self._joint_log_prob(X).argmax(axis=1)
-
-    def sample(self, n_samples=1, random_state=None):
-        """Draw samples from the fitted mixture.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        labels : ndarray of shape (n_samples,)
-            The component of every sample, sorted (as scikit-learn does).
-        """
-        check_is_fitted(self)
-        n_samples = check_integer(n_samples, "n_samples", minimum=1)
-        rng = check_random_state(self.random_state if random_state is None else random_state)
-        X, labels = sample_mixture(self.weights_,
-                                   self._make_component(self.n_features_in_, frozenset()),
-                                   self._fitted_params(), n_samples, rng)
-        return X.astype(np.float64), labels
+    def _sampling_component(self):
+        return self._make_component(self.n_features_in_, frozenset())
 
     def n_parameters(self):
         """Free parameters of the fitted mixture (as BIC and AIC count them)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -18,13 +17,13 @@ from .._validation import (InvalidParameterError, check_bool, check_choice,
 from ..components.gaussian import GaussianComponent
 from ..components.gaussian_ops import COVARIANCE_TYPES, feature_width, kernel_of
 from ..models.bayesian_mixture import WEIGHT_PRIOR_TYPES, BayesianMixtureModel, VariationalPrior
-from ..models.mixture import MixtureModel, sample_mixture
-from ._base import EMFitMixin, store_init_arguments
+from ..models.mixture import MixtureModel
+from ._base import EMFitMixin, MixtureInferenceMixin, store_init_arguments
 
 __all__ = ["BayesianGaussianMixture"]
 
 
-class BayesianGaussianMixture(EMFitMixin, DensityMixin, BaseEstimator):
+class BayesianGaussianMixture(MixtureInferenceMixin, EMFitMixin, DensityMixin, BaseEstimator):
     """Variational Bayesian Gaussian mixture (Dirichlet or Dirichlet-process weights).
 
     The constructor parameters, fitted attributes and ``lower_bound_``
@@ -368,9 +367,9 @@ default="dirichlet_process"
                                     self.n_components, prior, reg_covar=self.reg_covar)
 
     # --------------------------------------------------------------- inference
-    def _estimate_weighted_log_prob(self, X):
-        """``E[log pi_k] + E[log p(x | k)]`` (scikit-learn's weighted log-probability),
-        shape (n_samples, n_components), float64."""
+    def _joint_log_prob(self, X):
+        """``E[log pi_k] + E[log p(x | k)]`` (scikit-learn's weighted log-probability,
+        its ``_estimate_weighted_log_prob``), shape (n_samples, n_components), float64."""
         check_is_fitted(self)
         X = validate_samples(self, X, reset=False)
         model = self._fitted_model(X.dtype)
@@ -383,58 +382,16 @@ default="dirichlet_process"
         X = check_dask_samples(X, n_features=self.n_features_in_)
         return map_rows(method, X, n_columns=n_columns, dtype=dtype)
 
-    def score_samples(self, X):
-        """``log sum_k exp(E[log pi_k] + E[log p(x | k)])`` of every sample, shape
-        (n_samples,): scikit-learn's ``score_samples`` for this model.
-
-        A dask array gives a dask array (computed where its blocks live).
-        """
-        if is_dask_array(X):
-            return self._dask_rows(self.score_samples, X)
-        return logsumexp(self._estimate_weighted_log_prob(X), axis=1)
-
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (on the workers for a dask ``X``)."""
         if is_dask_array(X):
             return weighted_mean(self.score_samples(X))
         return float(self.score_samples(X).mean())
 
-    def predict_proba(self, X):
-        """Responsibilities q(z = k | x), shape (n_samples, n_components).
-
-        A dask array gives a dask array.
-        """
-        if is_dask_array(X):
-            return self._dask_rows(self.predict_proba, X, n_columns=self.n_components)
-        joint = self._estimate_weighted_log_prob(X)
-        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-
-    def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,) (a dask array for one)."""
-        if is_dask_array(X):
-            return self._dask_rows(self.predict, X, dtype=np.intp)
-        return self._estimate_weighted_log_prob(X).argmax(axis=1)
-
-    def sample(self, n_samples=1, random_state=None):
-        """Draw from the plug-in mixture (``weights_``, ``means_``, ``covariances_``).
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState or None
-            Defaults to the estimator's ``random_state``.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        labels : ndarray of shape (n_samples,)
-            The component of every sample, sorted (as scikit-learn does).
-        """
-        check_is_fitted(self)
-        n_samples = check_integer(n_samples, "n_samples", minimum=1)
-        rng = check_random_state(self.random_state if random_state is None else random_state)
-        component = self._component(np.asarray(self.mean_prior_, np.float64), np.float64)
-        return sample_mixture(self.weights_, component, self._fitted_params(), n_samples, rng)
+    def _sampling_component(self):
+        """The Gaussian family that :meth:`sample` draws from at the plug-in
+        parameters (``weights_``, ``means_``, ``covariances_``)."""
+        return self._component(np.asarray(self.mean_prior_, np.float64), np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -23,7 +23,7 @@ from ..models.factor import (
     low_rank_posterior,
     noise_floor,
 )
-from ._base import EMFitMixin, parameter_of_rank, store_init_arguments
+from ._base import EMFitMixin, parameter_of_rank, sampling_start, store_init_arguments
 from ._criteria import LikelihoodCriteriaMixin
 
 __all__ = ["FactorAnalysis", "PPCA", "check_n_factors"]
@@ -279,9 +279,7 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def sample(self, n_samples=1, random_state=None):
         """Draw ``x = mu + W z + e``; returns an array of shape (n_samples, n_features)."""
-        check_is_fitted(self)
-        n_samples = check_integer(n_samples, "n_samples", minimum=1)
-        rng = check_random_state(self.random_state if random_state is None else random_state)
+        n_samples, rng = sampling_start(self, n_samples, random_state)
         factors = rng.standard_normal((n_samples, self.n_components_))
         noise = rng.standard_normal((n_samples, self.mean_.shape[0])) * np.sqrt(
             self._noise_vector())

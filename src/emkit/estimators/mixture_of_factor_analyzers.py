@@ -28,7 +28,8 @@ from ..models.factor import (
     low_rank_posterior,
     noise_floor,
 )
-from ._base import EMFitMixin, parameter_of_rank, store_init_arguments
+from ._base import (EMFitMixin, MixtureInferenceMixin, parameter_of_rank, sampling_start,
+                    store_init_arguments)
 from ._criteria import LikelihoodCriteriaMixin
 from .factor_analysis import check_n_factors, weighted_scatter
 
@@ -40,9 +41,9 @@ UNIQUENESS = ("per_component", "common")
 _PARAMS = ("weights", "means", "loadings", "noise_variance")
 
 
-class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                               LikelihoodCriteriaMixin, EMFitMixin, DensityMixin,
-                               BaseEstimator):
+class MixtureOfFactorAnalyzers(MixtureInferenceMixin, ClassNamePrefixFeaturesOutMixin,
+                               TransformerMixin, LikelihoodCriteriaMixin, EMFitMixin,
+                               DensityMixin, BaseEstimator):
     """Mixture of factor analysers (Ghahramani & Hinton 1996) fitted by AECM.
 
     Component ``k`` is ``x = mu_k + W_k z + e``, ``z ~ N(0, I_q)``,
@@ -206,7 +207,9 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         check_is_fitted(self)
         return [low_rank_plan(W, psi) for W, psi in zip(self.loadings_, self.noise_variance_)]
 
-    def _joint_log_prob(self, X):
+    def _joint_and_plans(self, X):
+        """``log pi_k + log p(x | k)`` of validated ``X`` (n_samples, n_components),
+        ``X`` as float64 and every component's Woodbury plan."""
         plans = self._plans()
         X = np.asarray(validate_samples(self, X, reset=False), dtype=np.float64)
         with np.errstate(divide="ignore"):
@@ -214,6 +217,9 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         joint = np.column_stack([low_rank_posterior(X - mean, plan)[1]
                                  for mean, plan in zip(self.means_, plans)])
         return joint + log_weights, X, plans
+
+    def _joint_log_prob(self, X):
+        return self._joint_and_plans(X)[0]
 
     def _dask_rows(self, method, X, n_columns=None, dtype=np.float64):
         """``method`` on every block of a dask ``X``: a lazy dask array."""
@@ -226,28 +232,6 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             return weighted_total(self.score_samples(X), sample_weight)
         return super()._total_log_prob(X, sample_weight)
 
-    def score_samples(self, X):
-        """Log-density of every sample, shape (n_samples,) (a dask array for one)."""
-        if is_dask_array(X):
-            return self._dask_rows(self.score_samples, X)
-        return logsumexp(self._joint_log_prob(X)[0], axis=1)
-
-    def predict_proba(self, X):
-        """Posterior probability of every component, shape (n_samples, n_components).
-
-        A dask array gives a dask array.
-        """
-        if is_dask_array(X):
-            return self._dask_rows(self.predict_proba, X, n_columns=self.weights_.shape[0])
-        joint = self._joint_log_prob(X)[0]
-        return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-
-    def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,) (a dask array for one)."""
-        if is_dask_array(X):
-            return self._dask_rows(self.predict, X, dtype=np.intp)
-        return self._joint_log_prob(X)[0].argmax(axis=1)
-
     def transform(self, X):
         """Posterior mean of the factors, ``sum_k p(k | x) E[z | x, k]``, (n_samples, n_factors).
 
@@ -255,7 +239,7 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         """
         if is_dask_array(X):
             return self._dask_rows(self.transform, X, n_columns=self.loadings_.shape[2])
-        joint, X, plans = self._joint_log_prob(X)
+        joint, X, plans = self._joint_and_plans(X)
         resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
         return sum(resp[:, k:k + 1] * low_rank_posterior(X - mean, plan)[0]
                    for k, (mean, plan) in enumerate(zip(self.means_, plans)))
@@ -268,9 +252,7 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
     def sample(self, n_samples=1, random_state=None):
         """Draw samples; returns ``(X, labels)`` with labels sorted (as scikit-learn's)."""
-        check_is_fitted(self)
-        n_samples = check_integer(n_samples, "n_samples", minimum=1)
-        rng = check_random_state(self.random_state if random_state is None else random_state)
+        n_samples, rng = sampling_start(self, n_samples, random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         blocks = []
         for k, count in enumerate(counts):
