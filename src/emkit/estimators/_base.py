@@ -15,7 +15,8 @@ from .._validation import InvalidParameterError, check_integer, check_random_sta
 from ..models.mixture import sample_mixture
 from ..persistence import SaveMixin
 
-__all__ = ["EMFitMixin", "DegenerateFitWarning", "MixtureInferenceMixin", "fill_docstring",
+__all__ = ["EMFitMixin", "DegenerateFitWarning", "MixtureInferenceMixin", "MixtureSamplingMixin",
+           "fill_docstring",
            "parameter_of_rank", "sampling_start", "store_init_arguments"]
 
 
@@ -92,7 +93,11 @@ n_features); got shape (2,).
     return array
 
 
-def sampling_start(estimator, n_samples, random_state):
+def _positive_n_samples(n_samples):
+    return check_integer(n_samples, "n_samples", minimum=1)
+
+
+def sampling_start(estimator, n_samples, random_state, *, check_n_samples=None):
     """What every ``sample(n_samples, random_state)`` checks first.
 
     Parameters
@@ -102,6 +107,10 @@ def sampling_start(estimator, n_samples, random_state):
         At least 1.
     random_state : int, RandomState or None
         None: the estimator's own ``random_state``.
+    check_n_samples : callable, optional
+        Validates ``n_samples`` and returns it (an estimator that keeps a
+        peer library's wording); default: an integer >= 1, by
+        :func:`~emkit._validation.check_integer`.
 
     Returns
     -------
@@ -114,7 +123,7 @@ def sampling_start(estimator, n_samples, random_state):
         Before ``fit``.
     """
     check_is_fitted(estimator)
-    n_samples = check_integer(n_samples, "n_samples", minimum=1)
+    n_samples = (check_n_samples or _positive_n_samples)(n_samples)
     rng = check_random_state(estimator.random_state if random_state is None else random_state)
     return n_samples, rng
 
@@ -178,16 +187,47 @@ def fill_docstring(**blocks):
     return decorate
 
 
-class MixtureInferenceMixin:
-    """``score_samples``, ``predict_proba`` and ``predict`` of a fitted mixture.
+class MixtureSamplingMixin:
+    """``sample`` of a fitted mixture: draws from ``weights_`` and the
+    component family ``_sampling_component()`` at ``_fitted_params()``.
+
+    ``_check_n_samples`` (None: an integer >= 1) is the ``check_n_samples``
+    of :func:`sampling_start`.
+    """
+
+    _check_n_samples = None
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState or None
+            Defaults to the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            The component of every sample, sorted (as scikit-learn does).
+        """
+        n_samples, rng = sampling_start(self, n_samples, random_state,
+                                        check_n_samples=self._check_n_samples)
+        X, labels = sample_mixture(self.weights_, self._sampling_component(),
+                                   self._fitted_params(), n_samples, rng)
+        return X.astype(np.float64), labels
+
+
+class MixtureInferenceMixin(MixtureSamplingMixin):
+    """``score_samples``, ``predict_proba``, ``predict`` and ``sample`` of a fitted mixture.
 
     Written once from two hooks: ``_joint_log_prob(X)``, the per-component
     log-joint of in-memory ``X`` (``log pi_k + log p(x | k)``, or its
     variational expectation), shape (n_samples, n_components), after
     validating ``X``; and ``_dask_rows(method, X, n_columns, dtype)``, which
     maps ``method`` over the blocks of a dask ``X``. ``weights_`` gives the
-    number of components. ``sample`` draws from ``weights_`` and the
-    component family ``_sampling_component()`` at ``_fitted_params()``.
+    number of components; ``sample`` is :class:`MixtureSamplingMixin`'s.
     """
 
     def score_samples(self, X):
@@ -216,26 +256,6 @@ class MixtureInferenceMixin:
         if is_dask_array(X):
             return self._dask_rows(self.predict, X, dtype=np.intp)
         return self._joint_log_prob(X).argmax(axis=1)
-
-    def sample(self, n_samples=1, random_state=None):
-        """Draw samples from the fitted mixture.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState or None
-            Defaults to the estimator's ``random_state``.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        labels : ndarray of shape (n_samples,)
-            The component of every sample, sorted (as scikit-learn does).
-        """
-        n_samples, rng = sampling_start(self, n_samples, random_state)
-        X, labels = sample_mixture(self.weights_, self._sampling_component(),
-                                   self._fitted_params(), n_samples, rng)
-        return X.astype(np.float64), labels
 
 
 class DegenerateFitWarning(UserWarning):

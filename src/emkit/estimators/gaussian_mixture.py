@@ -70,8 +70,8 @@ from ..models._small_gaussian_mixture import (
     SmallGaussianMixtureModel,
 )
 from ..components.gaussian_missing import MissingGaussianComponent, MissingValues, fill_missing
-from ..models.mixture import MixtureModel, sample_mixture
-from ._base import EMFitMixin, store_init_arguments
+from ..models.mixture import MixtureModel
+from ._base import EMFitMixin, MixtureSamplingMixin, store_init_arguments
 from ._criteria import aic_of, bic_of, total_log_prob
 
 __all__ = ["GaussianMixture"]
@@ -113,7 +113,7 @@ def _weighted_covariance(data: SampleData) -> np.ndarray:
     return scatter / data.total_weight
 
 
-class GaussianMixture(EMFitMixin, DensityMixin, BaseEstimator):
+class GaussianMixture(MixtureSamplingMixin, EMFitMixin, DensityMixin, BaseEstimator):
     """Gaussian mixture fitted by EM, with restarts, MAP priors and collapse repair.
 
     Parameter names and fitted attributes follow
@@ -1011,31 +1011,19 @@ default="k-means++"
             return self._dask_rows(self.predict, X, dtype=np.intp)
         return self._joint_log_prob(X)[0].argmax(axis=1)
 
-    def sample(self, n_samples=1, random_state=None):
-        """Draw samples from the fitted mixture.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState or None
-            Defaults to the estimator's ``random_state``.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        labels : ndarray of shape (n_samples,)
-            The component each sample came from, sorted as scikit-learn does.
-        """
-        check_is_fitted(self)
+    @staticmethod
+    def _check_n_samples(n_samples):
+        """``sample``'s n_samples check, in scikit-learn's wording."""
         if (isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, Integral)
                 or n_samples < 1):
             # "Invalid value for 'n_samples'" is scikit-learn's wording.
             raise InvalidParameterError(
                 f"Invalid value for 'n_samples': {n_samples!r}; n_samples must be an "
                 f"integer >= 1.")
-        rng = check_random_state(self.random_state if random_state is None else random_state)
-        return sample_mixture(self.weights_, self._model_component(), self._fitted_params(),
-                              n_samples, rng)
+        return n_samples
+
+    def _sampling_component(self):
+        return self._model_component()
 
     def n_parameters(self):
         """Free parameters of the fitted mixture, as counted by ``bic`` and ``aic``.
