@@ -44,6 +44,7 @@ __all__ = [
     "quadratic_plan",
     "log_gaussian_from_features",
     "precision_cholesky",
+    "precisions_from_cholesky",
     "expand_covariances",
     "split_moments",
     "gaussian_m_step",
@@ -270,6 +271,35 @@ def precision_cholesky(covariances, covariance_type, *, floor=1e-300):
     if covariance_type == "tied":
         return prec_chol[0], stack[0]
     return prec_chol, stack
+
+
+def precisions_from_cholesky(prec_chol, covariance_type):
+    """The precisions ``U U^T`` from their Cholesky factors ``U``, in the same layout.
+
+    Parameters
+    ----------
+    prec_chol : ndarray
+        full (K, D, D), tied (D, D), diag (K, D) or spherical (K,), as
+        :func:`precision_cholesky` returns them.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    precisions : ndarray, same shape as ``prec_chol``
+
+    Examples
+    --------
+    >>> precisions_from_cholesky(np.array([[[2.0, 1.0], [0.0, 1.0]]]), "full")
+    array([[[5., 1.],
+            [1., 1.]]])
+    >>> precisions_from_cholesky(np.array([0.5, 2.0]), "spherical")
+    array([0.25, 4.  ])
+    """
+    if covariance_type == "full":
+        return prec_chol @ np.swapaxes(prec_chol, 1, 2)
+    if covariance_type == "tied":
+        return prec_chol @ prec_chol.T
+    return prec_chol**2
 
 
 def expand_covariances(covariances, covariance_type, n_components, n_features):

@@ -15,7 +15,8 @@ from .._validation import (InvalidParameterError, check_bool, check_choice,
                            check_covariance_parameter, check_integer, check_parameter_array,
                            check_random_state, check_real, validate_samples)
 from ..components.gaussian import GaussianComponent
-from ..components.gaussian_ops import COVARIANCE_TYPES, feature_width, kernel_of
+from ..components.gaussian_ops import (COVARIANCE_TYPES, feature_width, kernel_of,
+                                       precisions_from_cholesky)
 from ..models.bayesian_mixture import WEIGHT_PRIOR_TYPES, BayesianMixtureModel, VariationalPrior
 from ..models.mixture import MixtureModel
 from ._base import EMFitMixin, MixtureInferenceMixin, store_init_arguments
@@ -326,12 +327,7 @@ default="dirichlet_process"
 
     def _set_params(self, model, params, dtype):
         prec_chol = np.asarray(params["precisions_cholesky"], dtype=np.float64)
-        if self.covariance_type == "full":
-            precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-        elif self.covariance_type == "tied":
-            precisions = prec_chol @ prec_chol.T
-        else:
-            precisions = prec_chol**2
+        precisions = precisions_from_cholesky(prec_chol, self.covariance_type)
         concentration = np.asarray(params["weight_concentration"], dtype=np.float64)
         self.weight_concentration_ = (
             (concentration[0], concentration[1])

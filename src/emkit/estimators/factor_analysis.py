@@ -14,15 +14,8 @@ from .._engine.em import fit_em
 from .._validation import (InvalidParameterError, check_choice, check_integer,
                            check_parameter_array, check_random_state, check_real,
                            check_sample_weight, validate_samples)
-from ..models.factor import (
-    FactorModel,
-    ScatterData,
-    factor_start,
-    low_rank_covariance,
-    low_rank_plan,
-    low_rank_posterior,
-    noise_floor,
-)
+from ..models.factor import (FactorModel, ScatterData, factor_start, low_rank_covariance,
+                             low_rank_plan, low_rank_posterior, noise_floor)
 from ._base import EMFitMixin, parameter_of_rank, sampling_start, store_init_arguments
 from ._criteria import LikelihoodCriteriaMixin
 

@@ -70,6 +70,7 @@ from ..models._small_gaussian_mixture import (
     SmallGaussianMixtureModel,
 )
 from ..components.gaussian_missing import MissingGaussianComponent, MissingValues, fill_missing
+from ..components.gaussian_ops import precisions_from_cholesky
 from ..models.mixture import MixtureModel
 from ._base import EMFitMixin, MixtureSamplingMixin, store_init_arguments
 from ._criteria import aic_of, bic_of, total_log_prob
@@ -845,13 +846,8 @@ default="k-means++"
         if is_structure(self.covariance_type):
             D = means.shape[1]
             prec_chol = full_precision_cholesky(prec_chol, self._layout(D), D)
-            precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-        elif self.covariance_type == "full":
-            precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-        elif self.covariance_type == "tied":
-            precisions = prec_chol @ prec_chol.T
-        else:
-            precisions = prec_chol**2
+        precisions = precisions_from_cholesky(
+            prec_chol, "full" if is_structure(self.covariance_type) else self.covariance_type)
         self.weights_ = weights.astype(dtype, copy=False)
         self.means_ = means.astype(dtype, copy=False)
         self.covariances_ = covariances.astype(dtype, copy=False)

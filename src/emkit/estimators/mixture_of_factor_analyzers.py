@@ -20,14 +20,8 @@ from .._engine.init import INIT_METHODS, initial_responsibilities, start_for_lab
 from .._validation import (InvalidParameterError, check_choice, check_integer,
                            check_parameter_array, check_partial_labels, check_random_state,
                            check_real, check_sample_weight, validate_samples)
-from ..models.factor import (
-    FullCycleRule,
-    MixtureOfFactorsModel,
-    low_rank_covariance,
-    low_rank_plan,
-    low_rank_posterior,
-    noise_floor,
-)
+from ..models.factor import (FullCycleRule, MixtureOfFactorsModel, low_rank_covariance,
+                             low_rank_plan, low_rank_posterior, noise_floor)
 from ._base import (EMFitMixin, MixtureInferenceMixin, parameter_of_rank, sampling_start,
                     store_init_arguments)
 from ._criteria import LikelihoodCriteriaMixin

@@ -47,12 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from ..components.gaussian_ops import (
-    LOG_2PI,
-    component_means,
-    precision_cholesky,
-    scatter_about,
-)
+from ..components.gaussian_ops import (LOG_2PI, component_means, precision_cholesky,
+                                       scatter_about)
 from .. import backend
 
 __all__ = ["WEIGHT_PRIOR_TYPES", "VariationalPrior", "BayesianMixtureModel"]
