@@ -11,12 +11,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.dask_data import is_dask_array
-from .._validation import InvalidParameterError, check_integer, check_random_state
+from .._engine.init import INIT_METHODS
+from .._validation import (InvalidParameterError, check_choice, check_integer, check_random_state,
+                           check_real)
 from ..models.mixture import sample_mixture
 from ..persistence import SaveMixin
 
 __all__ = ["EMFitMixin", "DegenerateFitWarning", "MixtureInferenceMixin", "MixtureSamplingMixin",
-           "fill_docstring",
+           "check_gaussian_mixture_settings", "fill_docstring",
            "parameter_of_rank", "sampling_start", "store_init_arguments"]
 
 
@@ -126,6 +128,24 @@ def sampling_start(estimator, n_samples, random_state, *, check_n_samples=None):
     n_samples = (check_n_samples or _positive_n_samples)(n_samples)
     rng = check_random_state(estimator.random_state if random_state is None else random_state)
     return n_samples, rng
+
+
+def check_gaussian_mixture_settings(estimator, covariance_types, tol_hint):
+    """The hyper-parameters GaussianMixture and BayesianGaussianMixture share.
+
+    ``n_components``, ``covariance_type`` (one of ``covariance_types``),
+    ``tol`` (``tol_hint`` ends its message), ``reg_covar``, ``max_iter``,
+    ``n_init`` and ``init_params`` of ``estimator``, in that order, each
+    through the shared validators (a named error on the first bad one).
+    """
+    check_integer(estimator.n_components, "n_components", minimum=1)
+    check_choice(estimator.covariance_type, "covariance_type", covariance_types)
+    check_real(estimator.tol, "tol", minimum=0.0, hint=tol_hint)
+    check_real(estimator.reg_covar, "reg_covar", minimum=0.0,
+               hint="A typical value is reg_covar=1e-6.")
+    check_integer(estimator.max_iter, "max_iter", minimum=0)
+    check_integer(estimator.n_init, "n_init", minimum=1)
+    check_choice(estimator.init_params, "init_params", INIT_METHODS)
 
 
 def fill_docstring(**blocks):

@@ -10,7 +10,7 @@ from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finit
                                  is_dask_array, map_rows, weighted_mean)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._engine.init import INIT_METHODS, initial_responsibilities
+from .._engine.init import initial_responsibilities
 from .._validation import (InvalidParameterError, check_bool, check_choice,
                            check_covariance_parameter, check_integer, check_parameter_array,
                            check_random_state, check_real, validate_samples)
@@ -19,7 +19,8 @@ from ..components.gaussian_ops import (COVARIANCE_TYPES, feature_width, kernel_o
                                        precisions_from_cholesky)
 from ..models.bayesian_mixture import WEIGHT_PRIOR_TYPES, BayesianMixtureModel, VariationalPrior
 from ..models.mixture import MixtureModel
-from ._base import EMFitMixin, MixtureInferenceMixin, store_init_arguments
+from ._base import (EMFitMixin, MixtureInferenceMixin, check_gaussian_mixture_settings,
+                    store_init_arguments)
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -146,14 +147,8 @@ default="dirichlet_process"
     # ------------------------------------------------------------------ checks
     def _validate_hyperparameters(self):
         """Every constructor parameter through the shared validators."""
-        check_integer(self.n_components, "n_components", minimum=1)
-        check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        check_real(self.tol, "tol", minimum=0.0, hint="scikit-learn's default is tol=1e-3.")
-        check_real(self.reg_covar, "reg_covar", minimum=0.0,
-                   hint="A typical value is reg_covar=1e-6.")
-        check_integer(self.max_iter, "max_iter", minimum=0)
-        check_integer(self.n_init, "n_init", minimum=1)
-        check_choice(self.init_params, "init_params", INIT_METHODS)
+        check_gaussian_mixture_settings(self, COVARIANCE_TYPES,
+                                        "scikit-learn's default is tol=1e-3.")
         check_choice(self.weight_concentration_prior_type, "weight_concentration_prior_type",
                      WEIGHT_PRIOR_TYPES)
         for name in ("weight_concentration_prior", "mean_precision_prior"):

@@ -22,7 +22,7 @@ from .._engine.dask_data import (
 )
 from .._engine.data import SampleData
 from .._engine.em import fit_em
-from .._engine.init import INIT_METHODS, start_for_labels, initial_responsibilities
+from .._engine.init import start_for_labels, initial_responsibilities
 from .._engine.online import (
     STRATEGIES,
     StepwiseEM,
@@ -72,7 +72,8 @@ from ..models._small_gaussian_mixture import (
 from ..components.gaussian_missing import MissingGaussianComponent, MissingValues, fill_missing
 from ..components.gaussian_ops import precisions_from_cholesky
 from ..models.mixture import MixtureModel
-from ._base import EMFitMixin, MixtureSamplingMixin, store_init_arguments
+from ._base import (EMFitMixin, MixtureSamplingMixin, check_gaussian_mixture_settings,
+                    store_init_arguments)
 from ._criteria import aic_of, bic_of, total_log_prob
 
 __all__ = ["GaussianMixture"]
@@ -349,15 +350,8 @@ default="k-means++"
 
     def _validate_hyperparameters(self):
         """Check every constructor parameter with the shared validators (emkit._validation)."""
-        check_integer(self.n_components, "n_components", minimum=1)
-        check_choice(self.covariance_type, "covariance_type",
-                     COVARIANCE_TYPES + MCLUST_COVARIANCE_TYPES)
-        check_real(self.tol, "tol", minimum=0.0, hint="A typical value is tol=1e-6.")
-        check_real(self.reg_covar, "reg_covar", minimum=0.0,
-                   hint="A typical value is reg_covar=1e-6.")
-        check_integer(self.max_iter, "max_iter", minimum=0)
-        check_integer(self.n_init, "n_init", minimum=1)
-        check_choice(self.init_params, "init_params", INIT_METHODS)
+        check_gaussian_mixture_settings(self, COVARIANCE_TYPES + MCLUST_COVARIANCE_TYPES,
+                                        "A typical value is tol=1e-6.")
         check_random_state(self.random_state, build=False)
         check_bool(self.warm_start, "warm_start")
         check_integer(self.verbose, "verbose", minimum=0, allow_bool=True)
