@@ -332,6 +332,14 @@ _SHARED_DOC = """
     n_components_ : int
     converged_, n_iter_, n_e_steps_, history_, lower_bound_ : see EMFitMixin
         ``history_`` (the log-likelihood after every E-step) never decreases.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit.estimators.factor_analysis import {name}
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.standard_normal((500, 2)) @ rng.standard_normal((2, 6))
+    >>> X = X + rng.standard_normal((500, 6))
 """
 
 
@@ -343,14 +351,8 @@ class FactorAnalysis(_FactorEstimator):
     the loadings and the uniquenesses. Same likelihood and parameters as
     :class:`sklearn.decomposition.FactorAnalysis` (which maximises it by
     iterated SVDs instead).
-""" + _SHARED_DOC.format(noise_shape="ndarray of shape (n_features,)") + """
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from emkit.estimators.factor_analysis import FactorAnalysis
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.standard_normal((500, 2)) @ rng.standard_normal((2, 6))
-    >>> X = X + rng.standard_normal((500, 6))
+""" + _SHARED_DOC.format(noise_shape="ndarray of shape (n_features,)",
+                        name="FactorAnalysis") + """\
     >>> FactorAnalysis(2).fit(X).transform(X).shape
     (500, 2)
     """
@@ -365,14 +367,7 @@ class PPCA(_FactorEstimator):
     ``n - 1`` denominator); EM reaches it in O(n D q) per iteration without
     an eigendecomposition when ``init_params="random"``. ``transform`` gives
     the posterior means of the factors (not PCA's projection).
-""" + _SHARED_DOC.format(noise_shape="float") + """
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from emkit.estimators.factor_analysis import PPCA
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.standard_normal((500, 2)) @ rng.standard_normal((2, 6))
-    >>> X = X + rng.standard_normal((500, 6))
+""" + _SHARED_DOC.format(noise_shape="float", name="PPCA") + """\
     >>> PPCA(2).fit(X).components_.shape
     (2, 6)
     """
