@@ -77,7 +77,10 @@ class Squarem:
         Smallest step length; 1 makes the extrapolated point ``p2`` itself
         (no extrapolation).
     step_max : float
-        Initial largest step length.
+        Initial largest step length: 4, not R's 1, which spends the first
+        cycles growing it (median E-steps to bench_accel's target on Old
+        Faithful over 40 starts: 38 against 43; Hasselblad's Poisson mixture
+        and the HMMs alike).
     step_factor : float
 
     Attributes
@@ -86,7 +89,7 @@ class Squarem:
         Extrapolations kept and fallen back from.
     """
 
-    def __init__(self, step_min=1.0, step_max=1.0, step_factor=4.0):
+    def __init__(self, step_min=1.0, step_max=4.0, step_factor=4.0):
         self.step_min = float(step_min)
         self.step_max0 = self.step_max = float(step_max)
         self.step_factor = float(step_factor)
