@@ -416,15 +416,17 @@ class _Run:
         return not n_repaired
 
     def try_proposal(self, proposal, floor):
-        """Make ``proposal`` (or its EM update) the current iterate if its
-        objective is at least ``floor``.
+        """Make the EM update of ``proposal`` (an extrapolation, say) the
+        current iterate if its objective is at least ``floor``.
 
-        One E-step at the proposal (an extrapolation, say). If its objective
-        clears ``floor`` it is accepted as it is, and its statistics feed the
-        next M-step, which is then SQUAREM's stabilising EM update at no extra
-        E-step. If not, its EM update (one more E-step) is tried against the
-        same floor. Otherwise nothing changes: the data's latent state stays
-        committed at the current iterate (see :func:`commit_e_step`).
+        Two E-steps: one at the proposal, whose statistics give its EM update
+        (SQUAREM's stabilising step), and one at that update, whose objective
+        is judged against ``floor`` and whose statistics feed the next
+        M-step. The update is kept rather than the proposal itself: EM damps
+        the error an extrapolation puts in the quickly converging directions,
+        so the next extrapolation starts from a point on EM's slow path (as R
+        SQUAREM's does). On failure nothing changes: the data's latent state
+        stays committed at the current iterate (see :func:`commit_e_step`).
 
         Returns
         -------
@@ -432,22 +434,20 @@ class _Run:
         """
         model = self.model
         stats, loglik = self._expectation(proposal)
-        objective = loglik + model.log_prior(proposal)
-        if not math.isfinite(objective):
+        if not math.isfinite(loglik + model.log_prior(proposal)):
             return False
-        if objective < floor:
-            proposal = maximize(model, stats, proposal, self.data)
-            if model.repair(proposal, stats, self.rng, self.data)[1]:
-                return False
-            self.n_iter += 1
-            stats, loglik = self._expectation(proposal)
-            objective = loglik + model.log_prior(proposal)
-            if not (math.isfinite(objective) and objective >= floor):
-                return False
+        proposal = maximize(model, stats, proposal, self.data)
+        if model.repair(proposal, stats, self.rng, self.data)[1]:
+            return False
+        stats, loglik = self._expectation(proposal)
+        objective = loglik + model.log_prior(proposal)
+        if not (math.isfinite(objective) and objective >= floor):
+            return False
+        self.n_iter += 1
         self.params, self.stats = proposal, stats
         commit_e_step(self.data)
         # Recorded, not judged: the extrapolation's gain says nothing of the
-        # rate of EM itself (the next cycle's EM pair does).
+        # rate of EM itself (a plain EM triple does; see the stepper).
         self.monitor.record(objective, loglik)
         self.history_e_steps.append(self.n_e_steps)
         return True

@@ -280,20 +280,28 @@ class GaussianComponent:
     # -- unconstrained coordinates (accelerated steppers) -----------------------
     def to_unconstrained(self, params):
         """Means, then covariances as Cholesky factors with log-diagonal
-        (log-variances for diag and spherical), as one vector.
+        (log-variances for diag and spherical), as one vector, in units of
+        the data's per-feature scales (``self.scales.local_scale``).
 
+        The units make the coordinates, and so SQUAREM's step lengths (ratios
+        of norms), the same whatever units the data come in; without them a
+        feature measured in large numbers outweighs the others.
         None for mclust's structures, whose constraints (equal volumes,
         shapes or orientations) such coordinates do not keep.
         """
         if self.structure is not None:
             return None
+        # 1 where a scale is unusable
+        scale = np.asarray(self.scales.local_scale, dtype=np.float64)
+        unit = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
         covariances = np.asarray(params["covariances"], dtype=np.float64)
         if self.covariance_type in ("diag", "spherical"):
+            # Differences of log-variances are free of units already.
             covariance_vector = np.log(covariances).ravel()
         else:
             stack = covariances[None] if self.covariance_type == "tied" else covariances
             try:
-                factors = np.linalg.cholesky(stack)
+                factors = np.linalg.cholesky(stack / np.outer(unit, unit))
             except np.linalg.LinAlgError:
                 return None
             D = self.n_features
@@ -302,21 +310,24 @@ class GaussianComponent:
             on_diagonal = rows == cols
             entries[:, on_diagonal] = np.log(entries[:, on_diagonal])
             covariance_vector = entries.ravel()
-        return np.concatenate([np.asarray(params["means"], dtype=np.float64).ravel(),
-                               covariance_vector])
+        means = (np.asarray(params["means"], dtype=np.float64) - self.center) / unit
+        return np.concatenate([means.ravel(), covariance_vector])
 
     def from_unconstrained(self, vector, template):
         """Parameters from :meth:`to_unconstrained`'s vector; ``template``
         supplies shapes and held-fixed parameters. None if not finite."""
         K, D = np.shape(template["means"])
-        means = vector[:K * D].reshape(K, D)
+        # 1 where a scale is unusable
+        scale = np.asarray(self.scales.local_scale, dtype=np.float64)
+        unit = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        means = vector[:K * D].reshape(K, D) * unit + self.center
         rest = vector[K * D:]
         if "means" in self.fixed:
             means = template["means"]
         if "covariances" in self.fixed:
             return {"means": means, "covariances": template["covariances"],
                     "precisions_cholesky": template["precisions_cholesky"]}
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
             if self.covariance_type in ("diag", "spherical"):
                 covariances = np.exp(rest).reshape(np.shape(template["covariances"]))
             else:
@@ -326,7 +337,7 @@ class GaussianComponent:
                 entries[:, on_diagonal] = np.exp(entries[:, on_diagonal])
                 factors = np.zeros((entries.shape[0], D, D))
                 factors[:, rows, cols] = entries
-                covariances = factors @ np.swapaxes(factors, 1, 2)
+                covariances = factors @ np.swapaxes(factors, 1, 2) * np.outer(unit, unit)
                 if self.covariance_type == "tied":
                     covariances = covariances[0]
         if not (np.isfinite(covariances).all() and np.isfinite(means).all()):

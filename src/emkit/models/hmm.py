@@ -169,27 +169,46 @@ class HiddenMarkovModel:
 
     # -- unconstrained coordinates (accelerated steppers) -----------------------
     def to_unconstrained(self, params):
-        """Log start and transition probabilities, then the emission's
-        coordinates, as one vector; None when the emission has none."""
+        """Start probabilities as they are, log transition probabilities,
+        then the emission's coordinates, as one vector; None when the
+        emission has none.
+
+        Not log start probabilities: fitted to one long sequence they head
+        for a vertex of the simplex, and a probability falling geometrically
+        is a straight line in logs, on which SQUAREM's step length (the ratio
+        of the first to the second difference) is unbounded and swamps every
+        other coordinate's. In probabilities the same fall is an ordinary
+        geometric mode.
+        """
         pack = getattr(self.emission, "to_unconstrained", None)
         emission_vector = None if pack is None else pack(params)
         if emission_vector is None:
             return None
-        return np.concatenate([simplex_to_unconstrained(params["startprob"]),
+        return np.concatenate([np.asarray(params["startprob"], dtype=np.float64).ravel(),
                                simplex_to_unconstrained(params["transmat"]), emission_vector])
 
     def from_unconstrained(self, vector, template):
         """Parameters from :meth:`to_unconstrained`'s vector (None if invalid);
-        structural zeros of ``template`` (a left-right topology) stay zero."""
+        structural zeros of ``template`` (a left-right topology) stay zero and
+        an extrapolated start probability below zero becomes the smallest
+        positive float (then the row is renormalised)."""
         K = self.n_states
         params = self.emission.from_unconstrained(vector[K + K * K:], template)
         if params is None:
             return None
-        for name, part in (("startprob", vector[:K]), ("transmat", vector[K:K + K * K])):
-            params[name] = (template[name] if name in self.fixed
-                            else simplex_from_unconstrained(part, template[name]))
-            if params[name] is None:
-                return None
+        start, transitions = vector[:K], vector[K:K + K * K]
+        if "startprob" in self.fixed:
+            params["startprob"] = template["startprob"]
+        elif not np.isfinite(start).all():
+            return None
+        else:
+            start = np.where(np.asarray(template["startprob"]) > 0,
+                             np.maximum(start, np.finfo(np.float64).tiny), 0.0)
+            params["startprob"] = start / start.sum()
+        params["transmat"] = (template["transmat"] if "transmat" in self.fixed
+                              else simplex_from_unconstrained(transitions, template["transmat"]))
+        if params["transmat"] is None:
+            return None
         return params
 
     def log_prior(self, params):
