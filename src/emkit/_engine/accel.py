@@ -118,7 +118,7 @@ class Squarem:
                 return
             second, floor = run.params, run.objective
         else:
-            second = model.m_step(run.stats, first)
+            second = run.m_step(run.stats, first)
             if model.repair(second, run.stats, run.rng, run.data)[1]:
                 # The re-seed is the engine's to make (its budget, its record).
                 run.em_step()

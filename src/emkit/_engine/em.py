@@ -371,6 +371,10 @@ class _Run:
         self.n_e_steps += len(objectives)
         self.converged = self.monitor.converged
 
+    def m_step(self, stats, params):
+        """The model's M-step from ``stats`` (with this run's data where the model reads it)."""
+        return maximize(self.model, stats, params, self.data)
+
     def em_step(self, check_convergence=True):
         """One EM update from the current parameters, recorded in the monitor.
 
