@@ -391,7 +391,7 @@ class _Run:
             False when the update re-seeded a component (off the EM path).
         """
         model = self.model
-        new_params = maximize(model, self.stats, self.params, self.data)
+        new_params = self.m_step(self.stats, self.params)
         # A run past its re-seed budget ends here, on the M-step's own parameters.
         repaired, n_repaired = model.repair(new_params, self.stats, self.rng, self.data)
         if n_repaired and self.n_repairs + n_repaired > self.max_repairs:
@@ -440,7 +440,7 @@ class _Run:
         stats, loglik = self._expectation(proposal)
         if not math.isfinite(loglik + model.log_prior(proposal)):
             return False
-        proposal = maximize(model, stats, proposal, self.data)
+        proposal = self.m_step(stats, proposal)
         if model.repair(proposal, stats, self.rng, self.data)[1]:
             return False
         stats, loglik = self._expectation(proposal)

@@ -33,11 +33,12 @@ class _DataSummary:
     """What the component needs from the data being fitted: its weighted
     centre (numerical soundness of the feature kernels), covariance (the
     broad scatter of a re-seeded component), feature scales (``reg_covar``
-    and the collapse test) and rows to re-seed on."""
+    and the collapse test). Re-seeds draw their rows from the data object
+    the engine holds."""
 
-    def __init__(self, center, covariance, scales, dtype, rows):
+    def __init__(self, center, covariance, scales, dtype):
         self.center, self.covariance, self.scales = center, covariance, scales
-        self.dtype, self.rows = dtype, rows
+        self.dtype = dtype
 
     @classmethod
     def of_array(cls, X, sample_weight):
@@ -46,15 +47,14 @@ class _DataSummary:
         weighted = centered if sample_weight is None else centered * sample_weight[:, None]
         scales = feature_scales(X, sample_weight)
         check_gaussian_scale(X, scales)
-        return cls(data.center, weighted.T @ centered / data.total_weight, scales, X.dtype, data)
+        return cls(data.center, weighted.T @ centered / data.total_weight, scales, X.dtype)
 
     @classmethod
     def of_dask(cls, data):
-        """From a measured :class:`DaskSampleData` (scales and re-seeds from its row sample)."""
+        """From a measured :class:`DaskSampleData` (scales from its row sample)."""
         scales = feature_scales(data.sample, data.sample_weight_sample)
         check_gaussian_scale(data.max_abs[None, :], scales)
-        return cls(data.center, data.covariance, scales, data.dtype,
-                   SampleData(data.sample, data.sample_weight_sample))
+        return cls(data.center, data.covariance, scales, data.dtype)
 
 
 @with_mixture_parameters
