@@ -277,23 +277,45 @@ def _combine_all(combine):
 _SPLIT_EVERY = 8
 
 
+def reduce_in_tree(items, make_node, fan_in=_SPLIT_EVERY):
+    """Reduce ``items`` in a tree of ``fan_in`` per node, in a fixed order (so
+    that a sum, hence a fit, is deterministic).
+
+    Parameters
+    ----------
+    items : list
+        Leaves: dask delayed objects or distributed futures.
+    make_node : callable ``(level, start, group) -> item``
+        Builds the node combining ``group`` (at least two items), the ones
+        from ``start`` at tree ``level`` (for unique task keys).
+    fan_in : int
+
+    Returns
+    -------
+    The root item (the only leaf when there is one).
+
+    Examples
+    --------
+    >>> reduce_in_tree(list(range(10)), lambda level, start, group: sum(group), fan_in=4)
+    45
+    """
+    level = 0
+    while len(items) > 1:
+        items = [items[i] if len(items[i:i + fan_in]) == 1
+                 else make_node(level, i, items[i:i + fan_in])
+                 for i in range(0, len(items), fan_in)]
+        level += 1
+    return items[0]
+
+
 def _tree_reduce(items, combine, prefix):
-    """Combine delayed ``items`` in a tree of ``_SPLIT_EVERY`` per node, in a
-    fixed order (so that the sum, hence the fit, is deterministic);
+    """Combine delayed ``items`` with :func:`reduce_in_tree`;
     ``combine(*items)`` takes any number of them."""
     from dask import delayed
 
     token = _token()
-    level = 0
-    while len(items) > 1:
-        items = [
-            delayed(combine, pure=False)(*items[i:i + _SPLIT_EVERY],
-                                         dask_key_name=f"{prefix}-{token}-{level}-{i}")
-            if len(items[i:i + _SPLIT_EVERY]) > 1 else items[i]
-            for i in range(0, len(items), _SPLIT_EVERY)
-        ]
-        level += 1
-    return items[0]
+    return reduce_in_tree(items, lambda level, start, group: delayed(combine, pure=False)(
+        *group, dask_key_name=f"{prefix}-{token}-{level}-{start}"))
 
 
 class DaskBlockData:

@@ -45,6 +45,8 @@ import uuid
 
 import numpy as np
 
+from .dask_data import reduce_in_tree
+
 __all__ = ["DaskDocumentData", "cluster_client"]
 
 
@@ -133,10 +135,6 @@ def _add_parts(*parts):
     return total
 
 
-# Summaries combined per node of the summing tree: each task costs the
-# scheduler about a millisecond, so few and shallow.
-_FAN_IN = 8
-
 
 class DaskDocumentData:
     """Documents of a dask array on the workers, with their committed ``gamma``.
@@ -210,14 +208,9 @@ class DaskDocumentData:
 
     def _tree_sum(self, items, token):
         """Tree-sum block summaries on the workers, in a fixed order (deterministic)."""
-        level = 0
-        while len(items) > 1:
-            groups = [items[i:i + _FAN_IN] for i in range(0, len(items), _FAN_IN)]
-            items = [group[0] if len(group) == 1 else self.client.submit(
-                _add_parts, *group, key=f"emkit-e-step-sum-{token}-{level}-{j}")
-                for j, group in enumerate(groups)]
-            level += 1
-        return items[0].result()
+        root = reduce_in_tree(items, lambda level, start, group: self.client.submit(
+            _add_parts, *group, key=f"emkit-e-step-sum-{token}-{level}-{start}"))
+        return root.result()
 
     def map_e_step(self, model, plan):
         """LDA's E-step on every block where it lives; the new states stay pending there.
