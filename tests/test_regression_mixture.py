@@ -405,13 +405,6 @@ def test_constant_input_column_is_harmless(regimes):
         np.testing.assert_allclose(model.coef_[:, 1], 0.0, atol=1e-8)
 
 
-def test_dask_input_is_refused_by_name(two_lines):
-    da = pytest.importorskip("dask.array")
-    X, y, _, _ = two_lines
-    with pytest.raises(ValueError, match=r"does not take dask arrays yet"):
-        RegressionMixture(2).fit(da.from_array(X), y)
-
-
 # -- estimator API ----------------------------------------------------------------------------
 def test_from_params_scores_and_predicts_as_fitted(two_lines):
     X, y, _, _ = two_lines

@@ -245,12 +245,7 @@ NOT_SUPPORTED = {
                                      "topics; its online EM is checked against scikit-learn's "
                                      "in tests/test_lda.py",
     },
-    "dask": {
-        "RegressionMixture": "rejects a dask X with a named ValueError (the joint [X, y] "
-                             "rows are built in memory)",
-        "MixtureOfExperts": "rejects a dask X with a named ValueError (its gating M-step "
-                            "reads the data)",
-    },
+    "dask": {},
 }
 
 

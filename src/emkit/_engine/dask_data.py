@@ -44,7 +44,7 @@ from .sequences import SequenceData
 __all__ = ["is_dask_array", "check_dask_samples", "DaskBlockData", "DaskSampleData",
            "DaskSequenceData", "sequence_block_lengths", "sequence_blocks", "dask_row_weights",
            "stream_blocks", "map_blocks_of", "sum_blocks_of", "map_rows", "weighted_mean",
-           "weighted_total", "check_finite_block", "SAMPLE_ROWS"]
+           "weighted_total", "check_finite_block", "append_column", "SAMPLE_ROWS"]
 
 # Rows gathered to the client for initialisation and feature scales: the
 # number feature_scales measures spacings on, so that its scales are the
@@ -151,6 +151,49 @@ def check_dask_samples(X, *, name="X", n_features=None, min_samples=1,
         # The E-step needs whole rows: one block spans every feature.
         X = X.rechunk({1: -1})
     return X
+
+
+def append_column(X, column, *, name):
+    """``[X, column]``: a dask array of samples with one more feature, lazily.
+
+    What regression models fit: the joint rows ``[X, y]`` of inputs and
+    responses, blocked like the rows of ``X``. Shapes are checked here; the
+    values of a dask ``column`` are checked block by block with ``X``'s
+    (an in-memory one is checked here, whole).
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Validated by :func:`check_dask_samples`.
+    column : dask.array.Array or array-like of shape (n_samples,) or (n_samples, 1)
+    name : str
+        The column's argument name, used in every message.
+
+    Returns
+    -------
+    dask.array.Array of shape (n_samples, n_features + 1), float64
+        Chunked along rows only, as ``X``.
+    """
+    import dask.array as da
+
+    n_samples = int(X.shape[0])
+    if is_dask_array(column):
+        if column.ndim == 2 and column.shape[1] == 1:
+            column = column[:, 0]
+        if column.ndim != 1 or column.shape[0] != n_samples:
+            raise ValueError(f"{name} must have shape ({n_samples},), one value per sample of "
+                             f"X; got shape {column.shape}.")
+        if column.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must be numeric; got dtype {column.dtype}. Convert it, "
+                             f"e.g. {name}.astype(float).")
+        column = column.astype(np.float64).rechunk((X.chunks[0],))
+    else:
+        from .._validation import check_target
+
+        column = da.from_array(check_target(column, n_samples, name=name),
+                               chunks=(X.chunks[0],))
+    joint = da.concatenate([X.astype(np.float64), column[:, None]], axis=1)
+    return joint.rechunk({1: -1})
 
 
 def check_finite_block(block):

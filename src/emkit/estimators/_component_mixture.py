@@ -248,6 +248,7 @@ class ComponentMixture(MixtureInferenceMixin, LikelihoodCriteriaMixin, EMFitMixi
                                  "drop labels.")
             X = self._validate_dask(X, reset=True)
             data = DaskSampleData(X, sample_weight, check_block=self._block_checker())
+            self._measure_dask_data(data)
             X_local, weight_local = data.sample.astype(np.float64), data.sample_weight_sample
             init_data, labels_local = SampleData(X_local, weight_local), None
         else:
@@ -415,6 +416,16 @@ class ComponentMixture(MixtureInferenceMixin, LikelihoodCriteriaMixin, EMFitMixi
     def _start_online_batch(self, batch):
         """Fix what the running statistics are taken about on partial_fit's
         first batch (a family whose statistics need a centre); none here."""
+
+    def _measure_dask_data(self, data):
+        """Take what the family needs from the whole of a dask X before its
+        model is built (measured in the data object's first pass, e.g. a
+        centre); none here.
+
+        Parameters
+        ----------
+        data : DaskSampleData
+        """
 
     def _validate(self, X, *, reset):
         X = self._validate_data_values(X, None if reset else self.n_features_in_)

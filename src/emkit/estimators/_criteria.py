@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._engine.dask_data import is_dask_array, weighted_total
 from .._validation import check_sample_weight
 
 __all__ = ["LikelihoodCriteriaMixin", "aic_of", "bic_of", "total_log_prob"]
@@ -16,8 +17,9 @@ def total_log_prob(log_prob, sample_weight):
 
     Parameters
     ----------
-    log_prob : ndarray of shape (n_samples,)
-        Every sample's log-likelihood.
+    log_prob : ndarray or dask array of shape (n_samples,)
+        Every sample's log-likelihood (a dask array is summed where its
+        blocks live).
     sample_weight : array-like of shape (n_samples,) or None
         Frequency weights (validated here); ``n`` is then their sum.
 
@@ -30,6 +32,8 @@ def total_log_prob(log_prob, sample_weight):
     >>> total_log_prob(np.array([-1.0, -3.0]), [1.0, 3.0])
     (-10.0, 4.0)
     """
+    if is_dask_array(log_prob):
+        return weighted_total(log_prob, sample_weight)
     weights = check_sample_weight(sample_weight, log_prob.shape[0])
     if weights is None:
         return float(log_prob.sum()), float(log_prob.shape[0])

@@ -37,7 +37,14 @@ from scipy.special import log_softmax, logsumexp, softmax
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._engine.dask_data import is_dask_array
+from .._engine.dask_data import (
+    DaskSampleData,
+    append_column,
+    check_dask_samples,
+    is_dask_array,
+    map_rows,
+    weighted_total,
+)
 from .._engine.em import maximize
 from .._engine.init import INIT_METHODS, clamp_to_labels, initial_responsibilities
 from .._validation import (
@@ -71,10 +78,23 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
 
     # -- data -----------------------------------------------------------------
     def _joint(self, X, y, *, reset):
-        """Validated joint rows ``[X, y]`` (float64, a new array)."""
-        if is_dask_array(X) or is_dask_array(y):
-            raise ValueError(f"{type(self).__name__} does not take dask arrays yet; pass "
-                             f"numpy arrays (X.compute(), y.compute()).")
+        """Validated joint rows ``[X, y]`` (float64, a new array).
+
+        A dask ``X`` (with a dask or in-memory ``y``) gives a lazy dask array
+        of joint rows blocked like ``X``: shapes are checked here, values block
+        by block on the workers (:class:`_JointBlockCheck`).
+        """
+        if is_dask_array(X):
+            X = check_dask_samples(X, n_features=None if reset else self.n_features_in_,
+                                   min_samples=self.n_components if reset else 1)
+            if reset:
+                self.n_features_in_ = X.shape[1]
+            if y is None:  # the named "requires y" error
+                check_target(y, X.shape[0], owner=type(self).__name__)
+            return append_column(X, y, name="y")
+        if is_dask_array(y):
+            raise ValueError("y is a dask array but X is not; pass both as dask arrays "
+                             "(blocked alike) or both in memory.")
         X = validate_samples(self, X, reset=reset)
         y = check_target(y, X.shape[0], owner=type(self).__name__)
         return np.column_stack([X.astype(np.float64, copy=False), y])
@@ -83,13 +103,28 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         check_is_fitted(self)
         return validate_samples(self, X, reset=False).astype(np.float64, copy=False)
 
+    def _map_inputs(self, method, X, n_columns=None, dtype=np.float64):
+        """``method`` of in-memory inputs mapped over the row blocks of a dask ``X``."""
+        check_is_fitted(self)
+        X = check_dask_samples(X, n_features=self.n_features_in_)
+        return map_rows(method, X, n_columns=n_columns, dtype=dtype)
+
+    def _map_joint(self, method, X, y, n_columns=None, dtype=np.float64):
+        """``method(X, y)`` of in-memory rows mapped over the joint blocks of a
+        dask ``X`` and ``y`` (each block validated by ``method`` itself, with
+        the in-memory messages and the block's place in the array)."""
+        check_is_fitted(self)
+        joint = self._joint(X, y, reset=False)
+        return map_rows(_SplitJoint(method), joint, n_columns=n_columns, dtype=dtype)
+
     def _fit_joint(self, X, y, sample_weight, **kwargs):
         """Validate ``X`` and ``y`` and fit on their joint rows with ComponentMixture's fit."""
         if self.prior is not None and not isinstance(self.prior, NormalInverseGamma):
             raise ValueError(f"prior must be None or an emkit NormalInverseGamma (from "
                              f"emkit.components.linear_regression); got {self.prior!r}.")
         joint = self._joint(X, y, reset=True)
-        self._measure(joint, check_sample_weight(sample_weight, joint.shape[0]))
+        if not is_dask_array(joint):  # a dask fit measures in its data's first pass
+            self._measure(joint, check_sample_weight(sample_weight, joint.shape[0]))
         ComponentMixture.fit(self, joint, None, sample_weight, **kwargs)
         at_floor = np.flatnonzero(self.noise_variance_ <= self._variance_floor * (1 + 1e-9))
         if self._variance_floor > 0 and at_floor.size and "noise_variance" not in self.fixed:
@@ -106,10 +141,20 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         check_real(self.reg_variance, "reg_variance", minimum=0.0)
         weights = np.ones(joint.shape[0]) if weights is None else weights
         # The weighted mean and variance: weights and repeated rows give the same fit.
-        self._fit_center = weights @ joint / weights.sum()
-        spread = float(weights @ (joint[:, -1] - self._fit_center[-1]) ** 2 / weights.sum())
+        center = weights @ joint / weights.sum()
+        self._set_scales(center, float(weights @ (joint[:, -1] - center[-1]) ** 2
+                                       / weights.sum()))
+
+    def _measure_dask_data(self, data):
+        # The same weighted mean and variance, from the data's first pass.
+        check_real(self.reg_variance, "reg_variance", minimum=0.0)
+        self._set_scales(data.center, float(data.covariance[-1, -1]))
+
+    def _set_scales(self, center, response_variance):
+        self._fit_center = center
         # Relative to the response's variance, so the floor has y's units.
-        self._variance_floor = float(self.reg_variance) * (spread if spread > 0 else 1.0)
+        self._variance_floor = float(self.reg_variance) * (
+            response_variance if response_variance > 0 else 1.0)
 
     def _start_online_batch(self, batch):
         # The centre is fixed once (by the fit being continued, else by the
@@ -123,6 +168,13 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
 
     def _validate_data_values(self, X, n_features):
         return X
+
+    def _validate_dask(self, X, *, reset):
+        # ComponentMixture.fit hands back the dask joint rows that _joint checked.
+        return X
+
+    def _block_checker(self):
+        return _JointBlockCheck(self.n_features_in_)
 
     # -- the family -----------------------------------------------------------
     def _make_component(self, n_features, fixed):
@@ -179,13 +231,19 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
                                       component.features(joint))
         return log_prob + self._log_gate(joint[:, :-1])
 
+    # Every inference method takes numpy or dask inputs: a dask X (and y)
+    # gives a dask array, computed where the blocks live.
     def component_means(self, X):
         """Every component's mean response ``x^T beta_k + b_k``, shape (n_samples, K)."""
+        if is_dask_array(X):
+            return self._map_inputs(self.component_means, X, n_columns=self.n_components)
         X = self._inputs(X)
         return X @ self.coef_.T + self.intercept_
 
     def predict(self, X):
         """Expected response ``sum_k pi_k(x) (x^T beta_k + b_k)``, shape (n_samples,)."""
+        if is_dask_array(X):
+            return self._map_inputs(self.predict, X)
         X = self._inputs(X)
         return np.einsum("nk,nk->n", np.exp(self._log_gate(X)), self.component_means(X))
 
@@ -195,6 +253,10 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         With ``y``, the posteriors ``p(k | x, y)``; without, the prior
         probabilities ``pi_k(x)`` given the inputs alone.
         """
+        if is_dask_array(X) or is_dask_array(y):
+            if y is None:
+                return self._map_inputs(self.predict_proba, X, n_columns=self.n_components)
+            return self._map_joint(self.predict_proba, X, y, n_columns=self.n_components)
         if y is None:
             return np.exp(self._log_gate(self._inputs(X)))
         joint = self._joint_log_prob(X, y)
@@ -202,6 +264,8 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
 
     def predict_component(self, X, y):
         """Most probable component of every sample given ``x`` and ``y``, (n_samples,)."""
+        if is_dask_array(X) or is_dask_array(y):
+            return self._map_joint(self.predict_component, X, y, dtype=np.intp)
         return self._joint_log_prob(X, y).argmax(axis=1)
 
     def score_samples(self, X, y=None):
@@ -214,6 +278,8 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
             raise ValueError(f"{type(self).__name__}.score_samples needs the responses y: the "
                              f"model is a density of y given X, with none for X alone. Call "
                              f"score_samples(X, y).")
+        if is_dask_array(X) or is_dask_array(y):
+            return self._map_joint(self.score_samples, X, y)
         return logsumexp(self._joint_log_prob(X, y), axis=1)
 
     def score(self, X, y, sample_weight=None):
@@ -237,6 +303,9 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
         labels : ndarray of shape (n_samples,)
             The component of every row (in the rows' order).
         """
+        if is_dask_array(X):
+            raise ValueError("sample takes in-memory inputs X; pass X.compute() (a sample "
+                             "of responses is as large as X).")
         X = self._inputs(X)
         rng = check_random_state(self.random_state if random_state is None else random_state)
         gate = np.exp(self._log_gate(X))
@@ -355,9 +424,12 @@ class RegressionMixture(_ConditionalMixture):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is fitted where its blocks live (E-steps and the
+            gating's passes on the workers, starts from a sample of rows).
+        y : array-like or dask array of shape (n_samples,)
+            A dask array with a dask ``X`` (blocked alike or rechunked).
+        sample_weight : array-like or dask array of shape (n_samples,), optional
             Frequency weights.
         strategy : {"batch", "online"}, default="batch"
             "online": restarts on one mini-batch, ``online_passes`` passes of
@@ -399,6 +471,29 @@ class RegressionMixture(_ConditionalMixture):
     def _log_gate(self, X):
         with np.errstate(divide="ignore"):
             return np.broadcast_to(np.log(self.weights_), (X.shape[0], self.n_components))
+
+
+class _SplitJoint:
+    """``method(X, y)`` of one block of joint rows ``[X, y]`` (picklable)."""
+
+    def __init__(self, method):
+        self.method = method
+        self.__name__ = getattr(method, "__name__", "rows")
+
+    def __call__(self, joint):
+        return self.method(joint[:, :-1], joint[:, -1])
+
+
+class _JointBlockCheck:
+    """Validates one block of the joint rows ``[X, y]`` on the workers with
+    the in-memory messages for ``X`` and for ``y`` (picklable)."""
+
+    def __init__(self, n_features):
+        self.n_features = n_features
+
+    def __call__(self, joint):
+        validate_samples(None, joint[:, :self.n_features], reset=False)
+        check_target(joint[:, self.n_features], joint.shape[0])
 
 
 _GATING = ("gating_coef", "gating_intercept")
@@ -485,8 +580,12 @@ class MixtureOfExperts(_ConditionalMixture):
         if self.gating_alpha == 0 and self.n_components > 1 and "gating_coef" not in self.fixed:
             # Every sample assigned by its inputs alone with certainty: on
             # separable responsibilities the gating likelihood has no maximum.
-            gate = np.exp(self._log_gate(self._inputs(X)))
-            if (gate.max(axis=1) > 1.0 - 1e-4).all():
+            if is_dask_array(X):
+                n_certain, n_samples = weighted_total(self._map_inputs(self._gate_is_certain, X))
+                separated = n_certain == n_samples
+            else:
+                separated = bool(self._gate_is_certain(X).all())
+            if separated:
                 warnings.warn(
                     "The gating separates the training samples completely: the "
                     "maximum-likelihood gating slopes are infinite, and the fitted ones are only "
@@ -511,6 +610,10 @@ class MixtureOfExperts(_ConditionalMixture):
 
     def _log_gate(self, X):
         return log_softmax(X @ self.gating_coef_.T + self.gating_intercept_, axis=1)
+
+    def _gate_is_certain(self, X):
+        """1.0 where the gating alone gives a sample's expert with certainty, (n_samples,)."""
+        return (np.exp(self._log_gate(self._inputs(X))).max(axis=1) > 1.0 - 1e-4).astype(float)
 
     def n_parameters(self):
         """Free parameters (gating: ``(K - 1)(D + 1)``; experts: ``K (D + 2)``)."""
