@@ -8,6 +8,8 @@ starts and the guard's choice over blocks are also checked against the
 one-draw and one-chunk computations directly, without a cluster.
 """
 
+import re
+import tracemalloc
 from functools import partial
 
 import numpy as np
@@ -226,12 +228,43 @@ def test_partial_fit_over_blocks_equals_in_memory_partial_fit(client, counts):  
     assert lazy.n_batch_iter_ == eager.n_batch_iter_ == 11
 
 
-def test_online_fit_of_a_dask_array_equals_in_memory(client, counts):  # noqa: F811
+@pytest.mark.parametrize("make_blocks", [_lazy, _sparse_blocks], ids=["dense", "sparse"])
+def test_online_fit_of_a_dask_array_equals_in_memory(client, counts, make_blocks):  # noqa: F811
+    # Blocks of 110 documents, mini-batches of 50: batches run across blocks.
     kwargs = dict(n_components=N_TOPICS, random_state=0, learning_method="online",
-                  max_iter=2, batch_size=50)
+                  max_iter=3, batch_size=50, evaluate_every=1, perp_tol=0.0)
     eager = LatentDirichletAllocation(**kwargs).fit(counts)
-    lazy = LatentDirichletAllocation(**kwargs).fit(_lazy(counts))
+    with distributed.get_task_stream(client) as stream:
+        lazy = LatentDirichletAllocation(**kwargs).fit(make_blocks(counts))
     np.testing.assert_allclose(lazy.components_, eager.components_, rtol=1e-10)
+    assert lazy.n_batch_iter_ == eager.n_batch_iter_
+    np.testing.assert_allclose(lazy.history_, eager.history_, rtol=1e-10)
+    assert lazy.bound_ == pytest.approx(eager.bound_, rel=1e-10)
+    # The bound after every pass and at the end, summed on the workers block by block.
+    workers = set(client.scheduler_info()["workers"])
+    bound_tasks = [record for record in stream.data
+                   if re.fullmatch(r"emkit-doc-bound-[0-9a-f]{32}-\d+", str(record["key"]))]
+    assert len(bound_tasks) == 4 * len(_lazy(counts).chunks[0])
+    assert {record["worker"] for record in bound_tasks} <= workers
+
+
+def test_online_fit_streams_blocks_made_on_the_workers_without_holding_them(client):  # noqa: F811
+    # 40,000 documents x 400 words of float64 counts are 122 MiB; blocks of
+    # 2,000 documents are 6 MiB, of which the client holds at most two.
+    X = da.random.default_rng(0).poisson(0.05, size=(40_000, 400),
+                                          chunks=(2_000, 400)).astype(np.float64)
+    kwargs = dict(n_components=3, learning_method="online", max_iter=1, batch_size=1000,
+                  random_state=0)
+    # Imports and kernel compilation are once per process: done before measuring.
+    LatentDirichletAllocation(**kwargs).fit(_corpus(n_docs=50, n_words=400))
+    tracemalloc.start()
+    try:
+        model = LatentDirichletAllocation(**kwargs).fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 24 * 2**20, f"client peak {peak / 2**20:.1f} MiB"
+    assert model.n_batch_iter_ == 41 and np.isfinite(model.bound_)
 
 
 # ------------------------------------------------------------- validation

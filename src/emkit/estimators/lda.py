@@ -95,6 +95,77 @@ def _block_tokens(block, whom):
     return float(_count_block(block, whom).sum(dtype=np.float64))
 
 
+class _DocumentsInMemory:
+    """What an online fit walks, for in-memory documents: their mini-batches
+    in order, and the bound of all of them at given topics.
+
+    Parameters
+    ----------
+    data : DocumentData
+        The training documents (a first E-step draws their ``gamma``).
+    evaluation : DocumentData
+        The same documents with ``gamma`` at ones (the bound's start).
+    """
+
+    def __init__(self, data, evaluation):
+        self.data, self.evaluation = data, evaluation
+        self.n_docs, self.n_tokens = data.n_docs, data.n_tokens
+
+    def batches(self, batch_size):
+        return self.data.batches(batch_size)
+
+    def doc_bound(self, model, params):
+        return model.infer(params, self.evaluation)[1]
+
+
+class _DocumentsStreamed:
+    """The same for the blocks of a dask X: every pass streams the blocks to
+    the client in order (:func:`~emkit._engine.dask_data.stream_blocks`, at
+    most two there at once) and walks each one's mini-batches; the bound is
+    summed on the workers."""
+
+    def __init__(self, X, n_topics, n_tokens, whom):
+        self.X, self.n_topics, self.whom = X, n_topics, whom
+        self.n_docs, self.n_tokens = int(X.shape[0]), n_tokens
+
+    def batches(self, batch_size):
+        # Mini-batches run across block boundaries (a block's last documents
+        # wait for the next block's first), so they are the in-memory fit's
+        # whatever the blocking.
+        pending = None
+        for block in stream_blocks(self.X.to_delayed().ravel()):
+            counts = _count_block(block, self.whom)
+            if pending is not None:
+                counts = sp.vstack([pending, counts], format="csr")
+            whole = counts.shape[0] - counts.shape[0] % batch_size
+            if whole:
+                yield from DocumentData.from_csr(counts[:whole],
+                                                 self.n_topics).batches(batch_size)
+            pending = counts[whole:]
+        if pending is not None and pending.shape[0]:
+            yield DocumentData.from_csr(pending, self.n_topics)
+
+    def doc_bound(self, model, params):
+        return sum_blocks_of(_BlockDocBound(model, params, self.n_topics, self.whom), self.X,
+                             [()] * self.X.numblocks[0])
+
+
+class _BlockDocBound:
+    """The documents' part of the bound of one block at ``params`` (on a
+    worker), every ``gamma`` run from ones; picklable."""
+
+    __name__ = "doc-bound"  # the name of its tasks on the cluster
+
+    def __init__(self, model, params, n_topics, whom):
+        self.model, self.params, self.n_topics, self.whom = model, params, n_topics, whom
+
+    def __call__(self, block):
+        counts = _count_block(block, self.whom)
+        documents = DocumentData.from_csr(counts, self.n_topics,
+                                          np.ones((counts.shape[0], self.n_topics)))
+        return self.model.infer(self.params, documents)[1]
+
+
 def _progress(iteration, max_iter, perplexity=None, accepted=False):
     """scikit-learn's progress line for one pass over the data; ``accepted``:
     SQUAREM's line for its ``iteration``-th accepted iterate instead."""
@@ -484,26 +555,31 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
             becomes documents with their ``gamma`` on a worker, every E-step
             runs on the blocks where they live and only the summed statistics
             come back (:class:`~emkit._engine.dask_documents.DaskDocumentData`),
-            with the in-memory fit's result. Without a distributed client, or
-            online, a dask X is computed on the client first.
+            with the in-memory fit's result. Online, the blocks are streamed
+            to the client one after another for every pass (at most two held
+            there; the bound is evaluated on the workers), with the in-memory
+            fit's mini-batches and result. Batch without a distributed client, a dask X is
+            computed on the client first.
         y : ignored
 
         Returns
         -------
         self : LatentDirichletAllocation
         """
-        if is_dask_array(X):
-            client = cluster_client()
-            if self.learning_method == "batch" and client is not None:
-                return self._fit_dask(X, client)
-            X = X.compute()
-        X = self._check_counts(X, reset=True, whom="LatentDirichletAllocation.fit",
-                               scaled_to=None if self.learning_method == "batch" else -1)
         if self.learning_method == "online" and self.accelerate != "none":
             raise ValueError(
                 f"accelerate={self.accelerate!r} needs learning_method='batch' (online "
                 f"variational Bayes has no EM path to extrapolate); use "
                 f"learning_method='batch' or accelerate='none'.")
+        if is_dask_array(X):
+            if self.learning_method == "online":
+                return self._fit_online_dask(X)
+            client = cluster_client()
+            if client is not None:
+                return self._fit_dask(X, client)
+            X = X.compute()
+        X = self._check_counts(X, reset=True, whom="LatentDirichletAllocation.fit",
+                               scaled_to=None if self.learning_method == "batch" else -1)
         self._init_latent_vars(X.shape[1])
         data = self._fit_data(X)
         with _numba_threads(self.n_jobs):
@@ -511,7 +587,23 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
                 self._fit_batch(data, X.dtype)
             else:
                 # Online EM has no monotone objective to guard (see LDAModel).
-                self._fit_online(self._model(guard_bound=False), data, X)
+                self._fit_online(self._model(guard_bound=False),
+                                 _DocumentsInMemory(data, self._inference_data(X)), X.dtype)
+        return self
+
+    def _fit_online_dask(self, X):
+        """Online variational Bayes over the blocks of a dask X, streamed in order."""
+        whom = "LatentDirichletAllocation.fit"
+        X = self._check_dask_counts(X, reset=True, whom=whom)
+        block_args = [(whom,)] * X.numblocks[0]
+        # One pass on the workers validates every block and counts the words.
+        n_tokens = sum_blocks_of(_block_tokens, X, block_args)
+        _check_total_count(n_tokens, whom)
+        self._init_latent_vars(X.shape[1])
+        documents = _DocumentsStreamed(X, self.n_components, n_tokens, whom)
+        with _numba_threads(self.n_jobs):
+            self._fit_online(self._model(guard_bound=False), documents,
+                             np.float32 if X.dtype == np.float32 else np.float64)
         return self
 
     def _fit_dask(self, X, client):
@@ -571,24 +663,23 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
                 f"batch variational EM should never do that. Please report it with the data.",
                 RuntimeWarning, stacklevel=3)
 
-    def _fit_online(self, model, data, X):
-        """``max_iter`` passes of online variational Bayes over ``data`` in order.
+    def _fit_online(self, model, documents, dtype):
+        """``max_iter`` passes of online variational Bayes over ``documents`` in order.
 
+        ``documents`` is :class:`_DocumentsInMemory` or :class:`_DocumentsStreamed`.
         Every ``evaluate_every`` passes the bound of all documents (their
         ``gamma`` run from ones, as scikit-learn does) is recorded in a
         :class:`~emkit._engine.monitor.ConvergenceMonitor` whose rule stops
         when the perplexity changed by less than ``perp_tol``.
         """
-        n_tokens = data.n_tokens
+        n_tokens = documents.n_tokens
         monitor = ConvergenceMonitor(
-            tol=self.perp_tol, n_samples=data.total_weight, nonmonotone_rtol=np.inf,
+            tol=self.perp_tol, n_samples=documents.n_docs, nonmonotone_rtol=np.inf,
             rule=AbsoluteChangeRule(self.perp_tol,
                                     quantity=lambda bound: _perplexity(bound, n_tokens)))
-        evaluation = self._inference_data(X)
 
         def evaluate(params):
-            doc_part = model.infer(params, evaluation)[1]
-            return doc_part + model.log_prior(params)
+            return documents.doc_bound(model, params) + model.log_prior(params)
 
         def after_pass(pass_index, params):
             self.n_iter_ += 1
@@ -602,16 +693,16 @@ class LatentDirichletAllocation(SaveMixin, ClassNamePrefixFeaturesOutMixin, Tran
                 _progress(pass_index + 1, self.max_iter)
             return False
 
-        params = self._stream(model, data, total_weight=data.total_weight,
+        params = self._stream(model, documents, total_weight=float(documents.n_docs),
                               n_passes=self.max_iter, until=after_pass)
         self.converged_ = monitor.converged
         monitor.record(evaluate(params))
-        self._set_params_from(params, X.dtype)
+        self._set_params_from(params, dtype)
         self.history_ = np.asarray(monitor.history, dtype=np.float64)
         self.bound_ = _perplexity(monitor.history[-1], n_tokens)
 
     def _stream(self, model, data, *, total_weight, n_passes, until=None):
-        """Passes of online updates over the mini-batches of ``data`` (in order)
+        """Passes of online updates over ``data.batches(batch_size)`` (in order)
         through the engine's stepwise stepper, continuing from the current
         parameters and ``n_batch_iter_`` (Hoffman et al.'s step sizes)."""
         params = self._params()
