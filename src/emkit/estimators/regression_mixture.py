@@ -541,14 +541,18 @@ class MixtureOfExperts(_ConditionalMixture):
 
     Examples
     --------
+    Slope -1 left of zero, slope 2 right of it: the gating learns where.
+
     >>> import numpy as np
     >>> from emkit import MixtureOfExperts
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.uniform(-2, 2, size=(400, 1))
-    >>> y = np.where(x[:, 0] < 0, -x[:, 0], 2 * x[:, 0]) + 0.1 * rng.standard_normal(400)
+    >>> x = np.linspace(-2, 2, 400).reshape(-1, 1)
+    >>> noise = 0.1 * np.random.default_rng(0).standard_normal(400)
+    >>> y = np.where(x[:, 0] < 0, -x[:, 0], 2 * x[:, 0]) + noise
     >>> model = MixtureOfExperts(2, random_state=0).fit(x, y)
     >>> np.sort(model.coef_.ravel()).round(1)
     array([-1.,  2.])
+    >>> model.predict(np.array([[-1.0], [1.0]])).round(1)
+    array([1., 2.])
     """
 
     def __init__(self, n_components=1, *, tol=1e-6, max_iter=1000, n_init=10,
