@@ -91,3 +91,22 @@ def test_mixture_of_experts_says_why_it_has_no_partial_fit():
         experts.partial_fit
     assert "gating M-step" in str(error.value.__cause__)
 
+
+
+def test_student_t_partial_fit_over_far_batches_approaches_the_batch_optimum():
+    # Heavy-tailed clusters a million units from the origin: the running
+    # statistics are taken about the first batch's centre, so they add across
+    # batches without cancelling.
+    rng = np.random.RandomState(3)
+    labels = rng.randint(2, size=6000)
+    X = rng.standard_t(4, size=(6000, 2)) + np.array([[0.0, 0.0], [9.0, 3.0]])[labels] + 1e6
+    batch = emkit.StudentTMixture(2, n_init=2, random_state=0).fit(X)
+    online = emkit.StudentTMixture(2, n_init=2, random_state=0, learning_decay=0.6)
+    for _ in range(3):
+        for rows in np.array_split(rng.permutation(6000), 6):
+            online.partial_fit(X[rows])
+    assert online.n_batch_iter_ == 18
+    assert batch.score(X) - online.score(X) < 1e-3  # one batch alone: 6e-3
+    np.testing.assert_allclose(np.sort(online.means_[:, 0]), np.sort(batch.means_[:, 0]),
+                               atol=0.1)
+    assert np.all(online.dofs_ > 1.0)

@@ -229,8 +229,6 @@ NOT_SUPPORTED = {
                                    "coordinate ascent is not on the engine's steppers",
     },
     "online": {
-        "StudentTMixture": "not wired yet: its constructor lacks the online hyper-parameters "
-                           "(learning_offset, learning_decay, batch_size, online_passes)",
         "FactorAnalysis": "no partial_fit yet (its E-step is chunk-pure; not wired)",
         "PPCA": "no partial_fit yet (its E-step is chunk-pure; not wired)",
         "MixtureOfFactorAnalyzers": "no partial_fit yet (AECM cycles are not on the stepwise "

@@ -132,14 +132,11 @@ class StudentTMixture(ComponentMixture):
     array([0., 8.])
     """
 
-    # Stepwise EM is not wired for the t yet (see tests/test_strategy_contracts.py).
-    _online_unsupported = ("online EM is not wired for the Student-t yet (its constructor "
-                           "lacks the online hyper-parameters)")
-
     def __init__(self, n_components=1, *, covariance_type="full", reg_covar=1e-6, tol=1e-6,
                  max_iter=1000, n_init=10, init_params="k-means++", weights_init=None,
                  means_init=None, covariances_init=None, dof_init=None, random_state=None,
-                 weight_concentration=None, fixed=(), accelerate="squarem", verbose=0):
+                 weight_concentration=None, fixed=(), accelerate="squarem", verbose=0,
+                 learning_offset=1.0, learning_decay=0.75, batch_size=5000, online_passes=3):
         store_init_arguments(self, locals())
 
     _component_params = ("means", "covariances", "dofs")
@@ -150,14 +147,17 @@ class StudentTMixture(ComponentMixture):
         return self.dof_init
 
     # -- fit ------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None, *, labels=None):
+    def fit(self, X, y=None, sample_weight=None, *, strategy="batch", labels=None):
         """Estimate the mixture by ECM (see ComponentMixture.fit for the arguments).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
+        strategy : {"batch", "online"}, default="batch"
+            "online": stepwise ECM over mini-batches, then batch ECM (see
+            :meth:`partial_fit`); in-memory X.
         labels : array-like of int of shape (n_samples,), optional
             Partial labels (-1 for unlabelled samples).
 
@@ -176,8 +176,10 @@ class StudentTMixture(ComponentMixture):
             X = self._validate(X, reset=True)
             summary = _DataSummary.of_array(X, check_sample_weight(sample_weight, X.shape[0]))
         self._summary = summary
+        # A new fit forgets what partial_fit measured its statistics about.
+        self.__dict__.pop("_online_summary", None)
         try:
-            return super().fit(X, y, sample_weight, labels=labels)
+            return super().fit(X, y, sample_weight, strategy=strategy, labels=labels)
         finally:
             # The fitted model keeps neither the data nor its measures: inference
             # centres on the fitted mixture's mean (below), so a saved and
@@ -202,8 +204,15 @@ class StudentTMixture(ComponentMixture):
                              f"{n_features} features as input.")
         return X
 
+    def _start_online_batch(self, batch):
+        # partial_fit's running statistics are centred and scaled once, on
+        # the first batch: about one centre, the statistics of every batch add.
+        self._online_summary = _DataSummary.of_array(batch.X, batch.sample_weight)
+
     def _make_component(self, n_features, fixed):
         summary = getattr(self, "_summary", None)
+        if summary is None:
+            summary = self.__dict__.get("_online_summary")
         if summary is None or summary.center.shape[0] != n_features:
             # Inference (or from_params): no data being measured. The centre is
             # only for numerical soundness: the fitted mixture's mean.
