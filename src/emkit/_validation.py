@@ -807,7 +807,7 @@ def check_covariances(value, covariance_type, n_components, n_features, name="co
 # ---------------------------------------------------------------------------
 # Discrete samples (counts, binary values, category levels)
 # ---------------------------------------------------------------------------
-__all__ += ["check_discrete_samples", "MISSING_OPTIONS"]
+__all__ += ["check_discrete_samples", "check_levels_below", "MISSING_OPTIONS"]
 
 # How a model treats NaN entries: "error" rejects them by name; "marginalize"
 # treats them as missing at random and integrates them out exactly.
@@ -895,6 +895,56 @@ def check_discrete_samples(X, *, kind, name="X", n_features=None, maximum=None,
         raise ValueError(f"{name} has {array.shape[1]} features, but {owner} is expecting "
                          f"{n_features} features as input.{hint}")
     return array
+
+
+def check_levels_below(values, n_levels, name="X", *, kind, advice):
+    """Reject discrete observations at or above their number of levels.
+
+    The range check every categorical family shares, so a symbol outside an
+    HMM's alphabet and a level outside a mixture feature's are reported in
+    the same words.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_features)
+        Validated non-negative integer observations (NaN entries, missing
+        values, are never too large).
+    n_levels : int, ndarray of int of shape (n_features,), or None
+        The number of levels: one int for a single alphabet, else one per
+        feature (the message then names the feature). None: no bound.
+    name : str
+        The argument's name, first in the message.
+    kind : str
+        What one entry is, singular ("symbol", "level").
+    advice : str
+        The fix, ending the message.
+
+    Raises
+    ------
+    ValueError
+        For the first feature with an entry at or above its number of levels.
+
+    Examples
+    --------
+    >>> check_levels_below(np.array([[0., 1.], [1., 2.]]), [2, 2], kind="level",
+    ...                    advice="pass n_levels.")
+    Traceback (most recent call last):
+    ...
+    ValueError: X has level 2 in feature 1, which has only 2 levels (0..1); pass n_levels.
+    """
+    if n_levels is None:
+        return
+    per_feature = np.ndim(n_levels) > 0
+    limits = np.asarray(n_levels) if per_feature else np.full(values.shape[1], n_levels)
+    with np.errstate(invalid="ignore"):  # NaN compares False: missing values pass
+        too_large = values >= limits[None, :]
+    if not too_large.any():
+        return
+    feature = int(np.flatnonzero(too_large.any(axis=0))[0])
+    largest, count = int(np.nanmax(values[:, feature])), int(limits[feature])
+    where = f" in feature {feature}, which has" if per_feature else ", but the model has"
+    raise ValueError(f"{name} has {kind} {largest}{where} only {count} {kind}s "
+                     f"(0..{count - 1}); {advice}")
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from .._validation import check_levels_below
 from .families import SimplexRowsMixin
 
 __all__ = ["CategoricalComponent", "check_symbols"]
@@ -69,10 +70,8 @@ def check_symbols(X, n_symbols=None, name="X"):
     symbols = array.astype(np.int64)
     if symbols.min() < 0:
         raise ValueError(f"{name} must contain non-negative symbols; got {symbols.min()}.")
-    if n_symbols is not None and symbols.max() >= n_symbols:
-        raise ValueError(f"{name} contains symbol {symbols.max()} but the model emits only "
-                         f"symbols 0..{n_symbols - 1} (n_features={n_symbols}); refit with "
-                         f"a larger n_features.")
+    check_levels_below(symbols, n_symbols, name, kind="symbol",
+                       advice=f"refit with a larger n_features (now {n_symbols}).")
     return symbols
 
 

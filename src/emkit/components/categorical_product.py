@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_discrete_samples
+from .._validation import check_discrete_samples, check_levels_below
 from .categorical import CategoricalComponent
 from .families import SimplexRowsMixin
 from .observed import START_PSEUDO_COUNT
@@ -49,15 +49,8 @@ def check_levels(X, n_levels=None, name="X", *, n_features=None, allow_nan=False
         nan_hint=nan_hint, owner=owner,
         integer_hint="Encode categories as 0, 1, ... per feature "
                      "(sklearn.preprocessing.OrdinalEncoder).")
-    if n_levels is not None:
-        with np.errstate(invalid="ignore"):
-            too_large = X >= np.asarray(n_levels)[None, :]
-        if too_large.any():
-            feature = int(np.flatnonzero(too_large.any(axis=0))[0])
-            raise ValueError(
-                f"{name} has level {int(np.nanmax(X[:, feature]))} in feature {feature}, which "
-                f"has only {int(n_levels[feature])} levels (0..{int(n_levels[feature]) - 1}); "
-                f"pass n_levels covering every level when fitting.")
+    check_levels_below(X, n_levels, name, kind="level",
+                       advice="pass n_levels covering every level when fitting.")
     return X
 
 

@@ -10,6 +10,7 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from .._arguments import store_init_arguments  # re-exported: the estimators import it here
 from .._engine.dask_data import is_dask_array
 from .._engine.init import INIT_METHODS
 from .._validation import (InvalidParameterError, check_choice, check_integer, check_random_state,
@@ -20,37 +21,6 @@ from ..persistence import SaveMixin
 __all__ = ["EMFitMixin", "DegenerateFitWarning", "MixtureInferenceMixin", "MixtureSamplingMixin",
            "check_gaussian_mixture_settings", "fill_docstring",
            "parameter_of_rank", "sampling_start", "store_init_arguments"]
-
-
-def store_init_arguments(estimator, arguments):
-    """Store every ``__init__`` argument, unchanged, as the attribute of its name.
-
-    scikit-learn's contract for an estimator's ``__init__``: record each
-    parameter as given (``get_params`` reads them back by the signature's
-    names, ``clone`` rebuilds from them; validation waits for ``fit``). Called
-    as the first statement of ``__init__``, as
-    ``store_init_arguments(self, locals())``, when ``locals()`` holds the
-    arguments and nothing else.
-
-    Parameters
-    ----------
-    estimator : object
-        The instance being initialised.
-    arguments : mapping of str to object
-        ``locals()`` of its ``__init__``: ``self`` (and ``__class__``, present
-        when ``__init__`` uses ``super()``) are skipped.
-
-    Examples
-    --------
-    >>> class Model:
-    ...     def __init__(self, n_components=1, *, tol=1e-6):
-    ...         store_init_arguments(self, locals())
-    >>> vars(Model(3))
-    {'n_components': 3, 'tol': 1e-06}
-    """
-    for name, value in arguments.items():
-        if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
 
 
 def parameter_of_rank(value, name, axes):

@@ -12,9 +12,26 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import MISSING_OPTIONS, check_choice
 from ..components.observed import initial_fill
-from ._component_mixture import ComponentMixture
+from ._base import fill_docstring
+from ._component_mixture import MIXTURE_ATTRIBUTES, ComponentMixture, mixture_parameters_doc
 
-__all__ = ["DiscreteMixture"]
+__all__ = ["DiscreteMixture", "with_feature_parameters"]
+
+
+def feature_attributes_doc(cls):
+    """The ``{mixture_attributes}`` entries of a mixture whose every
+    component parameter holds one value per component and feature (the
+    Bernoulli probabilities, the Poisson rates): :data:`MIXTURE_ATTRIBUTES`,
+    then one entry per name of ``cls._component_params``."""
+    return MIXTURE_ATTRIBUTES + "".join(
+        f"    {name}_ : ndarray of shape (n_components, n_features)\n"
+        for name in cls._component_params)
+
+
+# with_mixture_parameters, with the component parameters' fitted attributes
+# written from _component_params (see feature_attributes_doc).
+with_feature_parameters = fill_docstring(mixture_parameters=mixture_parameters_doc,
+                                         mixture_attributes=feature_attributes_doc)
 
 
 class DiscreteMixture(ComponentMixture):

@@ -121,26 +121,16 @@ default="dirichlet_process"
     2
     """
 
+    # scikit-learn's parameters, in its order, grouped by theme: the model,
+    # the stopping rule, the starts, the priors, then randomness and output.
     def __init__(
-        self,
-        n_components=1,
-        *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=1000,
-        n_init=10,
-        init_params="kmeans",
-        weight_concentration_prior_type="dirichlet_process",
-        weight_concentration_prior=None,
-        mean_precision_prior=None,
-        mean_prior=None,
-        degrees_of_freedom_prior=None,
-        covariance_prior=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
+        self, n_components=1, *, covariance_type="full",
+        tol=1e-3, reg_covar=1e-6, max_iter=1000,
+        n_init=10, init_params="kmeans",
+        weight_concentration_prior_type="dirichlet_process", weight_concentration_prior=None,
+        mean_precision_prior=None, mean_prior=None,
+        degrees_of_freedom_prior=None, covariance_prior=None,
+        random_state=None, warm_start=False, verbose=0, verbose_interval=10,
     ):
         store_init_arguments(self, locals())
 

@@ -6,13 +6,12 @@ from .._validation import check_parameter_array
 from ..components.bernoulli import BernoulliComponent, check_binary
 from ..priors import Beta
 from ._base import store_init_arguments
-from ._component_mixture import with_mixture_parameters
-from ._discrete_mixture import DiscreteMixture
+from ._discrete_mixture import DiscreteMixture, with_feature_parameters
 
 __all__ = ["BernoulliMixture"]
 
 
-@with_mixture_parameters
+@with_feature_parameters
 class BernoulliMixture(DiscreteMixture):
     """Finite mixture of multivariate Bernoulli distributions (binary features).
 
@@ -34,7 +33,6 @@ class BernoulliMixture(DiscreteMixture):
     Attributes
     ----------
     {mixture_attributes}
-    probabilities_ : ndarray of shape (n_components, n_features)
 
     Examples
     --------

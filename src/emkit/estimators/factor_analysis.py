@@ -68,10 +68,16 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     _isotropic = False
     _param_names = ("components", "noise_variance")
 
-    def __init__(self, n_components=None, *, tol=1e-8, max_iter=10_000, n_init=1,
-                 init_params="pca", components_init=None, noise_variance_init=None,
-                 random_state=None, fixed=(), accelerate="squarem", e_step="auto",
-                 chunk_size=None, verbose=0):
+    # Grouped by theme: the model, the stopping rule, the starts, how the
+    # iterations run, then output.
+    def __init__(
+        self, n_components=None, *,
+        tol=1e-8, max_iter=10_000,
+        n_init=1, init_params="pca", components_init=None, noise_variance_init=None,
+        random_state=None,
+        fixed=(), accelerate="squarem", e_step="auto", chunk_size=None,
+        verbose=0,
+    ):
         store_init_arguments(self, locals())
 
     # -- fit ------------------------------------------------------------------

@@ -6,13 +6,12 @@ from .._validation import check_parameter_array
 from ..components.poisson import PoissonComponent, check_counts
 from ..priors import Gamma
 from ._base import store_init_arguments
-from ._component_mixture import with_mixture_parameters
-from ._discrete_mixture import DiscreteMixture
+from ._discrete_mixture import DiscreteMixture, with_feature_parameters
 
 __all__ = ["PoissonMixture"]
 
 
-@with_mixture_parameters
+@with_feature_parameters
 class PoissonMixture(DiscreteMixture):
     """Finite mixture of Poisson distributions (independent counts per feature).
 
@@ -32,7 +31,6 @@ class PoissonMixture(DiscreteMixture):
     Attributes
     ----------
     {mixture_attributes}
-    rates_ : ndarray of shape (n_components, n_features)
 
     Examples
     --------

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from .._arguments import store_init_arguments
 from .._engine.init import far_point
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
 from .. import backend
@@ -102,10 +103,7 @@ class HiddenMarkovModel:
 
     def __init__(self, emission, n_states, *, startprob_concentration=None,
                  transmat_concentration=None, fixed=frozenset()):
-        self.emission = emission
-        self.n_states = n_states
-        self.startprob_concentration = startprob_concentration
-        self.transmat_concentration = transmat_concentration
+        store_init_arguments(self, locals())
         self.fixed = frozenset(fixed)
 
     # -- engine interface -----------------------------------------------------
@@ -347,12 +345,7 @@ class StateMixtureEmission:
 
     def __init__(self, component, n_states, n_mix, *, per_state_component=None,
                  weights_concentration=None, fix_weights=False):
-        self.component = component
-        self.n_states = n_states
-        self.n_mix = n_mix
-        self.per_state_component = per_state_component
-        self.weights_concentration = weights_concentration
-        self.fix_weights = fix_weights
+        store_init_arguments(self, locals())
 
     def _flat_params(self, params):
         if self.per_state_component is None:

@@ -64,6 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, polygamma, psi
 
+from .._arguments import store_init_arguments
 from .._engine.em import add_stats
 from .. import backend
 
@@ -640,13 +641,7 @@ class LDAModel:
                  guard_bound=True, sklearn_digamma=False):
         if doc_init not in ("random", "warm"):
             raise ValueError(f"doc_init must be 'random' or 'warm'; got {doc_init!r}.")
-        self.topic_word_prior = topic_word_prior
-        self.learn_doc_topic_prior = learn_doc_topic_prior
-        self.max_doc_update_iter = max_doc_update_iter
-        self.mean_change_tol = mean_change_tol
-        self.doc_init = doc_init
-        self.guard_bound = guard_bound
-        self.sklearn_digamma = sklearn_digamma
+        store_init_arguments(self, locals())
         # A cache of the pure T(lambda) of the last plan: the engine asks for
         # log_prior(params) right after the E-step at the same params.
         self._topic_bound_cache = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
+from .._arguments import store_init_arguments
 from .._engine.em import responsibility_stats
 from .._engine.init import far_point
 from ..components.coordinates import simplex_from_unconstrained, simplex_to_unconstrained
@@ -43,10 +44,7 @@ class MixtureModel:
 
     def __init__(self, component, n_components, *, weight_concentration=None,
                  fix_weights=False):
-        self.component = component
-        self.n_components = n_components
-        self.weight_concentration = weight_concentration
-        self.fix_weights = fix_weights
+        store_init_arguments(self, locals())
 
     # -- engine interface -----------------------------------------------------
     def e_step_plan(self, params):
