@@ -126,10 +126,42 @@ def test_dask_shapes_and_mixed_inputs_are_checked_with_named_messages(client):
         emkit.MixtureOfExperts(2).fit(_lazy(X), None)
     with pytest.raises(ValueError, match="strategy='online' takes in-memory X"):
         emkit.RegressionMixture(2).fit(_lazy(X), _lazy(y), strategy="online")
-    with pytest.raises(ValueError, match="partial_fit takes in-memory batches"):
-        emkit.RegressionMixture(2).partial_fit(_lazy(X), _lazy(y))
+    with pytest.raises(ValueError, match=r"y must have shape \(400,\)"):
+        emkit.RegressionMixture(2).partial_fit(_lazy(X), _lazy(y[:300]))
     # An in-memory y with a dask X is checked whole, on the client.
     bad_y = y.copy()
     bad_y[5] = np.inf
     with pytest.raises(ValueError, match=r"Input y contains infinity .*rows 5"):
         emkit.RegressionMixture(2).fit(_lazy(X), bad_y)
+
+
+def test_partial_fit_over_blocks_is_partial_fit_of_every_block_in_turn(client):
+    X, y = _two_regimes(n=1600, seed=5)
+    weights = np.random.RandomState(6).uniform(0.5, 2.0, size=X.shape[0])
+    make = lambda: emkit.RegressionMixture(2, n_init=2, random_state=0)  # noqa: E731
+    eager = make()
+    for rows in np.array_split(np.arange(X.shape[0]), N_BLOCKS):
+        eager.partial_fit(X[rows], y[rows], sample_weight=weights[rows])
+    lazy = make().partial_fit(_lazy(X), _lazy(y), sample_weight=weights)
+    assert lazy.n_batch_iter_ == eager.n_batch_iter_ == N_BLOCKS
+    for name in PARAMS + ("weights_",):
+        np.testing.assert_allclose(getattr(lazy, name), getattr(eager, name), rtol=1e-10,
+                                   err_msg=name)
+    # A later dask call continues the same running statistics.
+    lazy.partial_fit(_lazy(X), y)
+    assert lazy.n_batch_iter_ == 2 * N_BLOCKS
+
+
+def test_component_mixture_partial_fit_streams_dask_blocks(client):
+    rng = np.random.RandomState(7)
+    X = rng.poisson(np.array([[1.0, 6.0], [5.0, 2.0]])[rng.randint(2, size=1200)])
+    weights = rng.uniform(0.5, 2.0, size=X.shape[0])
+    eager = emkit.PoissonMixture(2, n_init=2, random_state=0)
+    for rows in np.array_split(np.arange(X.shape[0]), N_BLOCKS):
+        eager.partial_fit(X[rows], sample_weight=weights[rows])
+    lazy = emkit.PoissonMixture(2, n_init=2, random_state=0).partial_fit(
+        _lazy(X), sample_weight=_lazy(weights))
+    np.testing.assert_allclose(lazy.rates_, eager.rates_, rtol=1e-10)
+    np.testing.assert_allclose(lazy.weights_, eager.weights_, rtol=1e-10)
+    with pytest.raises(ValueError, match="has 3 features, but the model was fitted with 2"):
+        lazy.partial_fit(_lazy(np.hstack([X, X[:, :1]])))

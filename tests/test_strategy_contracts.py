@@ -393,6 +393,27 @@ def _dask_args(data, da, n_blocks=3):
     return lazy
 
 
+@pytest.mark.parametrize("case", [case for case in cases_for("online")
+                                  if "lengths" not in case.values[0].data()])
+def test_partial_fit_over_dask_blocks_is_partial_fit_of_every_block_in_turn(client,  # noqa: F811
+                                                                            case):
+    # Independent rows (the HMMs' sequences are streamed in tests/test_dask_hmm.py).
+    da = pytest.importorskip("dask.array")
+    data = case.data(5)
+    n_blocks = 3
+    eager = case.estimator()
+    for rows in np.array_split(np.arange(data["X"].shape[0]), n_blocks):
+        _quiet(eager.partial_fit, *(part[rows] for part in _args(data)))
+    lazy = _quiet(case.estimator().partial_fit, *_dask_args(data, da, n_blocks))
+    assert lazy.n_batch_iter_ == eager.n_batch_iter_ == n_blocks
+    fitted = [name for name in vars(eager) if name.endswith("_") and not name.startswith("_")
+              and isinstance(getattr(eager, name), np.ndarray)]
+    assert fitted
+    for name in fitted:
+        np.testing.assert_allclose(getattr(lazy, name), getattr(eager, name), rtol=1e-10,
+                                   atol=1e-12, err_msg=f"{case.id}: {name}")
+
+
 # Their default E-step reads the (D, D) scatter, which one pass over the blocks measures.
 SCATTER_PASS = ("FactorAnalysis", "PPCA")
 

@@ -44,7 +44,8 @@ from .sequences import SequenceData
 __all__ = ["is_dask_array", "check_dask_samples", "DaskBlockData", "DaskSampleData",
            "DaskSequenceData", "sequence_block_lengths", "sequence_blocks", "dask_row_weights",
            "stream_blocks", "map_blocks_of", "sum_blocks_of", "map_rows", "weighted_mean",
-           "weighted_total", "check_finite_block", "append_column", "SAMPLE_ROWS"]
+           "weighted_total", "check_finite_block", "append_column", "stream_row_blocks",
+           "SAMPLE_ROWS"]
 
 # Rows gathered to the client for initialisation and feature scales: the
 # number feature_scales measures spacings on, so that its scales are the
@@ -638,6 +639,52 @@ def stream_blocks(items):
         futures = None  # release the block on the cluster
         yield value
         current, futures = following, next_futures
+
+
+def stream_row_blocks(X, *row_arrays, names=None):
+    """The row blocks of ``X`` with the matching rows of per-row arrays, in order.
+
+    What ``partial_fit`` on a dask ``X`` walks: one block after another
+    (:func:`stream_blocks`: the next computed while the current one is used),
+    each with its rows of the sample weights or responses.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Chunked along rows only.
+    *row_arrays : dask.array.Array, array-like of shape (n_samples,), or None
+        Rechunked (or, in memory, split) like the rows of ``X``; None stays
+        None in every yielded tuple.
+    names : sequence of str or None
+        The arguments' names, for the message when a length is wrong.
+
+    Yields
+    ------
+    tuple
+        ``(X_block, *row_array_blocks)`` as in-memory arrays.
+    """
+    import dask.array as da
+
+    n_samples = int(X.shape[0])
+    names = names or [f"array {i}" for i in range(len(row_arrays))]
+    present, parts = [], [X.to_delayed().ravel()]
+    for index, (array, name) in enumerate(zip(row_arrays, names)):
+        if array is None:
+            continue
+        if not is_dask_array(array):
+            array = np.asarray(array)
+        if array.ndim != 1 or array.shape[0] != n_samples:
+            raise ValueError(f"{name} must have shape ({n_samples},), one value per sample of "
+                             f"X; got shape {array.shape}.")
+        array = (array.rechunk((X.chunks[0],)) if is_dask_array(array)
+                 else da.from_array(array, chunks=(X.chunks[0],)))
+        present.append(index)
+        parts.append(array.to_delayed().ravel())
+    for computed in stream_blocks(zip(*parts)):
+        blocks = [None] * len(row_arrays)
+        for index, block in zip(present, computed[1:]):
+            blocks[index] = block
+        yield (computed[0], *blocks)
 
 
 def map_blocks_of(function, X, block_args, *, rows, n_columns=None, dtype=np.float64):

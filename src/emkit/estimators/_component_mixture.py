@@ -37,6 +37,7 @@ from .._engine.dask_data import (
     check_dask_samples,
     is_dask_array,
     map_rows,
+    stream_row_blocks,
     weighted_mean,
 )
 from .._engine.data import SampleData
@@ -367,28 +368,38 @@ class ComponentMixture(MixtureInferenceMixin, LikelihoodCriteriaMixin, EMFitMixi
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             The mini-batch, with the features (and, for counts or levels, the
-            data domain) of the first.
+            data domain) of the first. A dask array is a stream of
+            mini-batches, one step per row block, computed one after another
+            (:func:`~emkit._engine.dask_data.stream_row_blocks`: the client
+            holds at most two blocks), as ``partial_fit`` on every block in turn.
         y : ignored
             Present for scikit-learn's API.
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like or dask array of shape (n_samples,), optional
             Frequency weights; their total over the batch must be positive.
 
         Returns
         -------
         self
         """
+        if is_dask_array(X):
+            X = self._validate_dask(X, reset=not self._has_features())
+            for block, weights in stream_row_blocks(X, sample_weight, names=["sample_weight"]):
+                self.partial_fit(block, sample_weight=weights)
+            return self
         return self._partial_fit_rows(X, sample_weight, lambda rows, reset:
                                       self._validate(rows, reset=reset))
+
+    def _has_features(self):
+        """Whether the features are fixed (a fit, or partial_fit's first batch)."""
+        return "_online" in self.__dict__ or all(
+            hasattr(self, f"{name}_") for name in self._param_names)
 
     def _partial_fit_rows(self, X, sample_weight, validate):
         """partial_fit on rows that ``validate(X, reset)`` checks and converts."""
         fixed = self._check_settings()
         self._check_online()
-        if is_dask_array(X):
-            raise ValueError("partial_fit takes in-memory batches; pass X.compute() (or "
-                             "fit a dask X by batch EM with fit).")
         state = self.__dict__.get("_online")
         fitted = all(hasattr(self, f"{name}_") for name in self._param_names)
         X = validate(X, state is None and not fitted)

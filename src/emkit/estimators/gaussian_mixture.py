@@ -14,10 +14,9 @@ from .._engine.accel import ACCELERATIONS
 from .._engine.dask_data import (
     DaskSampleData,
     check_dask_samples,
-    dask_row_weights,
     is_dask_array,
     map_rows,
-    stream_blocks,
+    stream_row_blocks,
     weighted_mean,
 )
 from .._engine.data import SampleData
@@ -671,14 +670,8 @@ default="k-means++"
             X = check_dask_samples(X, n_features=getattr(self, "n_features_in_", None)
                                    if "_online" in self.__dict__ or hasattr(self, "means_")
                                    else None)
-            blocks = X.to_delayed().ravel()
-            if sample_weight is not None:
-                blocks = zip(blocks, dask_row_weights(sample_weight, X).to_delayed().ravel())
-            for block in stream_blocks(blocks):
-                if sample_weight is None:
-                    self.partial_fit(block)
-                else:
-                    self.partial_fit(block[0], sample_weight=block[1])
+            for block, weights in stream_row_blocks(X, sample_weight, names=["sample_weight"]):
+                self.partial_fit(block, sample_weight=weights)
             return self
         self._validate_hyperparameters()
         fixed = self._resolved_fixed()

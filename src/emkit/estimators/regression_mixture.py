@@ -43,6 +43,7 @@ from .._engine.dask_data import (
     check_dask_samples,
     is_dask_array,
     map_rows,
+    stream_row_blocks,
     weighted_total,
 )
 from .._engine.em import maximize
@@ -457,14 +458,24 @@ class RegressionMixture(_ConditionalMixture):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is a stream of mini-batches, one step per row block
+            (with its rows of ``y`` and ``sample_weight``), computed one after
+            another.
+        y : array-like or dask array of shape (n_samples,)
+        sample_weight : array-like or dask array of shape (n_samples,), optional
 
         Returns
         -------
         self
         """
+        if is_dask_array(X):
+            X = check_dask_samples(X, n_features=self.n_features_in_ if self._has_features()
+                                   else None)
+            for block, responses, weights in stream_row_blocks(
+                    X, y, sample_weight, names=["y", "sample_weight"]):
+                self.partial_fit(block, responses, weights)
+            return self
         return self._partial_fit_rows(X, sample_weight,
                                       lambda rows, reset: self._joint(rows, y, reset=reset))
 
