@@ -229,8 +229,11 @@ NOT_SUPPORTED = {
                                    "coordinate ascent is not on the engine's steppers",
     },
     "online": {
-        "FactorAnalysis": "no partial_fit yet (its E-step is chunk-pure; not wired)",
-        "PPCA": "no partial_fit yet (its E-step is chunk-pure; not wired)",
+        "FactorAnalysis": "not stepwise EM: partial_fit keeps the exact running mean and "
+                          "scatter, on which its E-step depends linearly, and runs EM on "
+                          "them (tests/test_factor_online.py); fit needs one pass only, so "
+                          "it has no strategy='online'",
+        "PPCA": "as FactorAnalysis (tests/test_factor_online.py)",
         "MixtureOfFactorAnalyzers": "no partial_fit yet (AECM cycles are not on the stepwise "
                                     "stepper)",
         "KMeans": "no partial_fit (hard assignments; scikit-learn's MiniBatchKMeans is the "

@@ -37,7 +37,7 @@ from functools import partial
 
 import numpy as np
 
-from .data import DEFAULT_CHUNK_BYTES, SampleData
+from .data import DEFAULT_CHUNK_BYTES, SampleData, combine_moments
 from .em import chunked_expectation
 from .sequences import SequenceData
 
@@ -261,15 +261,8 @@ def _block_summary(block, weights, rows, check_block, index=0, first_row=0):
 
 def _combine_summaries(left, right):
     """Two blocks' summaries as one (Chan et al.'s pairwise mean and scatter)."""
-    total = left["weight"] + right["weight"]
-    if left["weight"] == 0 or right["weight"] == 0:
-        moments = left if right["weight"] == 0 else right
-        mean, scatter = moments["mean"], moments["scatter"]
-    else:
-        delta = right["mean"] - left["mean"]
-        mean = left["mean"] + delta * (right["weight"] / total)
-        scatter = (left["scatter"] + right["scatter"]
-                   + np.outer(delta, delta) * (left["weight"] * right["weight"] / total))
+    total, mean, scatter = combine_moments(
+        *((side["weight"], side["mean"], side["scatter"]) for side in (left, right)))
     return {"weight": total, "mean": mean, "scatter": scatter,
             "max_abs": np.maximum(left["max_abs"], right["max_abs"]),
             "rows": left["rows"] + right["rows"],

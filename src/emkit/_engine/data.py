@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SampleData", "DEFAULT_CHUNK_BYTES"]
+__all__ = ["SampleData", "DEFAULT_CHUNK_BYTES", "combine_moments"]
 
 # Chunks of a few MiB keep the per-chunk temporaries (features, log-densities,
 # responsibilities) in cache-friendly, bounded memory whatever n_samples is.
@@ -99,3 +99,42 @@ class SampleData:
             return np.ones(self.n_samples)
         return np.asarray(self.sample_weight, dtype=np.float64)
 
+
+
+def combine_moments(left, right):
+    """Weighted moments of two sets of samples as those of their union.
+
+    Chan, Golub & LeVeque's pairwise update: no sum of squares about the
+    origin, so it stays exact for data far from it. Used to merge Dask
+    blocks' summaries and the batches a ``partial_fit`` accumulates.
+
+    Parameters
+    ----------
+    left, right : tuple ``(weight, mean, scatter)``
+        Total weight (float), weighted mean (D,) and weighted scatter about
+        that mean (D, D) of each set.
+
+    Returns
+    -------
+    tuple ``(weight, mean, scatter)``
+        Of the union.
+
+    Examples
+    --------
+    >>> a, b = np.array([[0.0], [2.0]]), np.array([[4.0]])
+    >>> moments = lambda x: (len(x), x.mean(axis=0), (x - x.mean(axis=0)).T @ (x - x.mean(axis=0)))
+    >>> weight, mean, scatter = combine_moments(moments(a), moments(b))
+    >>> weight, mean, scatter
+    (3, array([2.]), array([[8.]]))
+    """
+    left_weight, left_mean, left_scatter = left
+    right_weight, right_mean, right_scatter = right
+    total = left_weight + right_weight
+    if left_weight == 0 or right_weight == 0:
+        _, mean, scatter = left if right_weight == 0 else right
+        return total, mean, scatter
+    delta = right_mean - left_mean
+    mean = left_mean + delta * (right_weight / total)
+    scatter = (left_scatter + right_scatter
+               + np.outer(delta, delta) * (left_weight * right_weight / total))
+    return total, mean, scatter

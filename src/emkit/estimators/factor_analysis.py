@@ -8,8 +8,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine.accel import ACCELERATIONS
 from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finite_block,
-                                 is_dask_array, map_rows, weighted_total)
-from .._engine.data import SampleData
+                                 is_dask_array, map_rows, stream_row_blocks, weighted_total)
+from .._engine.data import SampleData, combine_moments
 from .._engine.em import fit_em
 from .._validation import (InvalidParameterError, check_choice, check_integer,
                            check_parameter_array, check_random_state, check_real,
@@ -100,17 +100,9 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         -------
         self
         """
-        check_real(self.tol, "tol", minimum=0.0)
-        check_integer(self.max_iter, "max_iter", minimum=0)
-        check_integer(self.n_init, "n_init", minimum=1)
-        check_choice(self.init_params, "init_params", FACTOR_INITS)
-        check_choice(self.accelerate, "accelerate", ACCELERATIONS)
-        check_choice(self.e_step, "e_step", E_STEPS)
-        check_integer(self.chunk_size, "chunk_size", minimum=1, allow_none=True)
-        fixed = frozenset(self.fixed)
-        if not fixed <= set(self._param_names):
-            raise InvalidParameterError(
-                f"fixed may only name {self._param_names}; got {sorted(fixed)}.")
+        fixed_model = self._check_settings()
+        # A new fit forgets partial_fit's running moments.
+        self.__dict__.pop("_moments", None)
         reason = "a covariance needs at least two samples; pass more samples"
         if is_dask_array(X):
             X = check_dask_samples(X, min_samples=2, min_samples_reason=reason)
@@ -136,8 +128,6 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             data = ScatterData(variances * data.total_weight, data.center, data.total_weight,
                                n, X.dtype)
         floor = noise_floor(np.diag(variances))
-        fixed_model = frozenset({"components": "loadings", "noise_variance": "noise"}[name]
-                                for name in fixed)
         model = FactorModel(q, floor, isotropic=self._isotropic, fixed=fixed_model)
         rng = check_random_state(self.random_state)
         starts = self._initializations(variances, data.center, q, floor, rng)
@@ -145,6 +135,89 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                         random_state=rng, verbose=self.verbose, accelerate=self.accelerate)
         self._set_params(result.params)
         self._store_fit_result(result, data.total_weight)
+        return self
+
+    def _check_settings(self):
+        """Validate the hyper-parameters; the model's names of the held parameters."""
+        check_real(self.tol, "tol", minimum=0.0)
+        check_integer(self.max_iter, "max_iter", minimum=0)
+        check_integer(self.n_init, "n_init", minimum=1)
+        check_choice(self.init_params, "init_params", FACTOR_INITS)
+        check_choice(self.accelerate, "accelerate", ACCELERATIONS)
+        check_choice(self.e_step, "e_step", E_STEPS)
+        check_integer(self.chunk_size, "chunk_size", minimum=1, allow_none=True)
+        fixed = frozenset(self.fixed)
+        if not fixed <= set(self._param_names):
+            raise InvalidParameterError(
+                f"fixed may only name {self._param_names}; got {sorted(fixed)}.")
+        return frozenset({"components": "loadings", "noise_variance": "noise"}[name]
+                         for name in fixed)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the fit with one more batch of samples.
+
+        The model's E-step statistics are linear in the data's weighted mean
+        and scatter, so partial_fit keeps those two exactly (merged batch by
+        batch by Chan et al.'s pairwise update; memory O(D^2) whatever the
+        number of samples) and runs EM on them from the current parameters
+        (from ``init_params`` on the first call) to ``tol``: after every call
+        the fit is the batch fit of all samples seen so far, not a stepwise
+        approximation of it. ``fit`` discards the running moments; a
+        partial_fit after a fit starts new ones from its batch, from the
+        fitted parameters.
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
+            The batch; the first needs at least two samples. A dask array is
+            streamed block after block (one partial_fit per block).
+        y : ignored
+        sample_weight : array-like or dask array of shape (n_samples,), optional
+            Frequency weights.
+
+        Returns
+        -------
+        self
+        """
+        fixed_model = self._check_settings()
+        moments = self.__dict__.get("_moments")
+        fitted = hasattr(self, "components_")
+        if is_dask_array(X):
+            X = check_dask_samples(X, n_features=self.n_features_in_
+                                   if moments is not None or fitted else None)
+            for block, weights in stream_row_blocks(X, sample_weight, names=["sample_weight"]):
+                self.partial_fit(block, sample_weight=weights)
+            return self
+        first = moments is None
+        X = validate_samples(self, X, reset=first and not fitted, min_samples=2 if first else 1,
+                             min_samples_reason="the first batch's covariance needs at least "
+                                                "two samples; pass a larger first batch")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        batch = SampleData(X, sample_weight)
+        batch_moments = (batch.total_weight, batch.center,
+                         weighted_scatter(X, sample_weight, batch.center) * batch.total_weight)
+        moments = batch_moments if first else combine_moments(moments, batch_moments)
+        self._moments = moments
+        self.n_batch_iter_ = 1 if first else self.n_batch_iter_ + 1
+        self.n_samples_seen_ = X.shape[0] if first else self.n_samples_seen_ + X.shape[0]
+        weight, center, scatter = moments
+        D = X.shape[1]
+        q = check_n_factors(self.n_components, D)
+        covariance = scatter / weight
+        floor = noise_floor(np.diag(covariance))
+        model = FactorModel(q, floor, isotropic=self._isotropic, fixed=fixed_model)
+        rng = check_random_state(self.random_state)
+        if fitted:
+            # The mean is the samples' (the running one); W and Psi go on from here.
+            starts = [{"mean": center.copy(), "loadings": self.components_.T.copy(),
+                       "noise": np.maximum(self._noise_vector(), floor)}]
+        else:
+            starts = self._initializations(covariance, center, q, floor, rng)
+        data = ScatterData(scatter, center, weight, self.n_samples_seen_, X.dtype)
+        result = fit_em(model, data, starts, max_iter=self.max_iter, tol=self.tol,
+                        random_state=rng, verbose=self.verbose, accelerate=self.accelerate)
+        self._set_params(result.params)
+        self._store_fit_result(result, weight)
         return self
 
     def _user_starts(self, D, q):
