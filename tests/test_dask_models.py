@@ -103,12 +103,15 @@ def test_factor_samples_mode_maps_every_e_step_over_the_blocks(client):
     assert len(passes) == lazy.n_e_steps_
 
 
-def test_mixture_of_factor_analyzers_dask_fit_equals_in_memory(client):
+@pytest.mark.parametrize("accelerate", ["none", "squarem"])
+def test_mixture_of_factor_analyzers_dask_fit_equals_in_memory(client, accelerate):
+    # SQUAREM's E-steps (EM over x, labels and factors) run on the workers too.
     X = _clusters(seed=2)
     weights = np.random.RandomState(4).uniform(0.2, 2.0, size=X.shape[0])
     eager, lazy, records = _fit_both(
         client, lambda: emkit.MixtureOfFactorAnalyzers(3, n_factors=1, n_init=2, tol=0.0,
-                                                       max_iter=12, random_state=0), X,
+                                                       max_iter=12, random_state=0,
+                                                       accelerate=accelerate), X,
         weights)
     _assert_same_fit(lazy, eager, ["weights_", "means_", "loadings_", "noise_variance_"],
                      weights.sum())

@@ -224,7 +224,6 @@ NOT_SUPPORTED = {
     "squarem": {
         "KMeans": "hard assignments: the Lloyd map is piecewise constant, nothing to "
                   "extrapolate",
-        "MixtureOfFactorAnalyzers": "no accelerate option yet (AECM's two half-cycles)",
         "BayesianGaussianMixture": "variational Bayes has no accelerate option: its "
                                    "coordinate ascent is not on the engine's steppers",
     },
