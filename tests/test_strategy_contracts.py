@@ -225,8 +225,6 @@ NOT_SUPPORTED = {
         "KMeans": "hard assignments: the Lloyd map is piecewise constant, nothing to "
                   "extrapolate",
         "MixtureOfFactorAnalyzers": "no accelerate option yet (AECM's two half-cycles)",
-        "BayesianGaussianMixture": "variational Bayes has no accelerate option: its "
-                                   "coordinate ascent is not on the engine's steppers",
     },
     "online": {
         "StudentTMixture": "not wired yet: its constructor lacks the online hyper-parameters "
