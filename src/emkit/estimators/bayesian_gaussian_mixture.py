@@ -110,15 +110,22 @@ default="dirichlet_process"
         returned parameters and their own responsibilities, half a step
         after scikit-learn's point (responsibilities before the last
         update), so it is never lower for the same run.
-    lower_bounds_ : ndarray of shape (n_iter_ + 1,)
+    lower_bounds_ : ndarray of shape (n_recorded,)
         ``history_`` in the same convention.
-    history_ : ndarray of shape (n_iter_ + 1,)
+    history_ : ndarray of shape (n_recorded,)
         The exact ELBO (every constant included) after every E-step of the
         kept run, the initial parameters first. It never decreases.
+        ``n_recorded = n_iter_ + 1`` for plain variational EM; SQUAREM records
+        only the iterates it keeps.
     lower_bound_offset_ : float
         The constants scikit-learn leaves out of its bound.
     converged_ : bool
     n_iter_ : int
+    n_e_steps_ : int
+        E-steps evaluated by the kept run (SQUAREM takes more than one per
+        iteration, so compare methods on this, not on ``n_iter_``).
+    history_e_steps_ : ndarray of shape (n_iter_ + 1,)
+        E-steps evaluated when each entry of ``history_`` was recorded.
     n_features_in_ : int
 
     Examples
