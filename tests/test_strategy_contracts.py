@@ -224,8 +224,6 @@ NOT_SUPPORTED = {
     "squarem": {
         "KMeans": "hard assignments: the Lloyd map is piecewise constant, nothing to "
                   "extrapolate",
-        "BayesianGaussianMixture": "variational Bayes has no accelerate option: its "
-                                   "coordinate ascent is not on the engine's steppers",
     },
     "online": {
         "FactorAnalysis": "not stepwise EM: partial_fit keeps the exact running mean and "

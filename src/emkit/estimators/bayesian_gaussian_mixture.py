@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine.dask_data import (DaskSampleData, check_dask_samples, check_finite_block,
                                  is_dask_array, map_rows, weighted_mean)
+from .._engine.accel import ACCELERATIONS
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import initial_responsibilities
@@ -15,8 +16,8 @@ from .._validation import (InvalidParameterError, check_bool, check_choice,
                            check_covariance_parameter, check_integer, check_parameter_array,
                            check_random_state, check_real, validate_samples)
 from ..components.gaussian import GaussianComponent
-from ..components.gaussian_ops import (COVARIANCE_TYPES, feature_width, kernel_of,
-                                       precisions_from_cholesky)
+from ..components.gaussian_ops import (COVARIANCE_TYPES, feature_scales, feature_width,
+                                       kernel_of, precisions_from_cholesky)
 from ..models.bayesian_mixture import WEIGHT_PRIOR_TYPES, BayesianMixtureModel, VariationalPrior
 from ..models.mixture import MixtureModel
 from ._base import (EMFitMixin, MixtureInferenceMixin, check_gaussian_mixture_settings,
@@ -79,6 +80,15 @@ default="dirichlet_process"
     verbose : int, default=0
     verbose_interval : int, default=10
         Accepted for scikit-learn's API; ``verbose=2`` prints every iteration.
+    accelerate : {"none", "squarem"}, default="none"
+        "squarem": Varadhan & Roland's squared extrapolation (scheme 3) with
+        R SQUAREM's safeguards (see :mod:`emkit._engine.accel`) on the
+        variational parameters, in unconstrained coordinates (log
+        concentrations, log ``beta``, ``log(nu - (D - 1))``, means, Cholesky
+        factors with log-diagonal; see
+        :meth:`~emkit.models.bayesian_mixture.BayesianMixtureModel.to_unconstrained`).
+        A proposal is kept only when its lower bound is at least plain
+        variational EM's, so ``history_`` still never decreases.
 
     Attributes
     ----------
@@ -100,15 +110,22 @@ default="dirichlet_process"
         returned parameters and their own responsibilities, half a step
         after scikit-learn's point (responsibilities before the last
         update), so it is never lower for the same run.
-    lower_bounds_ : ndarray of shape (n_iter_ + 1,)
+    lower_bounds_ : ndarray of shape (n_recorded,)
         ``history_`` in the same convention.
-    history_ : ndarray of shape (n_iter_ + 1,)
+    history_ : ndarray of shape (n_recorded,)
         The exact ELBO (every constant included) after every E-step of the
         kept run, the initial parameters first. It never decreases.
+        ``n_recorded = n_iter_ + 1`` for plain variational EM; SQUAREM records
+        only the iterates it keeps.
     lower_bound_offset_ : float
         The constants scikit-learn leaves out of its bound.
     converged_ : bool
     n_iter_ : int
+    n_e_steps_ : int
+        E-steps evaluated by the kept run (SQUAREM takes more than one per
+        iteration, so compare methods on this, not on ``n_iter_``).
+    history_e_steps_ : ndarray of shape (n_iter_ + 1,)
+        E-steps evaluated when each entry of ``history_`` was recorded.
     n_features_in_ : int
 
     Examples
@@ -122,7 +139,8 @@ default="dirichlet_process"
     """
 
     # scikit-learn's parameters, in its order, grouped by theme: the model,
-    # the stopping rule, the starts, the priors, then randomness and output.
+    # the stopping rule, the starts, the priors, then randomness and output;
+    # emkit's stepper last.
     def __init__(
         self, n_components=1, *, covariance_type="full",
         tol=1e-3, reg_covar=1e-6, max_iter=1000,
@@ -131,6 +149,7 @@ default="dirichlet_process"
         mean_precision_prior=None, mean_prior=None,
         degrees_of_freedom_prior=None, covariance_prior=None,
         random_state=None, warm_start=False, verbose=0, verbose_interval=10,
+        accelerate="none",
     ):
         store_init_arguments(self, locals())
 
@@ -149,6 +168,7 @@ default="dirichlet_process"
         check_bool(self.warm_start, "warm_start")
         check_integer(self.verbose, "verbose", minimum=0, allow_bool=True)
         check_integer(self.verbose_interval, "verbose_interval", minimum=1)
+        check_choice(self.accelerate, "accelerate", ACCELERATIONS)
 
     def _resolved_prior(self, moments):
         """The prior's hyper-parameters, scikit-learn's defaults filled in from
@@ -243,7 +263,10 @@ default="dirichlet_process"
             moments = _Moments.of_samples(X)
             data = init_data = self._sample_data(X)
         prior = self._resolved_prior(moments)
-        model = self._build_model(data, prior)
+        # SQUAREM's step lengths are ratios of norms: coordinates in the data's
+        # per-feature units keep them the same whatever units X comes in.
+        scales = feature_scales(init_data.X) if self.accelerate == "squarem" else None
+        model = self._build_model(data, prior, scales)
         rng = check_random_state(self.random_state)
         if warm:
             starts = [self._fitted_params()]
@@ -253,7 +276,7 @@ default="dirichlet_process"
         # on the per-sample objective.
         result = fit_em(model, data, starts, max_iter=self.max_iter,
                         tol=self.tol / data.total_weight, random_state=rng,
-                        verbose=self.verbose)
+                        verbose=self.verbose, accelerate=self.accelerate)
         self._store_prior(prior)
         self._set_params(model, result.params, data.dtype)
         self._store_fit_result(result, data.total_weight)
@@ -274,14 +297,17 @@ default="dirichlet_process"
     def _sample_data(self, X):
         return SampleData(X, None, row_bytes=self._row_bytes(X.dtype, X.shape[1]))
 
-    def _component(self, center, dtype):
+    def _component(self, center, dtype, scales=None):
+        """The Gaussian family of the fit; ``scales`` (:class:`FeatureScales`)
+        are the units of its unconstrained coordinates, the only thing they
+        change here (None: unit scales)."""
         D = center.shape[0]
         return GaussianComponent(self.covariance_type, reg_covar=0.0, center=center,
-                                 dtype=dtype, data_covariance=np.eye(D))
+                                 dtype=dtype, data_covariance=np.eye(D), feature_scales=scales)
 
-    def _build_model(self, data, prior):
-        return BayesianMixtureModel(self._component(data.center, data.dtype), self.n_components,
-                                    prior, reg_covar=self.reg_covar)
+    def _build_model(self, data, prior, scales=None):
+        return BayesianMixtureModel(self._component(data.center, data.dtype, scales),
+                                    self.n_components, prior, reg_covar=self.reg_covar)
 
     def _initializations(self, init_data, total_weight, model, rng):
         """One start per restart, made lazily (the engine runs each before the

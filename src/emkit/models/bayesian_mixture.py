@@ -359,6 +359,80 @@ class BayesianMixtureModel:
         the point of the model), it does not collapse."""
         return params, 0
 
+    # -- unconstrained coordinates (accelerated steppers) -----------------------------
+    def to_unconstrained(self, params):
+        """The variational parameters as one real vector, for SQUAREM.
+
+        Log concentrations (the Dirichlet's, or both rows of the sticks' Beta
+        parameters), log mean precisions ``beta``, ``log(nu - (D - 1))`` of
+        the degrees of freedom (one for "tied"), then the Gaussian family's
+        coordinates of ``means`` and ``covariances`` (``(nu W)^-1``; Cholesky
+        factors with log-diagonal, log-variances for "diag" and "spherical",
+        in the data's units; see
+        :meth:`~emkit.components.gaussian.GaussianComponent.to_unconstrained`).
+        Every vector maps back to a valid ``q(theta)``, whose ELBO the engine
+        evaluates; the points need not be an M-step's (whose ``beta``, ``nu``
+        and concentrations all follow from the counts).
+
+        Parameters
+        ----------
+        params : dict
+            Variational parameters (see the class notes).
+
+        Returns
+        -------
+        ndarray of shape (n_coordinates,), or None when a covariance no
+        longer factors (the stepper then takes a plain update).
+        """
+        gaussian_vector = self.component.to_unconstrained(params)
+        if gaussian_vector is None:
+            return None
+        return np.concatenate([
+            np.log(np.asarray(params["weight_concentration"], dtype=np.float64)).ravel(),
+            np.log(np.asarray(params["mean_precision"], dtype=np.float64)),
+            np.log(np.asarray(params["degrees_of_freedom"], dtype=np.float64)
+                   - (self.n_features - 1.0)).ravel(),
+            gaussian_vector,
+        ])
+
+    def from_unconstrained(self, vector, template):
+        """Variational parameters from :meth:`to_unconstrained`'s vector.
+
+        Parameters
+        ----------
+        vector : ndarray of shape (n_coordinates,)
+        template : dict
+            Parameters of the same shapes (the point extrapolated from).
+
+        Returns
+        -------
+        dict, or None when ``vector`` maps to no valid ``q(theta)`` (not
+        finite, or a covariance that overflows).
+        """
+        if not np.isfinite(vector).all():
+            return None
+        concentration_shape = np.shape(template["weight_concentration"])
+        dof_shape = np.shape(template["degrees_of_freedom"])
+        sizes = np.cumsum([int(np.prod(concentration_shape)), self.n_components,
+                           int(np.prod(dof_shape))])
+        log_concentration, log_mean_precision, log_dof, gaussian_vector = np.split(vector,
+                                                                                   sizes)
+        params = self.component.from_unconstrained(gaussian_vector, template)
+        if params is None:
+            return None
+        with np.errstate(over="ignore", under="ignore"):
+            concentration, mean_precision, dof_excess = (
+                np.exp(log_concentration), np.exp(log_mean_precision), np.exp(log_dof))
+        # An exp that over- or underflows leaves the parameter space (a zero
+        # concentration or nu = D - 1 has no finite bound).
+        for values in (concentration, mean_precision, dof_excess):
+            if not (np.isfinite(values).all() and (values > 0).all()):
+                return None
+        params["weight_concentration"] = concentration.reshape(concentration_shape)
+        params["mean_precision"] = mean_precision
+        params["degrees_of_freedom"] = (dof_excess + (self.n_features - 1.0)).reshape(dof_shape)
+        return params
+
     # -- bounds ---------------------------------------------------------------------
     def elbo(self, stats, params):
         """The exact ELBO of the responsibilities behind ``stats`` paired with
