@@ -462,13 +462,21 @@ class _Run:
         bool
         """
         model = self.model
-        stats, loglik = self._expectation(proposal)
-        if not math.isfinite(loglik + model.log_prior(proposal)):
+        try:
+            stats, loglik = self._expectation(proposal)
+            if not math.isfinite(loglik + model.log_prior(proposal)):
+                return False
+            proposal = self.m_step(stats, proposal)
+            if model.repair(proposal, stats, self.rng, self.data)[1]:
+                return False
+            stats, loglik = self._expectation(proposal)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            # An extrapolation far outside anything the data support (a rate
+            # of 1e22, transition probabilities of 1e-277), or its EM update,
+            # can be beyond what a kernel evaluates: an invalid proposal, as
+            # R SQUAREM's tryCatch around its fixed-point map treats it, not
+            # a failed fit.
             return False
-        proposal = self.m_step(stats, proposal)
-        if model.repair(proposal, stats, self.rng, self.data)[1]:
-            return False
-        stats, loglik = self._expectation(proposal)
         objective = loglik + model.log_prior(proposal)
         if not (math.isfinite(objective) and objective >= floor):
             return False
