@@ -25,7 +25,11 @@ The unconstrained coordinates come from the model
 (``model.to_unconstrained(params) -> 1-D array or None`` and
 ``model.from_unconstrained(vector, template) -> params or None``): log
 weights, Cholesky factors with log-diagonal, log rates. A model without them,
-or that returns None, is stepped by plain EM.
+or that returns None, is stepped by plain EM. An extrapolation is invalid,
+and its cycle falls back to plain EM's update, when the model cannot map it
+back (None: a probability it would make zero, which EM could never revive; a
+rate that overflows) or a kernel cannot evaluate it (see
+:meth:`emkit._engine.em._Run.try_proposal`).
 """
 
 from __future__ import annotations
@@ -88,8 +92,8 @@ class Squarem:
     estimator's ``n_iter_`` is M-steps under every stepper and ``max_iter``
     bounds them: where a whole cycle would pass the run's ``max_iter``
     (``run.iterations_left``) the stepper takes plain EM updates instead,
-    the stopping rule judging them once the last three records are a plain
-    EM triple. ``max_iter=1`` is then one EM update, as without
+    the stopping rule judging them once every gain it reads is a plain EM
+    update's. ``max_iter=1`` is then one EM update, as without
     acceleration. (A cycle may pass the end of restart screening, by up to
     two M-steps, rather than break off there.)
 
