@@ -188,14 +188,15 @@ default="k-means++"
         R SQUAREM's safeguards (see :mod:`emkit._engine.accel`): far fewer
         E-steps near a slowly converging optimum, and an objective that still
         never decreases. On ``benchmarks/bench_accel.py`` (every covariance
-        type, 10-20 starts) it reached plain EM's optimum from the same start
-        in 2.3x to 5.8x fewer E-steps and 1.9x to 6.8x less time, never ending
+        type, 10 starts) it reached plain EM's optimum from the same start in
+        2.3x to 4.8x fewer E-steps and 2.0x to 5.4x less time, never ending
         below it. It is not the default because it does not always end where
         plain EM does: on data with duplicated points (400 points in two
         clusters and 4 copies of one point, K=3) it ended below plain EM's
-        optimum from 2 to 3 of 30 starts (above from 13), and in 4 of 30 on a
-        thin, nearly singular component that plain EM, whose path collapses
-        onto the copies and re-seeds, never returned. "none" is plain EM,
+        optimum from 1 to 3 of 20-30 starts (above from 10 to 13), and with
+        ``n_init=5`` on a thin, nearly singular component (smallest eigenvalue
+        1e-6 of the data's) that plain EM, whose path collapses onto the
+        copies and re-seeds, never returned. "none" is plain EM,
         scikit-learn's per-iteration path (the same iterates, one
         ``history_`` entry per M-step). mclust's structures take plain EM
         either way (their constraints have no unconstrained coordinates here),
