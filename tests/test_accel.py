@@ -321,9 +321,11 @@ def test_extrapolation_never_zeroes_a_probability():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known: SQUAREM extrapolates a start probability to 1e-62 (positive, so not rejected), "
-    "from which Baum-Welch needs ~140 iterations to climb back; the polish stops 0.0027 per "
-    "step short. Why CategoricalHMM keeps accelerate='none' by default."))
+    "known: the online start, a SQUAREM fit of one batch of 8 sequences none of which starts "
+    "in state 0, drives that start probability to the batch's optimum, 4e-87 (plain EM is "
+    "still far from it when it stops); stepwise EM and the polish cannot lift it, and the "
+    "polish stops 0.0027 per step short (plain Baum-Welch from there needs ~140 iterations). "
+    "Why CategoricalHMM keeps accelerate='none' by default."))
 def test_squarem_polish_of_an_online_fit_reaches_the_batch_optimum():
     # the strategy contract's CategoricalHMM case, with SQUAREM
     from test_strategy_contracts import CASES, _args

@@ -1608,10 +1608,12 @@ emkit.priors.Dirichlet, default=1.0
         "On benchmarks/bench_accel.py (3 states x 5 symbols, T=10,000) SQUAREM reached plain "
         "Baum-Welch's optimum from the same start in 4.4x fewer E-steps and 4.7x less time "
         "(10 starts), never ending below it (20 starts), nor on 3 regimes of 200 symbols "
-        "fitted with 3 or 4 states; it is not the default because, polishing "
-        "fit(strategy='online') on many short sequences, it extrapolated a start probability "
-        "to 1e-62 (positive, so not rejected), from which Baum-Welch needs about 140 "
-        "iterations to climb back, and stopped 0.0027 per step below the batch optimum.")
+        "fitted with 3 or 4 states; it is not the default because in fit(strategy='online') "
+        "on short sequences its fit of the first batch, where no sequence started in one "
+        "state, took that start probability to 4e-87 (the batch's optimum, which plain EM "
+        "only creeps towards), from which neither stepwise EM nor the polish recovered: it "
+        "ended 0.0027 per step below the batch optimum (plain Baum-Welch from there needs "
+        "about 140 iterations).")
     _internal_names = {"emissionprob": "probabilities"}
     _parameter_constraints = {
         **_BaseHMM._common_constraints,
