@@ -59,6 +59,28 @@ def gmmhmm_data(seed=0):
     return model.sample(5_000, random_state=seed)[0]
 
 
+def categorical_hmm_data(seed=0):
+    model = emkit.CategoricalHMM.from_params(
+        [0.5, 0.3, 0.2], [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]],
+        [[0.5, 0.2, 0.1, 0.1, 0.1], [0.1, 0.4, 0.3, 0.1, 0.1], [0.1, 0.1, 0.2, 0.3, 0.3]])
+    return model.sample(10_000, random_state=seed)[0]
+
+
+def poisson_hmm_data(seed=0):
+    model = emkit.PoissonHMM.from_params(
+        [0.5, 0.3, 0.2], [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]],
+        [[1.0, 3.0], [2.5, 2.0], [4.0, 5.0]])
+    return model.sample(10_000, random_state=seed)[0]
+
+
+def gaussian_mixture(covariance_type):
+    def make(acc, seed):
+        return emkit.GaussianMixture(5, covariance_type=covariance_type, n_init=1,
+                                     screen_iter=None, tol=1e-10, max_iter=20_000,
+                                     random_state=seed, accelerate=acc)
+    return make
+
+
 def lda_corpus(seed=0):
     return simulate_corpus(1000, 500, 8, 80, alpha=0.3, seed=seed)[0]
 
@@ -101,6 +123,10 @@ CASES = {
                                   lambda acc, seed: emkit.GaussianMixture(
                                       5, n_init=1, screen_iter=None, tol=1e-10,
                                       max_iter=20_000, random_state=seed, accelerate=acc)),
+    "20,000 x 5, 5 overlapping, tied": (overlapping_clusters, gaussian_mixture("tied")),
+    "20,000 x 5, 5 overlapping, diag": (overlapping_clusters, gaussian_mixture("diag")),
+    "20,000 x 5, 5 overlapping, spherical": (overlapping_clusters,
+                                             gaussian_mixture("spherical")),
     "GaussianHMM, 3 states, T=10,000": (hmm_data,
                                         lambda acc, seed: emkit.GaussianHMM(
                                             3, n_init=1, tol=1e-10, max_iter=20_000,
@@ -110,6 +136,14 @@ CASES = {
                                                3, n_mix=2, covariance_type="diag", n_init=1,
                                                tol=1e-10, max_iter=20_000, random_state=seed,
                                                accelerate=acc)),
+    "CategoricalHMM, 3 states x 5 symbols, T=10k": (
+        categorical_hmm_data,
+        lambda acc, seed: emkit.CategoricalHMM(3, n_init=1, tol=1e-10, max_iter=20_000,
+                                               random_state=seed, accelerate=acc)),
+    "PoissonHMM, 3 states x 2 features, T=10k": (
+        poisson_hmm_data,
+        lambda acc, seed: emkit.PoissonHMM(3, n_init=1, tol=1e-10, max_iter=20_000,
+                                           random_state=seed, accelerate=acc)),
     "LDA, 8 topics, learned alpha": (lda_corpus, lda(True), lda_final),
     "LDA, 8 topics, fixed alpha": (lda_corpus, lda(False), lda_final),
 }
@@ -168,14 +202,14 @@ def main():
     args = parser.parse_args()
     print("E-steps to the target (within 1e-6 of plain EM's optimum from the same start), "
           "E-steps and seconds to convergence; medians over starts.")
-    print(f"{'case':36s} {'target EM':>9s} {'SQ':>6s} {'ratio':>6s} {'conv EM':>8s} "
+    print(f"{'case':46s} {'target EM':>9s} {'SQ':>6s} {'ratio':>6s} {'conv EM':>8s} "
           f"{'SQ':>6s} {'ratio':>6s} {'s EM':>7s} {'s SQ':>7s} {'ratio':>6s} {'not worse':>9s}")
     for name, (make_data, make_model, *final) in CASES.items():
         if args.cases and not any(part in name for part in args.cases):
             continue
         steps, to_target, seconds, not_worse = run_case(make_data, make_model, args.starts,
                                                         *final, progress=args.progress)
-        print(f"{name:36s} {to_target['none']:9.0f} {to_target['squarem']:6.0f} "
+        print(f"{name:46s} {to_target['none']:9.0f} {to_target['squarem']:6.0f} "
               f"{to_target['none'] / to_target['squarem']:6.2f} {steps['none']:8.0f} "
               f"{steps['squarem']:6.0f} {steps['none'] / steps['squarem']:6.2f} "
               f"{seconds['none']:7.3f} {seconds['squarem']:7.3f} "

@@ -25,7 +25,11 @@ The unconstrained coordinates come from the model
 (``model.to_unconstrained(params) -> 1-D array or None`` and
 ``model.from_unconstrained(vector, template) -> params or None``): log
 weights, Cholesky factors with log-diagonal, log rates. A model without them,
-or that returns None, is stepped by plain EM.
+or that returns None, is stepped by plain EM. An extrapolation is invalid,
+and its cycle falls back to plain EM's update, when the model cannot map it
+back (None: a probability it would make zero, which EM could never revive; a
+rate that overflows) or a kernel cannot evaluate it (see
+:meth:`emkit._engine.em._Run.try_proposal`).
 """
 
 from __future__ import annotations
@@ -83,11 +87,24 @@ class Squarem:
         and the HMMs alike).
     step_factor : float
 
+    A cycle counts its M-steps in ``run.n_iter`` (three when accepted: ``p1``,
+    ``p2`` and the stabilising update; two when it falls back), so an
+    estimator's ``n_iter_`` is M-steps under every stepper and ``max_iter``
+    bounds them: where a whole cycle would pass the run's ``max_iter``
+    (``run.iterations_left``) the stepper takes plain EM updates instead,
+    the stopping rule judging them once every gain it reads is a plain EM
+    update's. ``max_iter=1`` is then one EM update, as without
+    acceleration. (A cycle may pass the end of restart screening, by up to
+    two M-steps, rather than break off there.)
+
     Attributes
     ----------
     n_accepted, n_rejected : int
         Extrapolations kept and fallen back from.
     """
+
+    # M-steps an accepted cycle takes (p1, p2, the stabilising update).
+    cycle_updates = 3
 
     def __init__(self, step_min=1.0, step_max=4.0, step_factor=4.0):
         self.step_min = float(step_min)
@@ -97,6 +114,8 @@ class Squarem:
         self.n_rejected = 0
         # Whether the next cycle evaluates p2 for the stopping rule.
         self.check = False
+        # Plain EM gains at the end of the record since the last cycle (see _plain_update).
+        self.plain_gains = 0
 
     def step(self, run):
         model = run.model
@@ -106,6 +125,10 @@ class Squarem:
         if start_vector is None:
             run.em_updates()
             return
+        if run.iterations_left < self.cycle_updates:
+            self._plain_update(run)
+            return
+        self.plain_gains = 0
         start_objective = run.objective
         # A re-seed ends the cycle as plain EM.
         if not run.em_step(check_convergence=False):
@@ -151,6 +174,25 @@ class Squarem:
             if alpha == self.step_max:
                 self.step_max = max(self.step_max0, self.step_max / self.step_factor)
             self._fall_back(run, start_objective)
+
+    def _plain_update(self, run):
+        """One plain EM update where a whole cycle would pass ``max_iter``.
+
+        The stopping rule reads the last two gains of the record (one when
+        the run, or the stretch since a re-seed, has only two objectives;
+        see :mod:`emkit._engine.monitor`), which an extrapolation's gain
+        would mis-state: it is asked only once those gains are all plain EM
+        updates' (two plain updates after a cycle; one at the start of a
+        run, so that ``max_iter=1`` can converge as plain EM does).
+        """
+        if not run.em_step(check_convergence=False):
+            self.plain_gains = 0  # a re-seed: off the EM path
+            return
+        self.plain_gains += 1
+        monitor = run.monitor
+        read = min(2, len(monitor.history) - monitor.segment_start - 1)
+        if self.plain_gains >= read:
+            self._converged(run, monitor.history[-1 - read])
 
     def _fall_back(self, run, start_objective):
         """End the cycle on p2, plain EM's second update (evaluated unless it

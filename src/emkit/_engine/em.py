@@ -296,8 +296,10 @@ class _Run:
     """
 
     def __init__(self, model, data, params, *, tol, max_repairs, rng, verbose, init_index,
-                 stepper=None, stopping="aitken"):
+                 stepper=None, stopping="aitken", max_iter=None):
         self.model, self.data, self.rng = model, data, rng
+        # M-steps the whole run may take (None: only advance's n_steps bound it).
+        self.max_iter = max_iter
         self.stepper = PlainEM() if stepper is None else stepper
         self.n_e_steps = 0
         self.max_repairs, self.verbose, self.init_index = max_repairs, verbose, init_index
@@ -312,7 +314,7 @@ class _Run:
         self.monitor.record(loglik + model.log_prior(params), loglik)
         self.history_e_steps = [self.n_e_steps]
         self.n_iter = 0
-        # Updates the current step may take (see advance).
+        # Updates the current step may take (see advance and iterations_left).
         self.budget = 0
         # Once the model's compiled updates decline (a re-seed is due, say),
         # the run takes every update itself, repairs at every M-step included.
@@ -327,21 +329,44 @@ class _Run:
         return self.monitor.history[-1]
 
     @property
+    def iterations_left(self):
+        """M-steps the run may still take: to its ``max_iter``, else to the
+        end of the current :meth:`advance`. A stepper whose step takes
+        several M-steps keeps within it; it may pass the end of an advance
+        (restart screening's ``screen_iter``) as long as the run has room."""
+        if self.max_iter is None:
+            return self.budget
+        return self.max_iter - self.n_iter
+
+    @property
     def finished(self):
         return self.converged or self.degenerate
 
-    def advance(self, n_steps):
-        """Take up to ``n_steps`` steps of the stepper (plain EM: one EM update
-        each; SQUAREM: a cycle of updates); stop early at convergence.
+    def advance(self, n_steps, on_step=None):
+        """Take stepper steps (plain EM: one EM update each, or a compiled
+        call's worth; SQUAREM: a cycle of updates) until ``n_steps`` more
+        M-steps are taken; stop early at convergence.
 
         Collapsed components are re-seeded up to ``max_repairs`` times; past
         that the run is marked degenerate and ends on the M-step's own
         parameters (an honest EM iterate, not a fresh re-seed).
+
+        Parameters
+        ----------
+        n_steps : int
+            M-steps to take (:attr:`budget` tells the stepper what is left;
+            a multi-update step may pass it within :attr:`iterations_left`).
+        on_step : callable, optional
+            ``on_step(n_taken)`` after every step, with the M-steps it took
+            (a progress bar's update). Steps are the same with or without it.
         """
         stop = self.n_iter + n_steps
         while self.n_iter < stop and not self.finished:
             self.budget = stop - self.n_iter
+            before = self.n_iter
             self.stepper.step(self)
+            if on_step is not None:
+                on_step(self.n_iter - before)
 
     def em_updates(self):
         """Plain EM updates, as many as the step may take (:attr:`budget`): in
@@ -437,13 +462,21 @@ class _Run:
         bool
         """
         model = self.model
-        stats, loglik = self._expectation(proposal)
-        if not math.isfinite(loglik + model.log_prior(proposal)):
+        try:
+            stats, loglik = self._expectation(proposal)
+            if not math.isfinite(loglik + model.log_prior(proposal)):
+                return False
+            proposal = self.m_step(stats, proposal)
+            if model.repair(proposal, stats, self.rng, self.data)[1]:
+                return False
+            stats, loglik = self._expectation(proposal)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            # An extrapolation far outside anything the data support (a rate
+            # of 1e22, transition probabilities of 1e-277), or its EM update,
+            # can be beyond what a kernel evaluates: an invalid proposal, as
+            # R SQUAREM's tryCatch around its fixed-point map treats it, not
+            # a failed fit.
             return False
-        proposal = self.m_step(stats, proposal)
-        if model.repair(proposal, stats, self.rng, self.data)[1]:
-            return False
-        stats, loglik = self._expectation(proposal)
         objective = loglik + model.log_prior(proposal)
         if not (math.isfinite(objective) and objective >= floor):
             return False
@@ -454,6 +487,9 @@ class _Run:
         # rate of EM itself (a plain EM triple does; see the stepper).
         self.monitor.record(objective, loglik)
         self.history_e_steps.append(self.n_e_steps)
+        if self.verbose >= 2:
+            print(f"  init {self.init_index} iter {self.n_iter:4d}  objective {objective:.6f}"
+                  f"  (extrapolated)")
         return True
 
     def _expectation(self, params):
@@ -547,16 +583,13 @@ def fit_em(
 
 
 def _advance(run, n_steps, bar):
-    """``run.advance(n_steps)``, one step at a time when a bar shows the progress."""
+    """``run.advance(n_steps)``, the bar (when one shows the progress) updated
+    after every step; the steps are those of a run without a bar."""
     if bar is None:
         run.advance(n_steps)
         return
-    start = run.n_iter
-    while run.n_iter - start < n_steps and not run.finished:
-        before = run.n_iter
-        run.advance(1)
-        bar.update(run.n_iter - before, restart=run.init_index,
-                   objective=f"{run.objective:.6g}")
+    run.advance(n_steps, on_step=lambda taken: bar.update(
+        taken, restart=run.init_index, objective=f"{run.objective:.6g}"))
 
 
 def _fit_runs(model, data, initializations, *, max_iter, tol, rng, max_repairs, screen_iter,
@@ -566,7 +599,7 @@ def _fit_runs(model, data, initializations, *, max_iter, tol, rng, max_repairs, 
         started = time.perf_counter()
         run = _Run(model, data, params, tol=tol, max_repairs=max_repairs, rng=rng,
                    stepper=make_stepper(accelerate), stopping=stopping,
-                   verbose=verbose, init_index=init_index)
+                   verbose=verbose, init_index=init_index, max_iter=max_iter)
         _advance(run, max_iter if screen_iter is None else min(screen_iter, max_iter), bar)
         run.seconds = time.perf_counter() - started
         runs.append(run)

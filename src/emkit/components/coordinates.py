@@ -46,15 +46,22 @@ def simplex_from_unconstrained(vector, template):
 
     Returns
     -------
-    ndarray of the template's shape, or None when ``vector`` is not finite.
+    ndarray of the template's shape, or None when ``vector`` is not finite
+    or would make a positive probability of ``template`` zero (below the
+    smallest normal float): a zero is a fixed point of EM, so such a step
+    would shut a state, transition or component off for good.
     """
     if not np.isfinite(vector).all():
         return None
     template = np.asarray(template)
     logs = vector.reshape(template.shape)
     rows = np.exp(logs - logs.max(axis=-1, keepdims=True))
-    rows = np.where(template > 0, rows, 0.0)
+    free = template > 0
+    rows = np.where(free, rows, 0.0)
     total = rows.sum(axis=-1, keepdims=True)
     if not (total > 0).all():
         return None
-    return rows / total
+    rows = rows / total
+    if (rows[free] < np.finfo(np.float64).tiny).any():
+        return None
+    return rows

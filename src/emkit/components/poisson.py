@@ -162,10 +162,15 @@ class PoissonComponent(IndependentPriorMixin):
             return np.maximum(np.log(params["rates"]), _LOG_ZERO_RATE).ravel()
 
     def from_unconstrained(self, vector, template):
-        """Rates from log-rates; ``template`` holds fixed rates and the shape."""
+        """Rates from log-rates (None when one overflows: an extrapolation past
+        any rate the data could give); ``template`` holds fixed rates and the shape."""
         if "rates" in self.fixed:
             return {"rates": template["rates"]}
-        return {"rates": np.exp(vector).reshape(np.shape(template["rates"]))}
+        with np.errstate(over="ignore"):
+            rates = np.exp(vector)
+        if not np.isfinite(rates).all():
+            return None
+        return {"rates": rates.reshape(np.shape(template["rates"]))}
 
     # -- helpers --------------------------------------------------------------
     def sample(self, params, component, n_samples, rng):

@@ -255,8 +255,9 @@ class DegenerateFitWarning(UserWarning):
 class EMFitMixin(SaveMixin):
     """Stores the engine's result as scikit-learn style fitted attributes.
 
-    Sets ``converged_``, ``n_iter_``, ``history_`` (the objective after every
-    E-step of the kept run, total over samples), ``lower_bound_`` (the last
+    Sets ``converged_``, ``n_iter_`` (M-steps of the kept run), ``history_``
+    (the objective of every iterate the kept run kept, total over samples:
+    one per M-step for plain EM, two per cycle for SQUAREM), ``lower_bound_`` (the last
     objective per sample, scikit-learn's convention), ``lower_bounds_``,
     ``n_repairs_`` (collapsed components re-seeded during the kept run) and
     ``repairs_`` (the indices into ``history_`` where a re-seed happened:

@@ -187,9 +187,9 @@ class HiddenMarkovModel:
 
     def from_unconstrained(self, vector, template):
         """Parameters from :meth:`to_unconstrained`'s vector (None if invalid);
-        structural zeros of ``template`` (a left-right topology) stay zero and
-        an extrapolated start probability below zero becomes the smallest
-        positive float (then the row is renormalised)."""
+        structural zeros of ``template`` (a left-right topology) stay zero;
+        an extrapolated start probability at or below zero makes the vector
+        invalid (None: the stepper falls back to plain EM)."""
         K = self.n_states
         params = self.emission.from_unconstrained(vector[K + K * K:], template)
         if params is None:
@@ -200,8 +200,14 @@ class HiddenMarkovModel:
         elif not np.isfinite(start).all():
             return None
         else:
-            start = np.where(np.asarray(template["startprob"]) > 0,
-                             np.maximum(start, np.finfo(np.float64).tiny), 0.0)
+            free = np.asarray(template["startprob"]) > 0
+            if (start[free] <= 0).any():
+                # Past the simplex: clipping to the smallest positive float
+                # made that state's start all but impossible for good (EM
+                # cannot raise a start probability from 1e-308), and so left
+                # runs at a wrong vertex; plain EM's update is taken instead.
+                return None
+            start = np.where(free, start, 0.0)
             params["startprob"] = start / start.sum()
         params["transmat"] = (template["transmat"] if "transmat" in self.fixed
                               else simplex_from_unconstrained(transitions, template["transmat"]))
