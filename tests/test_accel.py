@@ -161,7 +161,8 @@ DEFAULTS = {
     "CategoricalMixture": "none", "RegressionMixture": "none", "MixtureOfExperts": "none",
     "StudentTMixture": "squarem", "FactorAnalysis": "squarem", "PPCA": "squarem",
     "GaussianHMM": "none", "GMMHMM": "none", "CategoricalHMM": "none", "PoissonHMM": "none",
-    "LatentDirichletAllocation": "none",
+    "LatentDirichletAllocation": "none", "BayesianGaussianMixture": "none",
+    "MixtureOfFactorAnalyzers": "none",
 }
 
 
