@@ -80,6 +80,23 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     ):
         store_init_arguments(self, locals())
 
+    # -- settings -------------------------------------------------------------
+    def _check_settings(self):
+        """Validate the hyper-parameters; the model's names of the held parameters."""
+        check_real(self.tol, "tol", minimum=0.0)
+        check_integer(self.max_iter, "max_iter", minimum=0)
+        check_integer(self.n_init, "n_init", minimum=1)
+        check_choice(self.init_params, "init_params", FACTOR_INITS)
+        check_choice(self.accelerate, "accelerate", ACCELERATIONS)
+        check_choice(self.e_step, "e_step", E_STEPS)
+        check_integer(self.chunk_size, "chunk_size", minimum=1, allow_none=True)
+        fixed = frozenset(self.fixed)
+        if not fixed <= set(self._param_names):
+            raise InvalidParameterError(
+                f"fixed may only name {self._param_names}; got {sorted(fixed)}.")
+        return frozenset({"components": "loadings", "noise_variance": "noise"}[name]
+                         for name in fixed)
+
     # -- fit ------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
         """Estimate the loadings and uniquenesses by EM.
@@ -137,22 +154,6 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self._store_fit_result(result, data.total_weight)
         return self
 
-    def _check_settings(self):
-        """Validate the hyper-parameters; the model's names of the held parameters."""
-        check_real(self.tol, "tol", minimum=0.0)
-        check_integer(self.max_iter, "max_iter", minimum=0)
-        check_integer(self.n_init, "n_init", minimum=1)
-        check_choice(self.init_params, "init_params", FACTOR_INITS)
-        check_choice(self.accelerate, "accelerate", ACCELERATIONS)
-        check_choice(self.e_step, "e_step", E_STEPS)
-        check_integer(self.chunk_size, "chunk_size", minimum=1, allow_none=True)
-        fixed = frozenset(self.fixed)
-        if not fixed <= set(self._param_names):
-            raise InvalidParameterError(
-                f"fixed may only name {self._param_names}; got {sorted(fixed)}.")
-        return frozenset({"components": "loadings", "noise_variance": "noise"}[name]
-                         for name in fixed)
-
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the fit with one more batch of samples.
 
@@ -173,11 +174,12 @@ class _FactorEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             streamed block after block (one partial_fit per block).
         y : ignored
         sample_weight : array-like or dask array of shape (n_samples,), optional
-            Frequency weights.
+            Frequency weights of the batch's samples (merged into the
+            running moments with them).
 
         Returns
         -------
-        self
+        self : the fit of every sample seen so far
         """
         fixed_model = self._check_settings()
         moments = self.__dict__.get("_moments")

@@ -11,14 +11,8 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.accel import ACCELERATIONS
-from .._engine.dask_data import (
-    DaskSampleData,
-    check_dask_samples,
-    is_dask_array,
-    map_rows,
-    stream_row_blocks,
-    weighted_mean,
-)
+from .._engine.dask_data import (DaskSampleData, check_dask_samples, is_dask_array, map_rows,
+                                 stream_row_blocks, weighted_mean)
 from .._engine.data import SampleData
 from .._engine.em import fit_em
 from .._engine.init import start_for_labels, initial_responsibilities
