@@ -44,7 +44,7 @@ from .sequences import SequenceData
 __all__ = ["is_dask_array", "check_dask_samples", "DaskBlockData", "DaskSampleData",
            "DaskSequenceData", "sequence_block_lengths", "sequence_blocks", "dask_row_weights",
            "stream_blocks", "map_blocks_of", "sum_blocks_of", "map_rows", "weighted_mean",
-           "weighted_total", "check_finite_block", "append_column", "stream_row_blocks",
+           "weighted_total", "check_finite_block", "append_column", "rows_like", "stream_row_blocks",
            "SAMPLE_ROWS"]
 
 # Rows gathered to the client for initialisation and feature scales: the
@@ -177,22 +177,18 @@ def append_column(X, column, *, name):
     """
     import dask.array as da
 
-    n_samples = int(X.shape[0])
     if is_dask_array(column):
         if column.ndim == 2 and column.shape[1] == 1:
             column = column[:, 0]
-        if column.ndim != 1 or column.shape[0] != n_samples:
-            raise ValueError(f"{name} must have shape ({n_samples},), one value per sample of "
-                             f"X; got shape {column.shape}.")
         if column.dtype.kind not in "biuf":
             raise ValueError(f"{name} must be numeric; got dtype {column.dtype}. Convert it, "
                              f"e.g. {name}.astype(float).")
-        column = column.astype(np.float64).rechunk((X.chunks[0],))
+        column = column.astype(np.float64)
     else:
         from .._validation import check_target
 
-        column = da.from_array(check_target(column, n_samples, name=name),
-                               chunks=(X.chunks[0],))
+        column = check_target(column, int(X.shape[0]), name=name)
+    column = rows_like(column, X, name)
     joint = da.concatenate([X.astype(np.float64), column[:, None]], axis=1)
     return joint.rechunk({1: -1})
 
@@ -568,7 +564,33 @@ def dask_row_weights(sample_weight, X):
     Parameters
     ----------
     sample_weight : dask.array.Array or array-like of shape (n_samples,)
+    X : dask.array.Array of shape (n_samples, ...)
+        Only its rows (count and blocks) are used.
+
+    Returns
+    -------
+    dask.array.Array of shape (n_samples,)
+    """
+    if is_dask_array(sample_weight):
+        return rows_like(sample_weight, X, "sample_weight", noun="weight").astype(np.float64)
+    from .._validation import check_sample_weight
+
+    return rows_like(check_sample_weight(sample_weight, int(X.shape[0])), X, "sample_weight")
+
+
+def rows_like(array, X, name, noun="value"):
+    """A per-sample array as a dask array blocked like the rows of ``X``.
+
+    Parameters
+    ----------
+    array : dask.array.Array or array-like of shape (n_samples,)
+        Weights, responses: one entry per row of ``X`` (rechunked, or, in
+        memory, split into ``X``'s row blocks; the dtype is kept).
     X : dask.array.Array of shape (n_samples, n_features)
+    name : str
+        The argument's name, for the message when the shape is wrong.
+    noun : str
+        What one entry is, for that message.
 
     Returns
     -------
@@ -577,16 +599,14 @@ def dask_row_weights(sample_weight, X):
     import dask.array as da
 
     n_samples = int(X.shape[0])
-    row_chunks = (X.chunks[0],)
-    if is_dask_array(sample_weight):
-        if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
-            raise ValueError(f"sample_weight must have shape ({n_samples},), one "
-                             f"weight per sample; got shape {sample_weight.shape}.")
-        return sample_weight.astype(np.float64).rechunk(row_chunks)
-    from .._validation import check_sample_weight
-
-    weights = check_sample_weight(sample_weight, n_samples)
-    return da.from_array(weights, chunks=row_chunks)
+    if not is_dask_array(array):
+        array = np.asarray(array)
+    if array.ndim != 1 or array.shape[0] != n_samples:
+        raise ValueError(f"{name} must have shape ({n_samples},), one {noun} per sample; got "
+                         f"shape {array.shape}.")
+    if is_dask_array(array):
+        return array.rechunk((X.chunks[0],))
+    return da.from_array(array, chunks=(X.chunks[0],))
 
 
 def stream_blocks(items):
@@ -656,23 +676,13 @@ def stream_row_blocks(X, *row_arrays, names=None):
     tuple
         ``(X_block, *row_array_blocks)`` as in-memory arrays.
     """
-    import dask.array as da
-
-    n_samples = int(X.shape[0])
     names = names or [f"array {i}" for i in range(len(row_arrays))]
     present, parts = [], [X.to_delayed().ravel()]
     for index, (array, name) in enumerate(zip(row_arrays, names)):
         if array is None:
             continue
-        if not is_dask_array(array):
-            array = np.asarray(array)
-        if array.ndim != 1 or array.shape[0] != n_samples:
-            raise ValueError(f"{name} must have shape ({n_samples},), one value per sample of "
-                             f"X; got shape {array.shape}.")
-        array = (array.rechunk((X.chunks[0],)) if is_dask_array(array)
-                 else da.from_array(array, chunks=(X.chunks[0],)))
         present.append(index)
-        parts.append(array.to_delayed().ravel())
+        parts.append(rows_like(array, X, name).to_delayed().ravel())
     for computed in stream_blocks(zip(*parts)):
         blocks = [None] * len(row_arrays)
         for index, block in zip(present, computed[1:]):
@@ -990,15 +1000,7 @@ def weighted_total(values, sample_weight=None):
     values = values.astype(np.float64)
     if sample_weight is None:
         return float(_compute(values.sum())), float(values.shape[0])
-    if not is_dask_array(sample_weight):
-        from .._validation import check_sample_weight
-
-        sample_weight = da.from_array(check_sample_weight(sample_weight, values.shape[0]),
-                                      chunks=values.chunks)
-    elif sample_weight.shape != values.shape:
-        raise ValueError(f"sample_weight must have shape {values.shape}, one weight per "
-                         f"sample; got shape {sample_weight.shape}.")
-    weights = sample_weight.astype(np.float64).rechunk(values.chunks)
+    weights = dask_row_weights(sample_weight, values)
     total, weight = _compute(da.stack([(weights * values).sum(), weights.sum()]))
     return float(total), float(weight)
 

@@ -402,7 +402,7 @@ class ComponentMixture(MixtureInferenceMixin, LikelihoodCriteriaMixin, EMFitMixi
         self._check_online()
         state = self.__dict__.get("_online")
         fitted = all(hasattr(self, f"{name}_") for name in self._param_names)
-        X = validate(X, state is None and not fitted)
+        X = validate(X, not self._has_features())
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         batch = SampleData(X, sample_weight)
         if state is None:

@@ -38,7 +38,6 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.dask_data import (
-    DaskSampleData,
     append_column,
     check_dask_samples,
     is_dask_array,
@@ -139,7 +138,6 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
     def _measure(self, joint, weights):
         """The centre the statistics are taken about and the noise-variance
         floor, from the weighted mean and variance of the joint rows."""
-        check_real(self.reg_variance, "reg_variance", minimum=0.0)
         weights = np.ones(joint.shape[0]) if weights is None else weights
         # The weighted mean and variance: weights and repeated rows give the same fit.
         center = weights @ joint / weights.sum()
@@ -148,10 +146,10 @@ class _ConditionalMixture(RegressorMixin, ComponentMixture):
 
     def _measure_dask_data(self, data):
         # The same weighted mean and variance, from the data's first pass.
-        check_real(self.reg_variance, "reg_variance", minimum=0.0)
         self._set_scales(data.center, float(data.covariance[-1, -1]))
 
     def _set_scales(self, center, response_variance):
+        check_real(self.reg_variance, "reg_variance", minimum=0.0)
         self._fit_center = center
         # Relative to the response's variance, so the floor has y's units.
         self._variance_floor = float(self.reg_variance) * (
